@@ -1,0 +1,186 @@
+//! The one trait every driver implements: how steps reach the system under test.
+//!
+//! Steps hold an `Arc<dyn Driver>` and never know whether the platform runs in this process,
+//! in containers or in a staging environment. What a driver cannot do it says through
+//! [`Capabilities`], so a step can be reported as skipped with a reason instead of passing silently.
+
+use std::{collections::BTreeSet, fmt, sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+
+/// Something a driver may or may not be able to do. Scenarios that need one are tagged
+/// `@needs-<capability>` (see [`Capability::tag`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Capability {
+    /// Program the external bank provider's answers (accept, reject, time out, be down).
+    StubProvider,
+    /// Stand up merchant webhook endpoints the platform can reach, and inspect what they received.
+    MerchantEndpoints,
+    /// Restart a single service while the rest keeps running.
+    RestartService,
+    /// Inject faults (latency, errors, hangs) into calls between services.
+    InjectFaults,
+    /// Read the platform's structured log lines.
+    ReadLogs,
+    /// Use operator credentials to onboard and fund synthetic parties.
+    OperatorAccess,
+}
+
+impl Capability {
+    /// Every capability, for listing.
+    pub const ALL: [Capability; 6] = [
+        Capability::StubProvider,
+        Capability::MerchantEndpoints,
+        Capability::RestartService,
+        Capability::InjectFaults,
+        Capability::ReadLogs,
+        Capability::OperatorAccess,
+    ];
+
+    /// The scenario tag that declares a need for this capability, without the `@`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Capability::StubProvider => "needs-provider-stubs",
+            Capability::MerchantEndpoints => "needs-merchant-endpoints",
+            Capability::RestartService => "needs-restart",
+            Capability::InjectFaults => "needs-faults",
+            Capability::ReadLogs => "needs-logs",
+            Capability::OperatorAccess => "needs-operator",
+        }
+    }
+
+    /// The capability a scenario tag asks for, if it is one of ours.
+    pub fn from_tag(tag: &str) -> Option<Capability> {
+        let tag = tag.trim_start_matches('@');
+        Capability::ALL.into_iter().find(|c| c.tag() == tag)
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.tag().trim_start_matches("needs-"))
+    }
+}
+
+/// The set of capabilities a driver has.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Capabilities(pub BTreeSet<Capability>);
+
+impl Capabilities {
+    /// A set from a list.
+    pub fn of(list: impl IntoIterator<Item = Capability>) -> Self {
+        Capabilities(list.into_iter().collect())
+    }
+    /// Whether the driver can do `capability`.
+    pub fn has(&self, capability: Capability) -> bool {
+        self.0.contains(&capability)
+    }
+}
+
+/// Credentials of the bootstrap operator client (onboarding, top-ups, audit).
+#[derive(Clone)]
+pub struct OperatorCredentials {
+    /// OAuth-style client id.
+    pub client_id: String,
+    /// Client secret; never printed.
+    pub client_secret: String,
+}
+
+impl fmt::Debug for OperatorCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OperatorCredentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// How the external bank provider should answer transfers whose debtor account is one of
+/// `accounts` (scoping by account keeps concurrent scenarios apart on one shared provider).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderBehaviour {
+    /// Accept every transfer.
+    Accepts,
+    /// Reject every transfer with a 4xx.
+    Rejects,
+    /// Accept the transfer but answer after the platform's provider timeout; a later status
+    /// query says whether it was in fact processed.
+    TimesOut {
+        /// What `GET /transfers/{id}` answers afterwards: processed (`accepted`) or never seen (404).
+        processed: bool,
+    },
+    /// Answer 503 to transfers and status queries alike.
+    IsDown,
+}
+
+/// Control over the external bank provider stand-in.
+#[async_trait]
+pub trait ProviderControl: Send + Sync {
+    /// From now on, answer transfers from these debtor accounts with `behaviour`.
+    async fn set_behaviour(&self, accounts: &[String], behaviour: ProviderBehaviour);
+    /// Transfer requests received for these debtor accounts, as JSON bodies, oldest first.
+    async fn transfers_received(&self, accounts: &[String]) -> Vec<serde_json::Value>;
+}
+
+/// One request a merchant endpoint received.
+#[derive(Debug, Clone)]
+pub struct ReceivedWebhook {
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// The raw body, byte for byte as sent (signatures are over these bytes).
+    pub body: Vec<u8>,
+    /// The status the endpoint answered with.
+    pub answered: u16,
+}
+
+/// A merchant's webhook endpoint stand-in, reachable from the platform.
+#[async_trait]
+pub trait MerchantEndpoint: Send + Sync {
+    /// The URL to register with the platform (as the platform must call it).
+    fn url(&self) -> String;
+    /// Answer the next `times` requests with `status`, then fall back to 200.
+    async fn fail_next(&self, times: u64, status: u16);
+    /// Answer every request with `status` until told otherwise.
+    async fn always_answer(&self, status: u16);
+    /// Everything received so far.
+    async fn received(&self) -> Vec<ReceivedWebhook>;
+}
+
+/// Structured log lines of the platform.
+#[async_trait]
+pub trait LogReader: Send + Sync {
+    /// Every JSON log line mentioning `needle` anywhere (a request id, a trace id).
+    async fn lines_mentioning(&self, needle: &str) -> Vec<serde_json::Value>;
+}
+
+/// The services of minibank, as drivers name them.
+pub const SERVICES: [&str; 5] = ["edge", "auth", "ledger", "payments", "webhooks"];
+
+/// How steps reach the system under test. One per run, shared by all scenarios.
+#[async_trait]
+pub trait Driver: Send + Sync {
+    /// `in-process`, `containers` or `staging`.
+    fn name(&self) -> &str;
+    /// What this driver can do.
+    fn capabilities(&self) -> Capabilities;
+    /// Base URL of the public door (edge), e.g. `http://127.0.0.1:41234`.
+    fn edge_url(&self) -> String;
+    /// The operator client used to onboard and fund synthetic parties.
+    fn operator(&self) -> OperatorCredentials;
+    /// Where traces are read from (harness trace store, Jaeger or Tempo).
+    fn traces(&self) -> Arc<dyn harness::fetch::TraceFetcher>;
+    /// The OTLP/HTTP traces URL the harness exports its own root client spans to.
+    fn harness_otlp_traces_url(&self) -> Option<String>;
+    /// How long a trace may take to settle, and the quiet period that ends it.
+    fn settle_timing(&self) -> (Duration, Duration);
+    /// Provider control, when [`Capability::StubProvider`] is present.
+    fn provider(&self) -> Option<Arc<dyn ProviderControl>>;
+    /// A fresh merchant endpoint, when [`Capability::MerchantEndpoints`] is present.
+    async fn new_merchant_endpoint(&self) -> anyhow::Result<Arc<dyn MerchantEndpoint>>;
+    /// Log access, when [`Capability::ReadLogs`] is present.
+    fn logs(&self) -> Option<Arc<dyn LogReader>>;
+    /// Restart one service, when [`Capability::RestartService`] is present.
+    async fn restart(&self, service: &str) -> anyhow::Result<()>;
+    /// Stop everything this driver started.
+    async fn shutdown(&self);
+}
