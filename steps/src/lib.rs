@@ -1,1 +1,42 @@
-//! steps
+//! # steps: Gherkin sentences turned into calls on a [`drivers::Driver`]
+//!
+//! The map:
+//! - [`MinibankWorld`] (`world`): one per scenario; actors by alias, their credentials and
+//!   tokens, the last answer, payments and top-ups made, the last trace.
+//! - `namespace`: each scenario's fake data, derived from the run seed and the scenario.
+//! - `client` + `telemetry`: every HTTP call starts a trace with a root client span of
+//!   service `harness`, exported to the driver's OTLP URL.
+//! - step definitions, one file per domain concept: `actors`, `balances`, `payments`,
+//!   `provider`, `webhooks`, `access`, `http`, `traces`, `platform`, `bench`.
+//! - [`params`]: the parameter types of the sentences (`{actor}`, `{money}`, ...).
+//! - [`catalogue`]: every sentence with an example, for analysts (`features/STEPS.md`).
+//!
+//! What the entry point (`tests/acceptance.rs`) uses: [`install_driver`], [`set_seed`] /
+//! [`seed`], [`hooks::before_scenario`], [`stats`] and [`catalogue::sentences`].
+//!
+//! Steps never import `minibank` and never know ports: they speak HTTP to the driver's edge
+//! URL and ask the driver for everything else.
+
+pub mod catalogue;
+mod client;
+mod context;
+pub mod hooks;
+mod namespace;
+pub mod params;
+mod telemetry;
+mod wait;
+mod world;
+
+mod access;
+mod actors;
+mod balances;
+mod bench;
+mod http;
+mod payments;
+mod platform;
+mod provider;
+mod traces;
+mod webhooks;
+
+pub use context::{Stats, driver, install_driver, seed, set_seed, stats};
+pub use world::MinibankWorld;

@@ -1,0 +1,1 @@
+//! access steps (in progress).

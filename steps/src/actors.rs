@@ -1,0 +1,1 @@
+//! actors steps (in progress).

@@ -1,0 +1,313 @@
+//! The step catalogue: every sentence the steps understand, read from the step sources.
+//!
+//! The step files are compiled into the crate as text (`include_str!`) and scanned for
+//! `#[given(...)]`, `#[when(...)]` and `#[then(...)]` attributes and the doc comment above
+//! them, whose `Example:` line shows the sentence in use. The same data feeds
+//! `features/STEPS.md` (`cargo run -p steps --bin step-catalogue`), the undefined-step
+//! suggestions of the entry point, and the tests that keep both honest.
+
+use std::{fmt::Write as _, sync::LazyLock};
+
+/// The step sources, by file name. Add a file here when adding a step module.
+pub const SOURCES: &[(&str, &str)] = &[
+    ("actors.rs", include_str!("actors.rs")),
+    ("balances.rs", include_str!("balances.rs")),
+    ("payments.rs", include_str!("payments.rs")),
+    ("provider.rs", include_str!("provider.rs")),
+    ("webhooks.rs", include_str!("webhooks.rs")),
+    ("access.rs", include_str!("access.rs")),
+    ("http.rs", include_str!("http.rs")),
+    ("traces.rs", include_str!("traces.rs")),
+    ("platform.rs", include_str!("platform.rs")),
+    ("bench.rs", include_str!("bench.rs")),
+];
+
+const PARAMS_SOURCE: &str = include_str!("params.rs");
+
+/// One step definition as the catalogue shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepEntry {
+    /// `Given`, `When` or `Then` (a definition answering several keywords appears once per keyword).
+    pub keyword: &'static str,
+    /// The cucumber expression, or the regex for regex steps.
+    pub pattern: String,
+    /// True for a regex step.
+    pub is_regex: bool,
+    /// The doc comment, without its `Example:` lines.
+    pub description: String,
+    /// The `Example:` lines of the doc comment.
+    pub examples: Vec<String>,
+    /// The source file (domain concept) it lives in, e.g. `payments.rs`.
+    pub file: &'static str,
+}
+
+impl StepEntry {
+    /// The sentence to show a reader: the expression, or the first example for a regex step.
+    pub fn sentence(&self) -> &str {
+        if self.is_regex {
+            self.examples.first().map(String::as_str).unwrap_or(&self.pattern)
+        } else {
+            &self.pattern
+        }
+    }
+}
+
+/// A custom parameter type (`{actor}`, `{money}`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamEntry {
+    /// Name used in expressions, without braces.
+    pub name: String,
+    /// The regex it matches.
+    pub regex: String,
+    /// What it means.
+    pub description: String,
+}
+
+static ENTRIES: LazyLock<Vec<StepEntry>> =
+    LazyLock::new(|| SOURCES.iter().flat_map(|(file, text)| parse_steps(file, text)).collect());
+
+/// Every step definition, in source order, file by file.
+pub fn entries() -> &'static [StepEntry] {
+    &ENTRIES
+}
+
+/// Every sentence the steps understand (for "did you mean" suggestions on undefined steps).
+pub fn sentences() -> Vec<&'static str> {
+    ENTRIES.iter().map(StepEntry::sentence).collect()
+}
+
+/// The custom parameter types.
+pub fn params() -> Vec<ParamEntry> {
+    parse_params(PARAMS_SOURCE)
+}
+
+/// Reads a Rust string literal starting at `s` (`"..."` or `r"..."` / `r#"..."#`); returns its
+/// value and whether it was raw.
+fn string_literal(s: &str) -> Option<String> {
+    let s = s.trim_start();
+    if let Some(raw) = s.strip_prefix('r') {
+        let hashes = raw.chars().take_while(|c| *c == '#').count();
+        let body = raw[hashes..].strip_prefix('"')?;
+        let end = format!("\"{}", "#".repeat(hashes));
+        let close = body.find(&end)?;
+        return Some(body[..close].to_owned());
+    }
+    let body = s.strip_prefix('"')?;
+    let mut out = String::new();
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out),
+            '\\' => match chars.next()? {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                other => out.push(other),
+            },
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+/// The value of `key = <literal>` inside an attribute's text.
+fn attr_value(text: &str, key: &str) -> Option<String> {
+    let mut search = text;
+    while let Some(at) = search.find(key) {
+        let after = search[at + key.len()..].trim_start();
+        let before_ok = at == 0 || !search.as_bytes()[at - 1].is_ascii_alphanumeric();
+        if before_ok && let Some(value) = after.strip_prefix('=') {
+            return string_literal(value);
+        }
+        search = &search[at + key.len()..];
+    }
+    None
+}
+
+fn split_doc(doc: &[String]) -> (String, Vec<String>) {
+    let mut description = Vec::new();
+    let mut examples = Vec::new();
+    for line in doc {
+        match line.trim().strip_prefix("Example:") {
+            Some(example) => examples.push(example.trim().to_owned()),
+            None => description.push(line.trim().to_owned()),
+        }
+    }
+    let description = description.join(" ").split_whitespace().collect::<Vec<_>>().join(" ");
+    (description, examples)
+}
+
+/// Scans one step source file.
+pub fn parse_steps(file: &'static str, text: &str) -> Vec<StepEntry> {
+    let mut out = Vec::new();
+    let mut doc: Vec<String> = Vec::new();
+    let mut pending: Vec<(&'static str, String, bool)> = Vec::new();
+    let mut attr_buffer: Option<String> = None;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if let Some(buffer) = attr_buffer.as_mut() {
+            buffer.push_str(trimmed);
+            if trimmed.ends_with(")]") {
+                let buffer = attr_buffer.take().unwrap_or_default();
+                push_attr(&buffer, &mut pending);
+            }
+            continue;
+        }
+        if let Some(comment) = trimmed.strip_prefix("///") {
+            doc.push(comment.strip_prefix(' ').unwrap_or(comment).to_owned());
+        } else if ["#[given(", "#[when(", "#[then("].iter().any(|p| trimmed.starts_with(p)) {
+            if trimmed.ends_with(")]") {
+                push_attr(trimmed, &mut pending);
+            } else {
+                attr_buffer = Some(trimmed.to_owned());
+            }
+        } else if trimmed.starts_with("#[") {
+            // other attributes (allow, ...) keep the doc
+        } else if trimmed.starts_with("async fn") || trimmed.starts_with("fn") || trimmed.starts_with("pub") {
+            let (description, examples) = split_doc(&doc);
+            for (keyword, pattern, is_regex) in pending.drain(..) {
+                out.push(StepEntry { keyword, pattern, is_regex, description: description.clone(), examples: examples.clone(), file });
+            }
+            doc.clear();
+        } else if !trimmed.is_empty() {
+            doc.clear();
+        }
+    }
+    out
+}
+
+fn push_attr(attr: &str, pending: &mut Vec<(&'static str, String, bool)>) {
+    let keyword = if attr.starts_with("#[given") {
+        "Given"
+    } else if attr.starts_with("#[when") {
+        "When"
+    } else {
+        "Then"
+    };
+    if let Some(expr) = attr_value(attr, "expr") {
+        pending.push((keyword, expr, false));
+    } else if let Some(regex) = attr_value(attr, "regex") {
+        pending.push((keyword, regex, true));
+    }
+}
+
+/// Scans the parameter types' source for `#[param(name = ..., regex = ...)]` and their docs.
+pub fn parse_params(text: &str) -> Vec<ParamEntry> {
+    let mut out = Vec::new();
+    let mut doc: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if let Some(comment) = trimmed.strip_prefix("///") {
+            doc.push(comment.trim().to_owned());
+        } else if trimmed.starts_with("#[param(") {
+            if let (Some(name), Some(regex)) = (attr_value(trimmed, "name"), attr_value(trimmed, "regex")) {
+                out.push(ParamEntry { name, regex, description: doc.join(" ") });
+            }
+        } else if trimmed.starts_with("#[") {
+        } else {
+            doc.clear();
+        }
+    }
+    out
+}
+
+fn escape_cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+/// The catalogue as Markdown (`features/STEPS.md`).
+pub fn render_markdown() -> String {
+    let mut md = String::new();
+    md.push_str("# Step catalogue\n\n");
+    md.push_str("Every sentence the steps understand, generated from the step definitions in `steps/src/`.\n");
+    md.push_str("Do not edit by hand: run `cargo run -p steps --bin step-catalogue` after changing a step.\n\n");
+    md.push_str("`Given`, `When` and `Then` are interchangeable with `And`/`But` after the first step of a kind.\n");
+    md.push_str("Words in `{braces}` are parameters (see the table at the end). Paths and bodies may use\n");
+    md.push_str("`{Alice.account_id}`, `{Alice.customer_id}`, `{\"Acme Coffee\".merchant_id}` written as\n");
+    md.push_str("`{Acme Coffee.merchant_id}`, `{payment_id}` (the last payment) and `{namespace}`.\n\n");
+    let mut current = "";
+    for entry in entries() {
+        if entry.file != current {
+            current = entry.file;
+            let _ = writeln!(md, "## {}\n", concept_title(current));
+            md.push_str("| step | what it does | example |\n|---|---|---|\n");
+        }
+        let sentence = if entry.is_regex {
+            format!("{} `{}` (pattern `{}`)", entry.keyword, escape_cell(entry.sentence()), escape_cell(&entry.pattern))
+        } else {
+            format!("{} `{}`", entry.keyword, escape_cell(&entry.pattern))
+        };
+        let example = entry.examples.first().map(|e| format!("`{}`", escape_cell(e))).unwrap_or_default();
+        let _ = writeln!(md, "| {sentence} | {} | {example} |", escape_cell(&entry.description));
+        if current != "" && entries().iter().filter(|e| e.file == current).last() == Some(entry) {
+            md.push('\n');
+        }
+    }
+    md.push_str("## Parameters\n\n| parameter | matches | meaning |\n|---|---|---|\n");
+    md.push_str("| `{int}` | a whole number | cucumber built-in |\n");
+    md.push_str("| `{string}` | text in double or single quotes | cucumber built-in |\n");
+    md.push_str("| `{word}` | one word without spaces | cucumber built-in |\n");
+    for param in params() {
+        let _ = writeln!(md, "| `{{{}}}` | `{}` | {} |", param.name, escape_cell(&param.regex), escape_cell(&param.description));
+    }
+    md
+}
+
+fn concept_title(file: &str) -> &'static str {
+    match file {
+        "actors.rs" => "Customers, merchants and signing in",
+        "balances.rs" => "Top-ups, balances and money conservation",
+        "payments.rs" => "Payments",
+        "provider.rs" => "The external bank provider",
+        "webhooks.rs" => "Webhooks to merchants",
+        "access.rs" => "Access control",
+        "http.rs" => "Plain HTTP requests and answers",
+        "traces.rs" => "Traces and logs",
+        "platform.rs" => "Platform operations",
+        "bench.rs" => "Benchmarking",
+        _ => "Other steps",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r##"
+/// Onboards a customer.
+/// Example: Given Alice is a customer with 100.00 GBP
+#[given(expr = "{actor} is a customer with {money}")]
+async fn customer(w: &mut W) {}
+
+/// Times out.
+/// Example: Given the bank provider times out after processing the transfer
+#[given(regex = r"^the bank provider times out (after|without) processing the transfer$")]
+#[when(
+    regex = r"^the bank provider times out (after|without) processing the transfer$"
+)]
+async fn times_out(w: &mut W) {}
+"##;
+
+    #[test]
+    fn steps_are_read_with_their_doc_and_example() {
+        let steps = parse_steps("x.rs", SAMPLE);
+        assert_eq!(steps.len(), 3);
+        assert_eq!(steps[0].pattern, "{actor} is a customer with {money}");
+        assert_eq!(steps[0].description, "Onboards a customer.");
+        assert_eq!(steps[0].examples, vec!["Given Alice is a customer with 100.00 GBP"]);
+        assert!(steps[1].is_regex);
+        assert_eq!(steps[2].keyword, "When");
+        assert_eq!(steps[2].sentence(), "Given the bank provider times out after processing the transfer");
+    }
+
+    #[test]
+    fn string_literals_unescape_and_raw_strings_stay_raw() {
+        assert_eq!(string_literal(r#""a \"b\"""#).unwrap(), "a \"b\"");
+        assert_eq!(string_literal(r###"r#"x"y"#"###).unwrap(), "x\"y");
+    }
+
+    #[test]
+    fn params_are_read_from_their_attribute() {
+        let params = params();
+        assert!(params.iter().any(|p| p.name == "money" && p.description.contains("major units")));
+    }
+}

@@ -1,0 +1,1 @@
+//! payments steps (in progress).
