@@ -1,1 +1,40 @@
-//! minibank
+//! # minibank
+//!
+//! A small but real payments platform to run the acceptance harness against: five services that
+//! speak JSON over HTTP through one shared RPC layer, each with its own database and its own
+//! OpenTelemetry tracer provider. `services/API.md` is the contract.
+//!
+//! ## The foundation every service is built on
+//! - [`config`]: secrets that never print, durations like `50ms`, the `MINIBANK_*` variables.
+//! - [`telemetry`]: one [`telemetry::Telemetry`] (tracer provider, `service.name`) per service,
+//!   OTLP/HTTP export through a bounded queue that drops (and counts) rather than block;
+//!   [`telemetry::init_logging`] for the binary's JSON logs.
+//! - [`rpc`]: the shared RPC layer. [`rpc::ServerLayer`] (server spans, W3C trace context and
+//!   baggage, deadline, request id, identity → [`rpc::RequestContext`]) and [`rpc::RpcClient`]
+//!   (client spans, propagation, deadline, typed [`rpc::RpcError`] with [`rpc::CallOutcome`]).
+//! - [`http_error`]: [`http_error::ApiError`] (`{"code","message"}`) and the
+//!   [`http_error::ApiJson`] body extractor that rejects bad JSON as `invalid_request`.
+//! - [`db`]: a `sqlx::AnyPool` from a URL (SQLite file with WAL by default) and embedded migrations.
+//! - [`app`]: [`app::ServiceBuilder`] → [`app::Application`]: health routes, JSON 404/405,
+//!   background tasks, graceful shutdown, binding so port 0 works.
+//!
+//! ## The services
+//! Each is a folder with the same shape: `mod.rs` (`Settings`, `build(settings, deps)`), one
+//! file per operation (parse, apply, encode), `store.rs` (its database), `domain.rs` (newtypes).
+//! - [`edge`]: the only public door (routing, authentication, limits, trace response).
+//! - [`auth`]: clients, tokens, introspection, onboarding.
+//! - `ledger`, `payments`, `webhooks`: accounts and holds, the payment saga, webhook delivery.
+//!
+//! ## Running them
+//! - [`platform`]: every service as tasks in one process (the in-process test driver and
+//!   `minibank up`).
+//! - the `minibank` binary: `minibank serve <service>` (one service, 12-factor) and `minibank up`.
+
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod http_error;
+pub mod rpc;
+pub mod telemetry;
+
+// Services.

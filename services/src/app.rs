@@ -1,0 +1,265 @@
+//! The running shape every service shares: a router behind the RPC server layer, health routes,
+//! JSON 404/405, background tasks, one shutdown signal, binding from configuration so port 0 works.
+//!
+//! A service's `build` ends with:
+//! ```ignore
+//! ServiceBuilder::new(telemetry, router)
+//!     .readiness(move || { let pool = pool.clone(); async move { db::ping(&pool).await } })
+//!     .background(move |stop| relay.run(stop))
+//!     .bind(settings.bind)
+//!     .await
+//! ```
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::http_error::ApiError;
+use crate::rpc::ServerLayer;
+use crate::telemetry::Telemetry;
+
+type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+type ReadinessCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+type BackgroundTask = Box<dyn FnOnce(CancellationToken) -> BoxFuture + Send>;
+
+/// How long in-flight requests and background tasks get to finish after shutdown is asked.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Assembles a service: its routes, readiness check and background tasks.
+pub struct ServiceBuilder {
+    telemetry: Telemetry,
+    router: Router,
+    readiness: ReadinessCheck,
+    background: Vec<BackgroundTask>,
+    trust_identity_headers: bool,
+    traceresponse: bool,
+}
+
+impl ServiceBuilder {
+    /// A service answering `router`'s routes (state already applied), reporting as `telemetry`.
+    pub fn new(telemetry: Telemetry, router: Router) -> Self {
+        Self {
+            telemetry,
+            router,
+            readiness: Arc::new(|| Box::pin(async { true })),
+            background: Vec::new(),
+            trust_identity_headers: true,
+            traceresponse: false,
+        }
+    }
+
+    /// What `/health/ready` checks (e.g. a database ping). Ready = true.
+    pub fn readiness<F, Fut>(mut self, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = bool> + Send + 'static,
+    {
+        self.readiness = Arc::new(move || Box::pin(check()));
+        self
+    }
+
+    /// A task that runs as long as the service (an outbox relay, a saga resumer). It gets the
+    /// shutdown token and must return soon after it is cancelled.
+    pub fn background<F, Fut>(mut self, task: F) -> Self
+    where
+        F: FnOnce(CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.background
+            .push(Box::new(move |stop| Box::pin(task(stop))));
+        self
+    }
+
+    /// The public door's settings: ignore inbound identity headers, answer `traceresponse`.
+    pub fn public_edge(mut self) -> Self {
+        self.trust_identity_headers = false;
+        self.traceresponse = true;
+        self
+    }
+
+    /// Binds `addr` (port 0 = any free port) and returns the application, not yet running.
+    pub async fn bind(self, addr: SocketAddr) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        let local_addr = listener.local_addr().context("reading the bound address")?;
+        let shutdown = CancellationToken::new();
+        let traced = ServerLayer {
+            telemetry: self.telemetry.clone(),
+            local_addr,
+            trust_identity_headers: self.trust_identity_headers,
+            traceresponse: self.traceresponse,
+        }
+        .apply(
+            self.router
+                .fallback(no_route)
+                .method_not_allowed_fallback(method_not_allowed),
+        );
+        let health = Router::new()
+            .route("/health/live", get(live))
+            .route("/health/ready", get(ready))
+            .with_state(Health {
+                check: self.readiness,
+                shutdown: shutdown.clone(),
+            });
+        Ok(Application {
+            listener,
+            local_addr,
+            router: health.merge(traced),
+            shutdown,
+            background: self.background,
+            telemetry: self.telemetry,
+        })
+    }
+}
+
+/// A bound service, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    router: Router,
+    shutdown: CancellationToken,
+    background: Vec<BackgroundTask>,
+    telemetry: Telemetry,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("service", &self.telemetry.service_name())
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.local_addr.port()
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `http://<addr>`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// The service's telemetry.
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
+    }
+
+    /// A handle that stops this application gracefully.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.shutdown.clone())
+    }
+
+    /// Serves until the shutdown handle fires: then stops accepting, lets in-flight requests and
+    /// background tasks finish (bounded), and flushes the service's spans.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let mut tasks = JoinSet::new();
+        for task in self.background {
+            tasks.spawn(task(self.shutdown.child_token()));
+        }
+        let stop = self.shutdown.clone();
+        let server = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move { stop.cancelled().await });
+        let served = tokio::select! {
+            served = server => served.context("serving HTTP"),
+            () = drain_deadline(&self.shutdown) => {
+                tracing::warn!(service = self.telemetry.service_name(), "in-flight requests did not finish in time");
+                Ok(())
+            }
+        };
+        self.shutdown.cancel();
+        let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tasks.abort_all();
+        }
+        self.telemetry.shutdown(Duration::from_secs(2)).await;
+        served
+    }
+}
+
+async fn drain_deadline(shutdown: &CancellationToken) {
+    shutdown.cancelled().await;
+    tokio::time::sleep(DRAIN_TIMEOUT).await;
+}
+
+/// Stops an [`Application`] (clone it freely).
+#[derive(Clone, Debug)]
+pub struct ShutdownHandle(CancellationToken);
+
+impl ShutdownHandle {
+    /// Asks the application to stop (idempotent).
+    pub fn shutdown(&self) {
+        self.0.cancel();
+    }
+
+    /// True once shutdown was asked.
+    pub fn is_shutdown(&self) -> bool {
+        self.0.is_cancelled()
+    }
+
+    /// Resolves when shutdown is asked.
+    pub async fn stopped(&self) {
+        self.0.cancelled().await;
+    }
+}
+
+#[derive(Clone)]
+struct Health {
+    check: ReadinessCheck,
+    shutdown: CancellationToken,
+}
+
+async fn live() -> Response {
+    axum::Json(json!({"status": "live"})).into_response()
+}
+
+async fn ready(State(health): State<Health>) -> Response {
+    if !health.shutdown.is_cancelled() && (health.check)().await {
+        return axum::Json(json!({"status": "ready"})).into_response();
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(json!({
+            "status": "not_ready",
+            "code": "not_ready",
+            "message": "the service cannot use its database or a required dependency",
+        })),
+    )
+        .into_response()
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}

@@ -1,0 +1,161 @@
+//! W3C Trace Context and W3C Baggage, in headers and as stored strings.
+//!
+//! One composite propagator (`traceparent`/`tracestate` + `baggage`) is used everywhere, so every
+//! hop, synchronous (HTTP headers) or asynchronous (outbox rows), carries the same fields.
+
+use std::sync::LazyLock;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use opentelemetry::Context;
+use opentelemetry::propagation::{
+    Extractor, Injector, TextMapCompositePropagator, TextMapPropagator,
+};
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use serde::{Deserialize, Serialize};
+
+static PROPAGATOR: LazyLock<TextMapCompositePropagator> = LazyLock::new(|| {
+    TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ])
+});
+
+/// Reads the trace context and baggage from request headers. An invalid or missing `traceparent`
+/// gives a context without a remote parent, so the next span starts a new trace (W3C: restart,
+/// never fail); `tracestate` is ignored then, as the spec requires.
+pub fn extract_from_headers(headers: &HeaderMap) -> Context {
+    PROPAGATOR.extract(&HeaderExtractor(headers))
+}
+
+/// Writes `traceparent`, `tracestate` (when not empty) and `baggage` (when not empty) of `cx`.
+pub fn inject_into_headers(cx: &Context, headers: &mut HeaderMap) {
+    PROPAGATOR.inject_context(cx, &mut HeaderInjector(headers));
+}
+
+/// A context as strings, for storing beside asynchronous work (the payments outbox) and
+/// continuing later (the webhook delivery). Field names match the webhooks `POST /events` body.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PropagatedContext {
+    /// W3C `traceparent`; empty when the context had no valid span.
+    pub traceparent: String,
+    /// W3C `tracestate`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracestate: Option<String>,
+    /// W3C `baggage`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baggage: Option<String>,
+}
+
+impl PropagatedContext {
+    /// Captures the span and baggage of `cx` as strings.
+    pub fn capture(cx: &Context) -> Self {
+        let mut fields = std::collections::HashMap::new();
+        PROPAGATOR.inject_context(cx, &mut fields);
+        let take = |name: &str| fields.get(name).filter(|v| !v.is_empty()).cloned();
+        Self {
+            traceparent: take("traceparent").unwrap_or_default(),
+            tracestate: take("tracestate"),
+            baggage: take("baggage"),
+        }
+    }
+
+    /// The context these strings describe (a remote parent plus baggage). Invalid strings give a
+    /// context without parent, so work continues in a new trace rather than failing.
+    pub fn restore(&self) -> Context {
+        let mut fields = std::collections::HashMap::new();
+        fields.insert("traceparent".to_owned(), self.traceparent.clone());
+        if let Some(state) = &self.tracestate {
+            fields.insert("tracestate".to_owned(), state.clone());
+        }
+        if let Some(baggage) = &self.baggage {
+            fields.insert("baggage".to_owned(), baggage.clone());
+        }
+        PROPAGATOR.extract(&fields)
+    }
+}
+
+struct HeaderExtractor<'a>(&'a HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(HeaderName::as_str).collect()
+    }
+
+    fn get_all(&self, key: &str) -> Option<Vec<&str>> {
+        let values: Vec<&str> = self
+            .0
+            .get_all(key)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .collect();
+        (!values.is_empty()).then_some(values)
+    }
+}
+
+struct HeaderInjector<'a>(&'a mut HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if value.is_empty() {
+            return;
+        }
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(key.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(name, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::TraceContextExt as _;
+
+    const PARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+    #[test]
+    fn a_valid_traceparent_becomes_the_remote_parent() {
+        let mut headers = HeaderMap::new();
+        headers.insert("traceparent", HeaderValue::from_static(PARENT));
+        headers.insert("baggage", HeaderValue::from_static("tenant=acme"));
+        let cx = extract_from_headers(&headers);
+        let span = cx.span().span_context().clone();
+        assert!(span.is_valid() && span.is_remote());
+        assert_eq!(
+            span.trace_id().to_string(),
+            "0af7651916cd43dd8448eb211c80319c"
+        );
+        let captured = PropagatedContext::capture(&cx);
+        assert_eq!(captured.traceparent, PARENT);
+        assert_eq!(captured.baggage.as_deref(), Some("tenant=acme"));
+    }
+
+    #[test]
+    fn an_invalid_traceparent_gives_no_parent() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "traceparent",
+            HeaderValue::from_static("00-00000000000000000000000000000000-b7ad6b7169203331-01"),
+        );
+        headers.insert("tracestate", HeaderValue::from_static("a=b"));
+        let cx = extract_from_headers(&headers);
+        assert!(!cx.span().span_context().is_valid());
+    }
+
+    #[test]
+    fn stored_strings_restore_the_same_context() {
+        let stored = PropagatedContext {
+            traceparent: PARENT.to_owned(),
+            tracestate: Some("vendor=1".to_owned()),
+            baggage: Some("k=v".to_owned()),
+        };
+        let again = PropagatedContext::capture(&stored.restore());
+        assert_eq!(again, stored);
+    }
+}
