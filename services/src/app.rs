@@ -28,7 +28,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::http_error::ApiError;
-use crate::rpc::ServerLayer;
+use crate::rpc::{RpcClient, ServerLayer};
 use crate::telemetry::Telemetry;
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -37,6 +37,34 @@ type BackgroundTask = Box<dyn FnOnce(CancellationToken) -> BoxFuture + Send>;
 
 /// How long in-flight requests and background tasks get to finish after shutdown is asked.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What every service's `build(settings, deps)` receives besides its own settings: its own
+/// telemetry (its `service.name`) and the process's shared HTTP client (one connection pool).
+#[derive(Clone, Debug)]
+pub struct Deps {
+    /// This service's telemetry.
+    pub telemetry: Telemetry,
+    /// The shared HTTP client every [`RpcClient`] is built on.
+    pub http: reqwest::Client,
+}
+
+impl Deps {
+    /// Bundles a service's telemetry with the shared HTTP client.
+    pub fn new(telemetry: Telemetry, http: reqwest::Client) -> Self {
+        Self { telemetry, http }
+    }
+
+    /// An [`RpcClient`] from this service to `target` at `base_url`.
+    pub fn client(&self, target: &str, base_url: &str, timeout: Duration) -> RpcClient {
+        RpcClient::new(
+            self.http.clone(),
+            self.telemetry.clone(),
+            target,
+            base_url,
+            timeout,
+        )
+    }
+}
 
 /// Assembles a service: its routes, readiness check and background tasks.
 pub struct ServiceBuilder {
