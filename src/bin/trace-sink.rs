@@ -1,0 +1,65 @@
+//! `trace-sink`: the harness's OTLP trace sink on its own.
+//! Receives OTLP/gRPC and OTLP/HTTP, keeps traces in memory, serves a Jaeger
+//! api_v3-shaped query API. Thin: flags, logging, then `TraceSink::start`.
+
+use std::net::SocketAddr;
+
+use clap::Parser;
+use harness::receiver::DEFAULT_MAX_REQUEST_BYTES;
+use harness::sink::{SinkConfig, TraceSink};
+use harness::store::StoreConfig;
+
+/// OTLP trace sink with a Jaeger-style query API.
+#[derive(Debug, Parser)]
+#[command(name = "trace-sink", version)]
+struct Flags {
+    /// OTLP/gRPC listen address.
+    #[arg(long, env = "TRACE_SINK_GRPC_ADDR", default_value = "127.0.0.1:4317")]
+    grpc_addr: SocketAddr,
+    /// OTLP/HTTP listen address.
+    #[arg(long, env = "TRACE_SINK_HTTP_ADDR", default_value = "127.0.0.1:4318")]
+    http_addr: SocketAddr,
+    /// Query API listen address.
+    #[arg(long, env = "TRACE_SINK_QUERY_ADDR", default_value = "127.0.0.1:16686")]
+    query_addr: SocketAddr,
+    /// Most spans kept in memory; the oldest traces are evicted beyond it.
+    #[arg(long, env = "TRACE_SINK_MAX_SPANS", default_value_t = StoreConfig::DEFAULT_MAX_SPANS)]
+    max_spans: usize,
+    /// Largest accepted export request in bytes (compressed or decompressed).
+    #[arg(long, env = "TRACE_SINK_MAX_REQUEST_BYTES", default_value_t = DEFAULT_MAX_REQUEST_BYTES)]
+    max_request_bytes: usize,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let flags = Flags::parse();
+    let sink = TraceSink::start(SinkConfig {
+        otlp_grpc_addr: flags.grpc_addr,
+        otlp_http_addr: flags.http_addr,
+        query_addr: flags.query_addr,
+        store: StoreConfig {
+            max_spans: flags.max_spans,
+        },
+        max_request_bytes: flags.max_request_bytes,
+    })
+    .await?;
+    println!(
+        "trace-sink: OTLP/gRPC {}  OTLP/HTTP {}  query {}",
+        sink.otlp_grpc_endpoint(),
+        sink.otlp_traces_url(),
+        sink.query_url()
+    );
+    sink.stop_on(async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C; stopping");
+        }
+    })
+    .await;
+    Ok(())
+}

@@ -1,0 +1,242 @@
+//! OTLP/HTTP: `POST /v1/traces` with `application/x-protobuf` or `application/json`,
+//! optionally `Content-Encoding: gzip`.
+//!
+//! Errors follow the OTLP/HTTP spec: the body is a `google.rpc.Status` (protobuf or
+//! JSON, matching the request), 400 for undecodable payloads, 413 for payloads over
+//! the limit (checked on the wire size and again on the decompressed size, so a zip
+//! bomb is refused without being inflated), 415 for other content types.
+
+use std::io::Read as _;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message as _;
+
+use crate::otlp::json::parse_resource_spans;
+use crate::store::TraceStore;
+
+/// The OTLP/HTTP traces path.
+pub const TRACES_PATH: &str = "/v1/traces";
+
+#[derive(Clone)]
+struct ReceiverState {
+    store: Arc<TraceStore>,
+    max_request_bytes: usize,
+}
+
+/// The axum router serving `POST /v1/traces` into `store`.
+pub fn router(store: Arc<TraceStore>, max_request_bytes: usize) -> Router {
+    Router::new()
+        .route(TRACES_PATH, post(export))
+        .layer(DefaultBodyLimit::max(max_request_bytes))
+        .with_state(ReceiverState {
+            store,
+            max_request_bytes,
+        })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Protobuf,
+    Json,
+}
+
+/// `google.rpc.Status`, the error body OTLP/HTTP requires. It is not part of
+/// `opentelemetry-proto`, so its two fields we use are declared here.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+}
+
+/// gRPC code numbers used in error bodies.
+const GRPC_INVALID_ARGUMENT: i32 = 3;
+const GRPC_RESOURCE_EXHAUSTED: i32 = 8;
+
+struct ExportError {
+    status: StatusCode,
+    grpc_code: i32,
+    message: String,
+    encoding: Encoding,
+}
+
+impl ExportError {
+    fn bad_request(encoding: Encoding, message: String) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            grpc_code: GRPC_INVALID_ARGUMENT,
+            message,
+            encoding,
+        }
+    }
+
+    fn too_large(encoding: Encoding, limit: usize) -> Self {
+        Self {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            grpc_code: GRPC_RESOURCE_EXHAUSTED,
+            message: format!("payload exceeds the limit of {limit} bytes"),
+            encoding,
+        }
+    }
+}
+
+impl IntoResponse for ExportError {
+    fn into_response(self) -> Response {
+        let status = RpcStatus {
+            code: self.grpc_code,
+            message: self.message,
+        };
+        match self.encoding {
+            Encoding::Protobuf => (
+                self.status,
+                [(header::CONTENT_TYPE, "application/x-protobuf")],
+                status.encode_to_vec(),
+            )
+                .into_response(),
+            Encoding::Json => (
+                self.status,
+                [(header::CONTENT_TYPE, "application/json")],
+                serde_json::json!({"code": status.code, "message": status.message}).to_string(),
+            )
+                .into_response(),
+        }
+    }
+}
+
+async fn export(
+    State(state): State<ReceiverState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    match handle_export(&state, &headers, body) {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+fn handle_export(
+    state: &ReceiverState,
+    headers: &HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ExportError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let encoding = match media_type.as_str() {
+        "application/x-protobuf" | "application/protobuf" => Encoding::Protobuf,
+        "application/json" => Encoding::Json,
+        _ => {
+            return Ok((
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                [(header::CONTENT_TYPE, "application/json")],
+                serde_json::json!({
+                    "code": GRPC_INVALID_ARGUMENT,
+                    "message": format!(
+                        "unsupported content type {content_type:?}: use application/x-protobuf or application/json"
+                    ),
+                })
+                .to_string(),
+            )
+                .into_response());
+        }
+    };
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ExportError::too_large(encoding, state.max_request_bytes)
+        } else {
+            ExportError::bad_request(encoding, format!("could not read body: {rejection}"))
+        }
+    })?;
+    let body = decompress(headers, body, encoding, state.max_request_bytes)?;
+    let resource_spans = match encoding {
+        Encoding::Protobuf => {
+            ExportTraceServiceRequest::decode(body.as_ref())
+                .map_err(|e| {
+                    ExportError::bad_request(encoding, format!("invalid OTLP protobuf: {e}"))
+                })?
+                .resource_spans
+        }
+        Encoding::Json => parse_resource_spans(&body)
+            .map_err(|e| ExportError::bad_request(encoding, e.to_string()))?,
+    };
+    let response = super::ingest(&state.store, resource_spans);
+    Ok(encode_response(&response, encoding))
+}
+
+fn decompress(
+    headers: &HeaderMap,
+    body: Bytes,
+    encoding: Encoding,
+    limit: usize,
+) -> Result<Bytes, ExportError> {
+    let content_encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("identity")
+        .trim()
+        .to_ascii_lowercase();
+    match content_encoding.as_str() {
+        "identity" | "" => Ok(body),
+        "gzip" => {
+            let mut out = Vec::new();
+            // Read at most one byte past the limit: enough to know it is too big.
+            flate2::read::GzDecoder::new(body.as_ref())
+                .take(limit as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| {
+                    ExportError::bad_request(encoding, format!("invalid gzip body: {e}"))
+                })?;
+            if out.len() > limit {
+                return Err(ExportError::too_large(encoding, limit));
+            }
+            Ok(Bytes::from(out))
+        }
+        other => Err(ExportError::bad_request(
+            encoding,
+            format!("unsupported content encoding {other:?}: use gzip or none"),
+        )),
+    }
+}
+
+fn encode_response(response: &ExportTraceServiceResponse, encoding: Encoding) -> Response {
+    match encoding {
+        Encoding::Protobuf => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/x-protobuf")],
+            response.encode_to_vec(),
+        )
+            .into_response(),
+        Encoding::Json => {
+            let body = match &response.partial_success {
+                Some(partial) => serde_json::json!({"partialSuccess": {
+                    "rejectedSpans": partial.rejected_spans.to_string(),
+                    "errorMessage": partial.error_message,
+                }}),
+                None => serde_json::json!({}),
+            };
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body.to_string(),
+            )
+                .into_response()
+        }
+    }
+}
