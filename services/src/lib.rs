@@ -38,3 +38,7 @@ pub mod rpc;
 pub mod telemetry;
 
 // Services.
+pub mod auth;
+pub mod ledger;
+pub mod payments;
+pub mod webhooks;

@@ -1,0 +1,90 @@
+//! # ledger: accounts, holds and postings
+//!
+//! Double-entry balances in integer minor units. Every account holds one currency; each currency
+//! has an external *funding* account, the counterpart of top-ups, so the postings of a currency
+//! always sum to zero (`GET /audit` proves it). Payments reserve money with a *hold*, then
+//! *capture* it to the payee or *release* it. A balance never goes below zero: a hold must fit
+//! in `available = balance - held`, checked and reserved in one conditional UPDATE.
+//!
+//! Every mutation is idempotent by its `operation_id`: the first result (success or business
+//! refusal such as `insufficient_funds`) is stored in the same transaction as the mutation and
+//! replayed for every later request with that id.
+//!
+//! Routes (internal unless marked; API.md "Internal APIs"):
+//! - `POST /accounts`, `GET /accounts?owner_id=&currency=`, `GET /accounts/{id}`,
+//!   `POST /accounts/{id}/top-ups`, `POST /accounts/{id}/close`
+//! - `POST /holds`, `POST /holds/{hold_id}/capture`, `POST /holds/{hold_id}/release`
+//! - `GET /audit`
+//! - public, behind edge's identity headers: `GET /v1/accounts/{id}` (owner or operator),
+//!   `POST /v1/accounts/{id}/top-ups` (`accounts:fund`), `GET /v1/ledger/audit` (`ledger:audit`)
+//!
+//! Layout: [`domain`] holds the value types shared by the money services, [`rules`] the pure
+//! double-entry rules, [`ops`] one file per operation, `store` the shared SQL.
+
+pub mod domain;
+pub mod model;
+pub mod ops;
+pub mod rules;
+mod store;
+
+use axum::Router;
+use axum::routing::{get, post};
+use sqlx::AnyPool;
+
+use crate::db::Migration;
+
+pub use store::Recorded;
+
+/// The ledger's schema, applied in order at start.
+pub const MIGRATIONS: &[Migration] = &[Migration::new(
+    1,
+    "ledger",
+    include_str!("../../migrations/ledger/0001_ledger.sql"),
+)];
+
+/// What every ledger handler shares.
+#[derive(Clone, Debug)]
+pub struct LedgerState {
+    pool: AnyPool,
+}
+
+impl LedgerState {
+    /// State over an open, migrated pool.
+    pub fn new(pool: AnyPool) -> Self {
+        LedgerState { pool }
+    }
+
+    /// The pool (for readiness checks).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+/// The ledger's routes (without the RPC server layer, which the service wraps around them).
+pub fn router(state: LedgerState) -> Router {
+    Router::new()
+        .route(
+            "/accounts",
+            post(ops::open_account::handle).get(ops::list_accounts::handle),
+        )
+        .route("/accounts/{account_id}", get(ops::get_account::handle))
+        .route("/accounts/{account_id}/top-ups", post(ops::top_up::handle))
+        .route(
+            "/accounts/{account_id}/close",
+            post(ops::close_account::handle),
+        )
+        .route("/holds", post(ops::hold::handle))
+        .route("/holds/{hold_id}/capture", post(ops::capture::handle))
+        .route("/holds/{hold_id}/release", post(ops::release::handle))
+        .route("/audit", get(ops::audit::handle))
+        .route(
+            "/v1/accounts/{account_id}",
+            get(ops::get_account::handle_public),
+        )
+        .route(
+            "/v1/accounts/{account_id}/top-ups",
+            post(ops::top_up::handle_public),
+        )
+        .route("/v1/ledger/audit", get(ops::audit::handle_public))
+        .with_state(state)
+}

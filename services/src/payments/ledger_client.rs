@@ -1,0 +1,171 @@
+//! What payments asks of the ledger, typed: find accounts, hold, capture, release. Every call
+//! goes through the shared [`RpcClient`] (traced, context and deadline propagated) and every
+//! mutation carries the operation id the saga persisted, so retries replay instead of repeating.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::ledger::domain::{Currency, Money};
+use crate::rpc::{CallOutcome, RequestContext, RpcClient, RpcError};
+
+/// An account as the ledger lists it (the fields payments needs).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct LedgerAccount {
+    /// `acc_…`.
+    pub account_id: String,
+    /// ISO 4217 code.
+    pub currency: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct AccountList {
+    accounts: Vec<LedgerAccount>,
+}
+
+#[derive(Debug, Deserialize)]
+struct HoldAnswer {
+    hold_id: String,
+}
+
+/// How a ledger mutation ended.
+#[derive(Debug)]
+pub enum LedgerFailure {
+    /// The ledger answered 4xx with this code: it refused and will refuse again (recorded).
+    Refused {
+        /// The `code`, e.g. `insufficient_funds`.
+        code: String,
+        /// The whole error.
+        error: RpcError,
+    },
+    /// Not reached, 5xx or timeout: try again later with the same operation id.
+    Retry(RpcError),
+}
+
+impl From<RpcError> for LedgerFailure {
+    fn from(error: RpcError) -> Self {
+        match error.outcome() {
+            CallOutcome::Refused => LedgerFailure::Refused {
+                code: error.code().unwrap_or("refused").to_owned(),
+                error,
+            },
+            CallOutcome::NotReached | CallOutcome::Unknown => LedgerFailure::Retry(error),
+        }
+    }
+}
+
+/// The ledger, as payments uses it. Clone freely.
+#[derive(Debug, Clone)]
+pub struct LedgerClient {
+    rpc: RpcClient,
+    /// Positive lookups of `(owner, currency)` → account id. An account never changes owner or
+    /// currency, so a hit is always right; it saves a round trip per payment on the hot path.
+    accounts: Arc<Mutex<HashMap<(String, String), String>>>,
+}
+
+/// Entries kept before the account cache is cleared (bounds memory).
+const ACCOUNT_CACHE_LIMIT: usize = 100_000;
+
+impl LedgerClient {
+    /// Wraps the RPC client for the ledger.
+    pub fn new(rpc: RpcClient) -> Self {
+        LedgerClient {
+            rpc,
+            accounts: Arc::default(),
+        }
+    }
+
+    /// The owner's accounts (optionally only in `currency`).
+    pub async fn accounts(
+        &self,
+        ctx: &RequestContext,
+        owner_id: &str,
+        currency: Option<Currency>,
+    ) -> Result<Vec<LedgerAccount>, RpcError> {
+        let path = match currency {
+            Some(currency) => format!("/accounts?owner_id={owner_id}&currency={currency}"),
+            None => format!("/accounts?owner_id={owner_id}"),
+        };
+        let list: AccountList = self.rpc.get_json(ctx, &path).await?;
+        Ok(list.accounts)
+    }
+
+    /// The owner's account in `currency`: `Ok(Some(id))`, `Ok(None)` when it has none.
+    pub async fn account_in(
+        &self,
+        ctx: &RequestContext,
+        owner_id: &str,
+        currency: Currency,
+    ) -> Result<Option<String>, RpcError> {
+        let key = (owner_id.to_owned(), currency.to_string());
+        if let Some(hit) = self.accounts.lock().get(&key) {
+            return Ok(Some(hit.clone()));
+        }
+        let found = self
+            .accounts(ctx, owner_id, Some(currency))
+            .await?
+            .into_iter()
+            .next()
+            .map(|account| account.account_id);
+        if let Some(account_id) = &found {
+            let mut cache = self.accounts.lock();
+            if cache.len() >= ACCOUNT_CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(key, account_id.clone());
+        }
+        Ok(found)
+    }
+
+    /// Places a hold; the hold id on success.
+    pub async fn hold(
+        &self,
+        ctx: &RequestContext,
+        operation_id: &str,
+        account_id: &str,
+        money: Money,
+    ) -> Result<String, LedgerFailure> {
+        let body = json!({
+            "operation_id": operation_id,
+            "account_id": account_id,
+            "amount": money.minor_units(),
+            "currency": money.currency(),
+        });
+        let answer: HoldAnswer = self.rpc.post_json(ctx, "/holds", &body).await?;
+        Ok(answer.hold_id)
+    }
+
+    /// Captures a hold to the payee.
+    pub async fn capture(
+        &self,
+        ctx: &RequestContext,
+        operation_id: &str,
+        hold_id: &str,
+        to_account_id: &str,
+    ) -> Result<(), LedgerFailure> {
+        let body = json!({ "operation_id": operation_id, "to_account_id": to_account_id });
+        let _: serde_json::Value = self
+            .rpc
+            .post_json(ctx, &format!("/holds/{hold_id}/capture"), &body)
+            .await?;
+        Ok(())
+    }
+
+    /// Releases a hold.
+    pub async fn release(
+        &self,
+        ctx: &RequestContext,
+        operation_id: &str,
+        hold_id: &str,
+    ) -> Result<(), LedgerFailure> {
+        let body = json!({ "operation_id": operation_id });
+        let _: serde_json::Value = self
+            .rpc
+            .post_json(ctx, &format!("/holds/{hold_id}/release"), &body)
+            .await?;
+        Ok(())
+    }
+}

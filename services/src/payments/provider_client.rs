@@ -1,0 +1,81 @@
+//! The external bank provider (API.md "External bank provider"), reduced to the saga's
+//! [`Outcome`]s. The provider deduplicates by `transfer_id` (our payment id), so resubmitting
+//! after a restart never pays twice.
+
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::model::PaymentRow;
+use super::saga::state::Outcome;
+use crate::rpc::{CallOutcome, RequestContext, RpcClient, RpcRequest};
+
+#[derive(Debug, Deserialize)]
+struct TransferStatus {
+    status: String,
+}
+
+/// The provider, as the saga uses it. Clone freely.
+#[derive(Debug, Clone)]
+pub struct ProviderClient {
+    rpc: RpcClient,
+}
+
+impl ProviderClient {
+    /// Wraps the RPC client for the provider (its timeout is the provider timeout).
+    pub fn new(rpc: RpcClient) -> Self {
+        ProviderClient { rpc }
+    }
+
+    /// `POST /transfers`: accepted, rejected (4xx), unreachable, or unknown (5xx, timeout).
+    pub async fn submit(&self, ctx: &RequestContext, payment: &PaymentRow) -> Outcome {
+        let body = json!({
+            "transfer_id": payment.payment_id,
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "debtor_account": payment.payer_account_id,
+            "creditor_account": payment.payee_account_id,
+            "reference": payment.reference,
+        });
+        let request = match RpcRequest::post_json("/transfers", &body) {
+            Ok(request) => request,
+            // Not sent at all: nothing happened at the provider.
+            Err(_) => return Outcome::SubmitUnreachable,
+        };
+        match self.rpc.send(ctx, request).await {
+            Ok(response) if response.status.is_success() => {
+                match response.json::<TransferStatus>("provider") {
+                    Ok(answer) if answer.status == "accepted" => Outcome::SubmitAccepted,
+                    Ok(answer) if answer.status == "rejected" => Outcome::SubmitRejected,
+                    // A 2xx we cannot read: it may have accepted; ask.
+                    _ => Outcome::SubmitUnknown,
+                }
+            }
+            Ok(response) if response.status.is_client_error() => Outcome::SubmitRejected,
+            Ok(_) => Outcome::SubmitUnknown,
+            Err(error) => match error.outcome() {
+                CallOutcome::NotReached => Outcome::SubmitUnreachable,
+                CallOutcome::Refused => Outcome::SubmitRejected,
+                CallOutcome::Unknown => Outcome::SubmitUnknown,
+            },
+        }
+    }
+
+    /// `GET /transfers/{id}`: accepted, rejected or missing (404), or still unknown.
+    pub async fn status(&self, ctx: &RequestContext, payment_id: &str) -> Outcome {
+        let request = RpcRequest::get(format!("/transfers/{payment_id}"));
+        match self.rpc.send(ctx, request).await {
+            Ok(response) if response.status == StatusCode::NOT_FOUND => {
+                Outcome::StatusRejectedOrMissing
+            }
+            Ok(response) if response.status.is_success() => {
+                match response.json::<TransferStatus>("provider") {
+                    Ok(answer) if answer.status == "accepted" => Outcome::StatusAccepted,
+                    Ok(answer) if answer.status == "rejected" => Outcome::StatusRejectedOrMissing,
+                    _ => Outcome::StatusUnknown,
+                }
+            }
+            Ok(_) | Err(_) => Outcome::StatusUnknown,
+        }
+    }
+}

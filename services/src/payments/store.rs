@@ -1,0 +1,250 @@
+//! The payments table and the outbox: every saga transition is one conditional UPDATE (from the
+//! step the driver read), and a transition into a final step writes its outbox event in the same
+//! transaction, so an event exists exactly when the payment is final.
+
+use sqlx::AnyPool;
+
+use super::model::{PAYMENT_COLUMNS, PaymentRow};
+use super::saga::state::{FailureReason, Step};
+use crate::ledger::domain::EventId;
+use crate::rpc::PropagatedContext;
+
+/// Current time in unix milliseconds (what `next_attempt_at` holds).
+pub fn now_ms() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default(),
+    )
+    .unwrap_or(i64::MAX)
+}
+
+/// Loads a payment.
+pub async fn load(pool: &AnyPool, payment_id: &str) -> anyhow::Result<Option<PaymentRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE payment_id = $1"
+    )))
+    .bind(payment_id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Loads the payment a customer created with an idempotency key.
+pub async fn load_by_key(
+    pool: &AnyPool,
+    customer_id: &str,
+    key: &str,
+) -> anyhow::Result<Option<PaymentRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE customer_id = $1 AND idempotency_key = $2"
+    )))
+    .bind(customer_id)
+    .bind(key)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Inserts a new payment unless the customer already used its idempotency key; true if inserted.
+pub async fn insert(pool: &AnyPool, row: &PaymentRow) -> anyhow::Result<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO payments (payment_id, customer_id, merchant_id, payer_account_id, \
+           payee_account_id, amount, currency, reference, step, failure_reason, hold_id, \
+           hold_operation_id, capture_operation_id, release_operation_id, idempotency_key, \
+           request_fingerprint, status_attempts, next_attempt_at, traceparent, tracestate, baggage, \
+           created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+           $19, $20, $21, $22, $23) \
+         ON CONFLICT (customer_id, idempotency_key) DO NOTHING",
+    )
+    .bind(&row.payment_id)
+    .bind(&row.customer_id)
+    .bind(&row.merchant_id)
+    .bind(&row.payer_account_id)
+    .bind(&row.payee_account_id)
+    .bind(row.amount)
+    .bind(&row.currency)
+    .bind(&row.reference)
+    .bind(&row.step)
+    .bind(row.failure_reason.clone())
+    .bind(row.hold_id.clone())
+    .bind(&row.hold_operation_id)
+    .bind(&row.capture_operation_id)
+    .bind(&row.release_operation_id)
+    .bind(&row.idempotency_key)
+    .bind(&row.request_fingerprint)
+    .bind(row.status_attempts)
+    .bind(row.next_attempt_at)
+    .bind(row.traceparent.clone())
+    .bind(row.tracestate.clone())
+    .bind(row.baggage.clone())
+    .bind(&row.created_at)
+    .bind(&row.updated_at)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// One transition to persist.
+#[derive(Debug, Clone)]
+pub struct Advance<'a> {
+    /// The step the driver read (the UPDATE only applies if the row is still there).
+    pub from: Step,
+    /// The new step.
+    pub to: Step,
+    /// Failure reason decided by this transition.
+    pub failure_reason: Option<FailureReason>,
+    /// The hold id learned by this transition.
+    pub hold_id: Option<&'a str>,
+    /// The trace context to store with the outbox event, if `to` is final.
+    pub context: &'a PropagatedContext,
+}
+
+/// Applies a transition; returns the updated row, or `None` when the payment was no longer in
+/// `from` (another driver advanced it; the caller reloads).
+pub async fn advance(
+    pool: &AnyPool,
+    payment_id: &str,
+    change: Advance<'_>,
+) -> anyhow::Result<Option<PaymentRow>> {
+    let now = crate::db::now_rfc3339();
+    let mut tx = pool.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE payments SET step = $1, failure_reason = COALESCE($2, failure_reason), \
+           hold_id = COALESCE($3, hold_id), status_attempts = 0, next_attempt_at = $4, updated_at = $5 \
+         WHERE payment_id = $6 AND step = $7",
+    )
+    .bind(change.to.as_str())
+    .bind(change.failure_reason.map(|r| r.as_str().to_owned()))
+    .bind(change.hold_id.map(str::to_owned))
+    .bind(now_ms())
+    .bind(&now)
+    .bind(payment_id)
+    .bind(change.from.as_str())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Ok(None);
+    }
+    let row: PaymentRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE payment_id = $1"
+    )))
+    .bind(payment_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if change.to.is_final() {
+        let event_type = if change.to == Step::Settled {
+            "payment.settled"
+        } else {
+            "payment.failed"
+        };
+        sqlx::query(
+            "INSERT INTO outbox (event_id, payment_id, merchant_id, event_type, payload, \
+               traceparent, tracestate, baggage, created_at, sent_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)",
+        )
+        .bind(EventId::generate().as_str())
+        .bind(payment_id)
+        .bind(&row.merchant_id)
+        .bind(event_type)
+        .bind(serde_json::to_string(&row.view())?)
+        .bind(&change.context.traceparent)
+        .bind(change.context.tracestate.clone())
+        .bind(change.context.baggage.clone())
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Some(row))
+}
+
+/// Records a failed attempt of the current step: the worker drives it again at `retry_at_ms`.
+pub async fn postpone(
+    pool: &AnyPool,
+    payment_id: &str,
+    step: Step,
+    retry_at_ms: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE payments SET status_attempts = status_attempts + 1, next_attempt_at = $1 \
+         WHERE payment_id = $2 AND step = $3",
+    )
+    .bind(retry_at_ms)
+    .bind(payment_id)
+    .bind(step.as_str())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Unfinished payments, soonest due first: `(payment_id, next_attempt_at)`.
+pub async fn unfinished(pool: &AnyPool, limit: i64) -> anyhow::Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT payment_id, next_attempt_at FROM payments \
+         WHERE step NOT IN ('settled', 'failed') ORDER BY next_attempt_at LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// An outbox event not yet accepted by webhooks.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    /// `evt_…`.
+    pub event_id: String,
+    /// The payment it announces.
+    pub payment_id: String,
+    /// The merchant to notify.
+    pub merchant_id: String,
+    /// `payment.settled | payment.failed`.
+    pub event_type: String,
+    /// The payment object, JSON.
+    pub payload: String,
+    /// Stored W3C traceparent.
+    pub traceparent: Option<String>,
+    /// Stored W3C tracestate.
+    pub tracestate: Option<String>,
+    /// Stored W3C baggage.
+    pub baggage: Option<String>,
+}
+
+/// Up to `limit` unsent events, oldest first.
+pub async fn unsent(pool: &AnyPool, limit: i64) -> anyhow::Result<Vec<OutboxRow>> {
+    Ok(sqlx::query_as(
+        "SELECT event_id, payment_id, merchant_id, event_type, payload, traceparent, tracestate, baggage \
+         FROM outbox WHERE sent_at IS NULL ORDER BY created_at, event_id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Marks an event as accepted by webhooks.
+pub async fn mark_sent(pool: &AnyPool, event_id: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE outbox SET sent_at = $1 WHERE event_id = $2")
+        .bind(crate::db::now_rfc3339())
+        .bind(event_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+impl sqlx::FromRow<'_, sqlx::any::AnyRow> for OutboxRow {
+    fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row as _;
+        Ok(OutboxRow {
+            event_id: row.try_get("event_id")?,
+            payment_id: row.try_get("payment_id")?,
+            merchant_id: row.try_get("merchant_id")?,
+            event_type: row.try_get("event_type")?,
+            payload: row.try_get("payload")?,
+            traceparent: row.try_get("traceparent")?,
+            tracestate: row.try_get("tracestate")?,
+            baggage: row.try_get("baggage")?,
+        })
+    }
+}

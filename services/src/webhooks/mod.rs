@@ -1,0 +1,4 @@
+//! webhooks (in progress)
+pub mod schedule;
+pub mod signature;
+pub mod url;
