@@ -45,7 +45,10 @@ impl StepEntry {
     /// The sentence to show a reader: the expression, or the first example for a regex step.
     pub fn sentence(&self) -> &str {
         if self.is_regex {
-            self.examples.first().map(String::as_str).unwrap_or(&self.pattern)
+            self.examples
+                .first()
+                .map(String::as_str)
+                .unwrap_or(&self.pattern)
         } else {
             &self.pattern
         }
@@ -63,8 +66,12 @@ pub struct ParamEntry {
     pub description: String,
 }
 
-static ENTRIES: LazyLock<Vec<StepEntry>> =
-    LazyLock::new(|| SOURCES.iter().flat_map(|(file, text)| parse_steps(file, text)).collect());
+static ENTRIES: LazyLock<Vec<StepEntry>> = LazyLock::new(|| {
+    SOURCES
+        .iter()
+        .flat_map(|(file, text)| parse_steps(file, text))
+        .collect()
+});
 
 /// Every step definition, in source order, file by file.
 pub fn entries() -> &'static [StepEntry] {
@@ -132,7 +139,11 @@ fn split_doc(doc: &[String]) -> (String, Vec<String>) {
             None => description.push(line.trim().to_owned()),
         }
     }
-    let description = description.join(" ").split_whitespace().collect::<Vec<_>>().join(" ");
+    let description = description
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     (description, examples)
 }
 
@@ -154,7 +165,10 @@ pub fn parse_steps(file: &'static str, text: &str) -> Vec<StepEntry> {
         }
         if let Some(comment) = trimmed.strip_prefix("///") {
             doc.push(comment.strip_prefix(' ').unwrap_or(comment).to_owned());
-        } else if ["#[given(", "#[when(", "#[then("].iter().any(|p| trimmed.starts_with(p)) {
+        } else if ["#[given(", "#[when(", "#[then("]
+            .iter()
+            .any(|p| trimmed.starts_with(p))
+        {
             if trimmed.ends_with(")]") {
                 push_attr(trimmed, &mut pending);
             } else {
@@ -162,10 +176,20 @@ pub fn parse_steps(file: &'static str, text: &str) -> Vec<StepEntry> {
             }
         } else if trimmed.starts_with("#[") {
             // other attributes (allow, ...) keep the doc
-        } else if trimmed.starts_with("async fn") || trimmed.starts_with("fn") || trimmed.starts_with("pub") {
+        } else if trimmed.starts_with("async fn")
+            || trimmed.starts_with("fn")
+            || trimmed.starts_with("pub")
+        {
             let (description, examples) = split_doc(&doc);
             for (keyword, pattern, is_regex) in pending.drain(..) {
-                out.push(StepEntry { keyword, pattern, is_regex, description: description.clone(), examples: examples.clone(), file });
+                out.push(StepEntry {
+                    keyword,
+                    pattern,
+                    is_regex,
+                    description: description.clone(),
+                    examples: examples.clone(),
+                    file,
+                });
             }
             doc.clear();
         } else if !trimmed.is_empty() {
@@ -199,8 +223,14 @@ pub fn parse_params(text: &str) -> Vec<ParamEntry> {
         if let Some(comment) = trimmed.strip_prefix("///") {
             doc.push(comment.trim().to_owned());
         } else if trimmed.starts_with("#[param(") {
-            if let (Some(name), Some(regex)) = (attr_value(trimmed, "name"), attr_value(trimmed, "regex")) {
-                out.push(ParamEntry { name, regex, description: doc.join(" ") });
+            if let (Some(name), Some(regex)) =
+                (attr_value(trimmed, "name"), attr_value(trimmed, "regex"))
+            {
+                out.push(ParamEntry {
+                    name,
+                    regex,
+                    description: doc.join(" "),
+                });
             }
         } else if trimmed.starts_with("#[") {
         } else {
@@ -221,9 +251,15 @@ pub fn render_markdown() -> String {
     md.push_str("Every sentence the steps understand, generated from the step definitions in `steps/src/`.\n");
     md.push_str("Do not edit by hand: run `cargo run -p steps --bin step-catalogue` after changing a step.\n\n");
     md.push_str("`Given`, `When` and `Then` are interchangeable with `And`/`But` after the first step of a kind.\n");
-    md.push_str("Words in `{braces}` are parameters (see the table at the end). Paths and bodies may use\n");
-    md.push_str("`{Alice.account_id}`, `{Alice.customer_id}`, `{\"Acme Coffee\".merchant_id}` written as\n");
-    md.push_str("`{Acme Coffee.merchant_id}`, `{payment_id}` (the last payment) and `{namespace}`.\n\n");
+    md.push_str(
+        "Words in `{braces}` are parameters (see the table at the end). Paths and bodies may use\n",
+    );
+    md.push_str(
+        "`{Alice.account_id}`, `{Alice.customer_id}`, `{\"Acme Coffee\".merchant_id}` written as\n",
+    );
+    md.push_str(
+        "`{Acme Coffee.merchant_id}`, `{payment_id}` (the last payment) and `{namespace}`.\n\n",
+    );
     let mut current = "";
     for entry in entries() {
         if entry.file != current {
@@ -232,12 +268,25 @@ pub fn render_markdown() -> String {
             md.push_str("| step | what it does | example |\n|---|---|---|\n");
         }
         let sentence = if entry.is_regex {
-            format!("{} `{}` (pattern `{}`)", entry.keyword, escape_cell(entry.sentence()), escape_cell(&entry.pattern))
+            format!(
+                "{} `{}` (pattern `{}`)",
+                entry.keyword,
+                escape_cell(entry.sentence()),
+                escape_cell(&entry.pattern)
+            )
         } else {
             format!("{} `{}`", entry.keyword, escape_cell(&entry.pattern))
         };
-        let example = entry.examples.first().map(|e| format!("`{}`", escape_cell(e))).unwrap_or_default();
-        let _ = writeln!(md, "| {sentence} | {} | {example} |", escape_cell(&entry.description));
+        let example = entry
+            .examples
+            .first()
+            .map(|e| format!("`{}`", escape_cell(e)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            md,
+            "| {sentence} | {} | {example} |",
+            escape_cell(&entry.description)
+        );
         if current != "" && entries().iter().filter(|e| e.file == current).last() == Some(entry) {
             md.push('\n');
         }
@@ -247,7 +296,13 @@ pub fn render_markdown() -> String {
     md.push_str("| `{string}` | text in double or single quotes | cucumber built-in |\n");
     md.push_str("| `{word}` | one word without spaces | cucumber built-in |\n");
     for param in params() {
-        let _ = writeln!(md, "| `{{{}}}` | `{}` | {} |", param.name, escape_cell(&param.regex), escape_cell(&param.description));
+        let _ = writeln!(
+            md,
+            "| `{{{}}}` | `{}` | {} |",
+            param.name,
+            escape_cell(&param.regex),
+            escape_cell(&param.description)
+        );
     }
     md
 }
@@ -293,10 +348,16 @@ async fn times_out(w: &mut W) {}
         assert_eq!(steps.len(), 3);
         assert_eq!(steps[0].pattern, "{actor} is a customer with {money}");
         assert_eq!(steps[0].description, "Onboards a customer.");
-        assert_eq!(steps[0].examples, vec!["Given Alice is a customer with 100.00 GBP"]);
+        assert_eq!(
+            steps[0].examples,
+            vec!["Given Alice is a customer with 100.00 GBP"]
+        );
         assert!(steps[1].is_regex);
         assert_eq!(steps[2].keyword, "When");
-        assert_eq!(steps[2].sentence(), "Given the bank provider times out after processing the transfer");
+        assert_eq!(
+            steps[2].sentence(),
+            "Given the bank provider times out after processing the transfer"
+        );
     }
 
     #[test]
@@ -308,6 +369,10 @@ async fn times_out(w: &mut W) {}
     #[test]
     fn params_are_read_from_their_attribute() {
         let params = params();
-        assert!(params.iter().any(|p| p.name == "money" && p.description.contains("major units")));
+        assert!(
+            params
+                .iter()
+                .any(|p| p.name == "money" && p.description.contains("major units"))
+        );
     }
 }

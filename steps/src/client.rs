@@ -4,7 +4,10 @@
 //! [`crate::telemetry`]), sends the request to edge, exports the root span and returns an
 //! [`Exchange`]: everything later steps may want to look at.
 
-use std::{sync::LazyLock, time::{Duration, SystemTime}};
+use std::{
+    sync::LazyLock,
+    time::{Duration, SystemTime},
+};
 
 use serde_json::Value;
 
@@ -115,7 +118,10 @@ pub struct Exchange {
 impl Exchange {
     /// A response header by (lower-case) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The `x-request-id` edge assigned.
@@ -125,7 +131,8 @@ impl Exchange {
 
     /// The trace id edge reports in `traceresponse` (`00-<trace>-<span>-<flags>`).
     pub fn traceresponse_trace_id(&self) -> Option<&str> {
-        self.header("traceresponse").and_then(|v| v.split('-').nth(1))
+        self.header("traceresponse")
+            .and_then(|v| v.split('-').nth(1))
     }
 
     /// The trace this exchange belongs to: the one edge reports, else the one the harness started.
@@ -157,7 +164,12 @@ impl Exchange {
 ///
 /// # Errors
 /// Only when no HTTP answer came at all (connection refused, timeout).
-pub async fn send(base_url: &str, otlp_url: Option<&str>, namespace: &str, request: Request) -> anyhow::Result<Exchange> {
+pub async fn send(
+    base_url: &str,
+    otlp_url: Option<&str>,
+    namespace: &str,
+    request: Request,
+) -> anyhow::Result<Exchange> {
     crate::context::count_http_call();
     let url = format!("{}{}", base_url.trim_end_matches('/'), request.path);
     let mut builder = http().request(request.method.clone(), &url);
@@ -167,7 +179,9 @@ pub async fn send(base_url: &str, otlp_url: Option<&str>, namespace: &str, reque
     builder = match &request.body {
         Body::None => builder,
         Body::Json(value) => builder.json(value),
-        Body::RawJson(text) => builder.header("content-type", "application/json").body(text.clone()),
+        Body::RawJson(text) => builder
+            .header("content-type", "application/json")
+            .body(text.clone()),
     };
     let (ids, sent_traceparent) = match &request.tracing {
         Tracing::StartTrace => {
@@ -201,16 +215,25 @@ pub async fn send(base_url: &str, otlp_url: Option<&str>, namespace: &str, reque
                     export_error = Some(e.to_string());
                 }
             }
-            None => export_error = Some("the driver gives no OTLP URL for the harness's root spans".into()),
+            None => {
+                export_error =
+                    Some("the driver gives no OTLP URL for the harness's root spans".into())
+            }
         }
     }
 
-    let response = outcome.map_err(|e| anyhow::anyhow!("{} {url}: no answer: {e}", request.method))?;
+    let response =
+        outcome.map_err(|e| anyhow::anyhow!("{} {url}: no answer: {e}", request.method))?;
     let status = response.status().as_u16();
     let headers = response
         .headers()
         .iter()
-        .map(|(n, v)| (n.as_str().to_ascii_lowercase(), v.to_str().unwrap_or_default().to_owned()))
+        .map(|(n, v)| {
+            (
+                n.as_str().to_ascii_lowercase(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
         .collect();
     let body = response
         .text()

@@ -45,7 +45,13 @@ pub fn set_seed(seed: u64) -> u64 {
 
 /// The run's seed; a random one is chosen (and kept) if none was set.
 pub fn seed() -> u64 {
-    *SEED.get_or_init(|| u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or_default()))
+    *SEED.get_or_init(|| {
+        u64::from_le_bytes(
+            uuid::Uuid::new_v4().as_bytes()[..8]
+                .try_into()
+                .unwrap_or_default(),
+        )
+    })
 }
 
 /// Counters for the run summary.

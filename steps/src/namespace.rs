@@ -48,7 +48,11 @@ impl Namespace {
     /// A fake person's name in this namespace, e.g. `Alice Kuhn [s3f9a1]`: the alias's first
     /// name is kept so logs stay readable.
     pub fn person(&mut self, alias: &str) -> String {
-        let first = alias.split_whitespace().next().map(str::to_owned).unwrap_or_else(|| FirstName().fake_with_rng(&mut self.rng));
+        let first = alias
+            .split_whitespace()
+            .next()
+            .map(str::to_owned)
+            .unwrap_or_else(|| FirstName().fake_with_rng(&mut self.rng));
         let last: String = LastName().fake_with_rng(&mut self.rng);
         format!("{first} {last} [{}]", self.tag)
     }
@@ -87,8 +91,14 @@ mod tests {
     #[test]
     fn other_scenarios_and_seeds_get_other_tags() {
         let a = Namespace::for_scenario(7, "payments.feature:12");
-        assert_ne!(a.tag(), Namespace::for_scenario(7, "payments.feature:30").tag());
-        assert_ne!(a.tag(), Namespace::for_scenario(8, "payments.feature:12").tag());
+        assert_ne!(
+            a.tag(),
+            Namespace::for_scenario(7, "payments.feature:30").tag()
+        );
+        assert_ne!(
+            a.tag(),
+            Namespace::for_scenario(8, "payments.feature:12").tag()
+        );
     }
 
     #[test]

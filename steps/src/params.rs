@@ -7,10 +7,13 @@ use std::{fmt, str::FromStr};
 
 use cucumber::Parameter;
 
-/// A person or company of the scenario, by alias: one capitalised word (`Alice`) or any
-/// name in double quotes (`"Acme Coffee"`).
+/// Who acts: a person or company of the scenario by alias, one capitalised word (`Alice`) or
+/// any name in double quotes (`"Acme Coffee"`); or `the operator`; or `a stranger` (no token).
 #[derive(Debug, Clone, PartialEq, Eq, Parameter)]
-#[param(name = "actor", regex = r#"[A-Z][A-Za-z0-9_-]*|"[^"]+""#)]
+#[param(
+    name = "actor",
+    regex = r#"[A-Z][A-Za-z0-9_-]*|"[^"]+"|the operator|a stranger"#
+)]
 pub struct ActorName(pub String);
 
 impl FromStr for ActorName {
@@ -49,7 +52,12 @@ impl Money {
     pub fn format(minor: i64, currency: &str) -> String {
         match exponent(currency) {
             0 => format!("{minor} {currency}"),
-            _ => format!("{}{}.{:02} {currency}", if minor < 0 { "-" } else { "" }, minor.abs() / 100, minor.abs() % 100),
+            _ => format!(
+                "{}{}.{:02} {currency}",
+                if minor < 0 { "-" } else { "" },
+                minor.abs() / 100,
+                minor.abs() % 100
+            ),
         }
     }
 }
@@ -57,19 +65,30 @@ impl Money {
 impl FromStr for Money {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (amount, currency) = s.split_once(' ').ok_or_else(|| format!("not money: {s:?}"))?;
+        let (amount, currency) = s
+            .split_once(' ')
+            .ok_or_else(|| format!("not money: {s:?}"))?;
         let (whole, fraction) = amount.split_once('.').unwrap_or((amount, ""));
         let exp = exponent(currency);
         if fraction.len() > exp as usize {
             return Err(format!("{currency} has {exp} decimals: {s:?}"));
         }
         let whole: i64 = whole.parse().map_err(|e| format!("{s:?}: {e}"))?;
-        let fraction_minor: i64 = if fraction.is_empty() { 0 } else { format!("{fraction:0<width$}", width = exp as usize).parse().map_err(|e| format!("{s:?}: {e}"))? };
+        let fraction_minor: i64 = if fraction.is_empty() {
+            0
+        } else {
+            format!("{fraction:0<width$}", width = exp as usize)
+                .parse()
+                .map_err(|e| format!("{s:?}: {e}"))?
+        };
         let minor = whole
             .checked_mul(10_i64.pow(exp))
             .and_then(|w| w.checked_add(fraction_minor))
             .ok_or_else(|| format!("too much money: {s:?}"))?;
-        Ok(Self { minor, currency: currency.to_owned() })
+        Ok(Self {
+            minor,
+            currency: currency.to_owned(),
+        })
     }
 }
 
@@ -135,7 +154,9 @@ pub struct Method(pub reqwest::Method);
 impl FromStr for Method {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        reqwest::Method::from_str(s).map(Self).map_err(|e| e.to_string())
+        reqwest::Method::from_str(s)
+            .map(Self)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -173,7 +194,10 @@ mod tests {
 
     #[test]
     fn actor_names_may_be_quoted() {
-        assert_eq!("\"Acme Coffee\"".parse::<ActorName>().unwrap().0, "Acme Coffee");
+        assert_eq!(
+            "\"Acme Coffee\"".parse::<ActorName>().unwrap().0,
+            "Acme Coffee"
+        );
         assert_eq!("Alice".parse::<ActorName>().unwrap().0, "Alice");
     }
 }

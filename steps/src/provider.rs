@@ -1,1 +1,107 @@
-//! provider steps (in progress).
+//! The external bank provider: how it answers this scenario's transfers.
+//!
+//! Behaviours are scoped to the scenario's accounts, so concurrent scenarios sharing one
+//! provider stand-in do not disturb each other; a customer onboarded later gets the same.
+
+use cucumber::{given, then, when};
+use drivers::{Capability, ProviderBehaviour};
+
+use crate::{MinibankWorld, params::ActorName};
+
+impl MinibankWorld {
+    /// Sets the behaviour for the scenario's accounts (now and for actors onboarded later).
+    pub(crate) async fn set_provider(
+        &mut self,
+        behaviour: ProviderBehaviour,
+    ) -> anyhow::Result<()> {
+        self.require(Capability::StubProvider)?;
+        self.provider = Some(behaviour);
+        self.apply_provider_behaviour().await
+    }
+
+    /// Applies the scenario's provider behaviour, if one was chosen, to all its accounts.
+    pub(crate) async fn apply_provider_behaviour(&mut self) -> anyhow::Result<()> {
+        let Some(behaviour) = self.provider.clone() else {
+            return Ok(());
+        };
+        let driver = self.require(Capability::StubProvider)?;
+        let provider = driver.provider().ok_or_else(|| {
+            anyhow::anyhow!("the {} driver has no provider control", driver.name())
+        })?;
+        provider.set_behaviour(&self.account_ids(), behaviour).await;
+        Ok(())
+    }
+}
+
+/// The provider accepts every transfer (the normal case; also how it recovers).
+/// Example: Given the bank provider accepts transfers
+#[given(expr = "the bank provider accepts transfers")]
+async fn accepts(world: &mut MinibankWorld) -> anyhow::Result<()> {
+    world.set_provider(ProviderBehaviour::Accepts).await
+}
+
+/// The provider refuses every transfer (a 4xx answer).
+/// Example: Given the bank provider rejects transfers
+#[given(expr = "the bank provider rejects transfers")]
+async fn rejects(world: &mut MinibankWorld) -> anyhow::Result<()> {
+    world.set_provider(ProviderBehaviour::Rejects).await
+}
+
+/// The provider answers too late; asked afterwards, it says whether it did make the transfer.
+/// Example: Given the bank provider times out after processing the transfer
+#[given(regex = r"^the bank provider times out (after|without) processing the transfer$")]
+async fn times_out(world: &mut MinibankWorld, processed: String) -> anyhow::Result<()> {
+    world
+        .set_provider(ProviderBehaviour::TimesOut {
+            processed: processed == "after",
+        })
+        .await
+}
+
+/// The provider answers 503 to everything, status queries included.
+/// Example: Given the bank provider is down
+#[given(expr = "the bank provider is down")]
+async fn is_down(world: &mut MinibankWorld) -> anyhow::Result<()> {
+    world.set_provider(ProviderBehaviour::IsDown).await
+}
+
+/// The provider is back and accepts transfers again.
+/// Example: When the bank provider recovers
+#[when(expr = "the bank provider recovers")]
+async fn recovers(world: &mut MinibankWorld) -> anyhow::Result<()> {
+    world.set_provider(ProviderBehaviour::Accepts).await
+}
+
+/// Checks how many transfer requests the provider received from the customer's account
+/// (retries of one payment carry the same transfer id; the provider deduplicates them).
+/// Example: Then the bank provider was asked for 1 transfer from Alice
+#[then(regex = r"^the bank provider was asked for (\d+) transfers? from (.+)$")]
+async fn transfers_received(
+    world: &mut MinibankWorld,
+    count: usize,
+    alias: String,
+) -> anyhow::Result<()> {
+    let alias: ActorName = alias.parse().map_err(anyhow::Error::msg)?;
+    let driver = world.require(Capability::StubProvider)?;
+    let provider = driver
+        .provider()
+        .ok_or_else(|| anyhow::anyhow!("no provider control"))?;
+    let account = world.actor(&alias.0)?.account_id.clone();
+    let received = provider.transfers_received(&[account]).await;
+    let mut ids: Vec<String> = received
+        .iter()
+        .filter_map(|t| {
+            t.get("transfer_id")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    anyhow::ensure!(
+        ids.len() == count,
+        "the provider saw {} distinct transfers from {alias}, expected {count}: {received:?}",
+        ids.len()
+    );
+    Ok(())
+}

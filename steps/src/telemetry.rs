@@ -41,7 +41,11 @@ impl TraceIds {
 
     /// The W3C `traceparent` header value, sampled.
     pub fn traceparent(&self) -> String {
-        format!("00-{}-{}-01", hex::encode(self.trace_id), hex::encode(self.span_id))
+        format!(
+            "00-{}-{}-01",
+            hex::encode(self.trace_id),
+            hex::encode(self.span_id)
+        )
     }
 }
 
@@ -50,7 +54,7 @@ impl TraceIds {
 pub struct RootSpan {
     /// Its ids.
     pub ids: TraceIds,
-    /// HTTP method, e.g. `POST` (also the span name, per the HTTP semantic conventions).
+    /// HTTP method, e.g. `POST`; the span is named `<method> <path>` so trees read well.
     pub method: String,
     /// The full URL requested.
     pub url: String,
@@ -73,16 +77,24 @@ fn kv(key: &str, value: Value) -> KeyValue {
 }
 
 fn nanos(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
 }
 
 impl RootSpan {
     /// The OTLP export request carrying this one span under service `harness`.
     pub fn to_otlp(&self) -> ExportTraceServiceRequest {
         let mut attributes = vec![
-            kv("http.request.method", Value::StringValue(self.method.clone())),
+            kv(
+                "http.request.method",
+                Value::StringValue(self.method.clone()),
+            ),
             kv("url.full", Value::StringValue(self.url.clone())),
-            kv("minibank.test.namespace", Value::StringValue(self.namespace.clone())),
+            kv(
+                "minibank.test.namespace",
+                Value::StringValue(self.namespace.clone()),
+            ),
         ];
         if let Ok(url) = reqwest::Url::parse(&self.url) {
             if let Some(host) = url.host_str() {
@@ -94,16 +106,29 @@ impl RootSpan {
         }
         let status = match self.status {
             Some(code) => {
-                attributes.push(kv("http.response.status_code", Value::IntValue(i64::from(code))));
+                attributes.push(kv(
+                    "http.response.status_code",
+                    Value::IntValue(i64::from(code)),
+                ));
                 // Client spans: 4xx and 5xx are errors (HTTP semantic conventions).
-                if code >= 400 { StatusCode::Error } else { StatusCode::Unset }
+                if code >= 400 {
+                    StatusCode::Error
+                } else {
+                    StatusCode::Unset
+                }
             }
             None => StatusCode::Error,
         };
         let span = Span {
             trace_id: self.ids.trace_id.to_vec(),
             span_id: self.ids.span_id.to_vec(),
-            name: self.method.clone(),
+            name: format!(
+                "{} {}",
+                self.method,
+                reqwest::Url::parse(&self.url)
+                    .map(|u| u.path().to_owned())
+                    .unwrap_or_default()
+            ),
             kind: SpanKind::Client as i32,
             start_time_unix_nano: nanos(self.start),
             end_time_unix_nano: nanos(self.end).max(nanos(self.start)),

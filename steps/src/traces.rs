@@ -1,1 +1,342 @@
-//! traces steps (in progress).
+//! Traces and logs: the request the scenario sent was traced end to end.
+//!
+//! "The trace" is the trace of the last request the scenario kept as its answer (the payment,
+//! the sign-in, ...). Every check first waits for the trace to settle (the services the
+//! sentence names have reported, then a quiet period), then runs `harness::checks`; a failure
+//! shows the whole trace as a tree.
+
+use anyhow::Context as _;
+use cucumber::{then, when};
+use drivers::Capability;
+use harness::{
+    checks::{self, Peers, SpanSelector},
+    model::{SpanKind, Trace, TraceId},
+    settle::{Expectation, settle},
+};
+
+use crate::{
+    MinibankWorld,
+    client::{Request, Tracing},
+    context,
+    params::{ActorName, Method},
+};
+
+/// A node a sentence names: a minibank service, or an outside system (`provider`, `merchant`).
+fn node_name(words: &str) -> String {
+    let w = words.trim().trim_start_matches("the ").trim();
+    match w {
+        "provider" | "bank provider" | "external bank provider" => "provider".into(),
+        "merchant" | "merchant's endpoint" | "merchant endpoint" | "webhook endpoint" => {
+            "merchant".into()
+        }
+        other => other.to_owned(),
+    }
+}
+
+/// `edge, payments, ledger, the provider and webhooks` → the node names.
+pub(crate) fn node_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .flat_map(|part| part.split(" and "))
+        .map(node_name)
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+impl MinibankWorld {
+    /// The trace id of the last answer: the one edge reports, else the one the harness started.
+    fn current_trace_id(&self) -> anyhow::Result<TraceId> {
+        let last = self.last()?;
+        let id = last
+            .trace_id()
+            .with_context(|| format!("the last answer names no trace: {}", last.describe()))?;
+        TraceId::parse(&id).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// Waits for `trace_id` to settle with these services present (and the harness's root).
+    pub(crate) async fn settled(
+        &self,
+        trace_id: &TraceId,
+        services: &[&str],
+    ) -> anyhow::Result<Trace> {
+        let driver = self.driver()?;
+        if let Some(error) = &self.last()?.export_error {
+            anyhow::bail!(
+                "the harness could not export the trace's root span, so the trace has no root: {error}"
+            );
+        }
+        let (timeout, quiet) = driver.settle_timing();
+        let expectation = Expectation::services(services.iter().copied())
+            .within(timeout)
+            .quiet_for(quiet);
+        let fetcher = driver.traces();
+        let trace = settle(fetcher.as_ref(), trace_id, &expectation).await?;
+        context::count_trace_checked();
+        Ok(trace)
+    }
+
+    /// Names for the outside systems this scenario talks to: the merchants' endpoints, and the
+    /// provider as whatever payments called on `/transfers`.
+    fn peers(&self, trace: &Trace) -> Peers {
+        let mut peers = Peers::new();
+        for actor in self.actors.values() {
+            if let Some(endpoint) = &actor.endpoint {
+                peers.add("merchant", &endpoint.url());
+            }
+        }
+        for span in &trace.spans {
+            if !matches!(span.kind, SpanKind::Client) || span.service() != "payments" {
+                continue;
+            }
+            let url = span
+                .attr("url.full")
+                .or_else(|| span.attr("http.url"))
+                .map(|v| v.to_string());
+            let path = span
+                .attr("url.path")
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            if let Some(url) = url.filter(|u| u.contains("/transfers")) {
+                peers.add("provider", &url);
+            } else if path.contains("/transfers") || span.name.contains("/transfers") {
+                if let Some(host) = span.attr("server.address") {
+                    let port = span
+                        .attr("server.port")
+                        .map(|p| format!(":{p}"))
+                        .unwrap_or_default();
+                    peers.add("provider", &format!("{host}{port}"));
+                }
+            }
+        }
+        peers
+    }
+}
+
+/// Waits for the last request's trace and checks it visited every node named, in any order:
+/// services (edge, auth, ledger, payments, webhooks) and outside systems (the provider, the
+/// merchant's endpoint).
+/// Example: Then the trace passes through edge, auth, payments, ledger, the provider and webhooks
+#[then(regex = r"^the trace passes through (.+)$")]
+async fn passes_through(world: &mut MinibankWorld, nodes: String) -> anyhow::Result<()> {
+    let nodes = node_list(&nodes);
+    let trace_id = world.current_trace_id()?;
+    let mut services: Vec<&str> = vec!["harness"];
+    services.extend(
+        nodes
+            .iter()
+            .map(String::as_str)
+            .filter(|n| drivers::SERVICES.contains(n)),
+    );
+    let trace = world.settled(&trace_id, &services).await?;
+    let peers = world.peers(&trace);
+    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    checks::visits_all(&trace, &peers, &nodes)?;
+    Ok(())
+}
+
+/// Waits for the last request's trace and checks those nodes were visited in that order
+/// (others may come between).
+/// Example: Then the trace visits edge, payments, ledger and the provider in that order
+#[then(regex = r"^the trace visits (.+) in that order$")]
+async fn visits_in_order(world: &mut MinibankWorld, nodes: String) -> anyhow::Result<()> {
+    let nodes = node_list(&nodes);
+    let trace_id = world.current_trace_id()?;
+    let mut services: Vec<&str> = vec!["harness"];
+    services.extend(
+        nodes
+            .iter()
+            .map(String::as_str)
+            .filter(|n| drivers::SERVICES.contains(n)),
+    );
+    let trace = world.settled(&trace_id, &services).await?;
+    let peers = world.peers(&trace);
+    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    checks::visits_in_order(&trace, &peers, &nodes)?;
+    Ok(())
+}
+
+/// Checks the last request's trace is one tree: a single root (the harness's own client span)
+/// and no span whose parent is missing.
+/// Example: Then the trace has one root and no orphan spans
+#[then(expr = "the trace has one root and no orphan spans")]
+async fn well_formed(world: &mut MinibankWorld) -> anyhow::Result<()> {
+    let trace_id = world.current_trace_id()?;
+    let trace = world.settled(&trace_id, &["harness", "edge"]).await?;
+    let root = checks::single_root(&trace)?;
+    anyhow::ensure!(
+        root.service() == "harness",
+        "the root should be the harness's client span, not {} '{}'\n{}",
+        root.service(),
+        root.name,
+        harness::render::render_tree(&trace)
+    );
+    checks::no_orphans(&trace)?;
+    Ok(())
+}
+
+/// Checks a span of the last request's trace carries an attribute with that value (as text).
+/// Example: Then the span "POST /v1/payments" in service "edge" has attribute "http.response.status_code" equal to "201"
+#[then(expr = "the span {string} in service {string} has attribute {string} equal to {string}")]
+async fn span_attribute(
+    world: &mut MinibankWorld,
+    name: String,
+    service: String,
+    key: String,
+    value: String,
+) -> anyhow::Result<()> {
+    let trace_id = world.current_trace_id()?;
+    let trace = world.settled(&trace_id, &["harness", &service]).await?;
+    checks::span_attribute(
+        &trace,
+        &SpanSelector::service(&service).named(&name),
+        &key,
+        &value,
+    )?;
+    Ok(())
+}
+
+/// Checks edge continued the caller's trace: `traceresponse` names the trace id the harness sent.
+/// Example: Then the traceresponse carries my trace id
+#[then(expr = "the traceresponse carries my trace id")]
+async fn continues_my_trace(world: &mut MinibankWorld) -> anyhow::Result<()> {
+    let last = world.last()?;
+    let mine = last
+        .started_trace_id
+        .as_deref()
+        .context("the last request did not start a trace")?;
+    let theirs = last
+        .traceresponse_trace_id()
+        .with_context(|| format!("no traceresponse header: {:?}", last.headers))?;
+    anyhow::ensure!(
+        theirs == mine,
+        "edge answered in trace {theirs}, but I sent {mine}"
+    );
+    Ok(())
+}
+
+/// Sends a request with this exact `traceparent` header and starts no trace of the harness's
+/// own (for invalid inbound contexts).
+/// Example: When Alice sends GET "/v1/accounts/{Alice.account_id}" with the traceparent "00-00000000000000000000000000000000-00f067aa0ba902b7-01"
+#[when(expr = "{actor} sends {method} {string} with the traceparent {string}")]
+async fn sends_with_traceparent(
+    world: &mut MinibankWorld,
+    who: ActorName,
+    method: Method,
+    path: String,
+    traceparent: String,
+) -> anyhow::Result<()> {
+    let caller = world.caller(&who.0)?;
+    let mut request = Request::new(method.0, world.expand(&path)?);
+    request.tracing = Tracing::SendTraceparent(traceparent);
+    world.call(caller, request).await?;
+    Ok(())
+}
+
+/// Checks edge ignored an invalid `traceparent` and started a fresh trace: `traceresponse`
+/// names a valid new trace id, and that trace's root is edge's server span.
+/// Example: Then the platform started a new trace
+#[then(expr = "the platform started a new trace")]
+async fn started_new_trace(world: &mut MinibankWorld) -> anyhow::Result<()> {
+    let last = world.last()?.clone();
+    let sent = last.sent_traceparent.clone().unwrap_or_default();
+    let theirs = last
+        .traceresponse_trace_id()
+        .with_context(|| format!("no traceresponse header: {:?}", last.headers))?;
+    let trace_id = TraceId::parse(theirs)
+        .map_err(|e| anyhow::anyhow!("traceresponse has an invalid trace id: {e}"))?;
+    anyhow::ensure!(
+        !sent.contains(theirs),
+        "edge kept the trace id of the invalid traceparent {sent:?}"
+    );
+    let driver = world.driver()?;
+    let (timeout, quiet) = driver.settle_timing();
+    let expectation = Expectation::services(["edge"])
+        .within(timeout)
+        .quiet_for(quiet);
+    let trace = settle(driver.traces().as_ref(), &trace_id, &expectation).await?;
+    context::count_trace_checked();
+    let root = checks::single_root(&trace)?;
+    anyhow::ensure!(
+        root.service() == "edge" && root.kind == SpanKind::Server,
+        "the new trace should start at edge's server span, not {} '{}'\n{}",
+        root.service(),
+        root.name,
+        harness::render::render_tree(&trace)
+    );
+    checks::no_orphans(&trace)?;
+    Ok(())
+}
+
+/// Checks every platform log line about the last request (found by its request id) carries
+/// the request's trace id, and that there is at least one.
+/// Example: Then every log line of that request carries its trace id
+#[then(expr = "every log line of that request carries its trace id")]
+async fn logs_carry_trace_id(world: &mut MinibankWorld) -> anyhow::Result<()> {
+    let driver = world.require(Capability::ReadLogs)?;
+    let logs = driver.logs().context("the driver gives no log access")?;
+    let last = world.last()?.clone();
+    let request_id = last
+        .request_id()
+        .with_context(|| format!("no x-request-id: {}", last.describe()))?
+        .to_owned();
+    let trace_id = world.current_trace_id()?.to_string();
+    let lines = crate::wait::until(
+        &format!("log lines of request {request_id}"),
+        world.patience(),
+        || {
+            let logs = logs.clone();
+            let request_id = request_id.clone();
+            async move {
+                let lines = logs.lines_mentioning(&request_id).await;
+                Ok(if lines.is_empty() {
+                    Err("none yet".to_owned())
+                } else {
+                    Ok(lines)
+                })
+            }
+        },
+    )
+    .await?;
+    let carries = |line: &serde_json::Value| {
+        ["trace_id", "/fields/trace_id", "/span/trace_id"]
+            .iter()
+            .any(|k| {
+                if k.starts_with('/') {
+                    line.pointer(k)
+                } else {
+                    line.get(*k)
+                }
+                .and_then(|v| v.as_str())
+                    == Some(trace_id.as_str())
+            })
+    };
+    let bad: Vec<String> = lines
+        .iter()
+        .filter(|l| !carries(l))
+        .map(|l| l.to_string())
+        .collect();
+    anyhow::ensure!(
+        bad.is_empty(),
+        "{} of {} log line(s) of request {request_id} lack trace_id {trace_id}:\n{}",
+        bad.len(),
+        lines.len(),
+        bad.join("\n")
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_of_nodes_reads_like_a_sentence() {
+        assert_eq!(
+            node_list("edge, auth, payments, ledger, the provider and webhooks"),
+            vec!["edge", "auth", "payments", "ledger", "provider", "webhooks"]
+        );
+        assert_eq!(
+            node_list("webhooks and the merchant's endpoint"),
+            vec!["webhooks", "merchant"]
+        );
+    }
+}

@@ -6,7 +6,11 @@ use tokio::time::Instant;
 
 /// Polls `probe` until it returns `Ok(Some(value))`, or fails when `deadline` has passed,
 /// saying `what` was awaited and what the last probe saw. Probes every 25 ms, backing off to 200 ms.
-pub(crate) async fn until<T, F, Fut>(what: &str, deadline: Duration, mut probe: F) -> anyhow::Result<T>
+pub(crate) async fn until<T, F, Fut>(
+    what: &str,
+    deadline: Duration,
+    mut probe: F,
+) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<Result<T, String>>>,

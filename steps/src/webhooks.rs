@@ -1,1 +1,353 @@
-//! webhooks steps (in progress).
+//! Webhooks to merchants: registering an endpoint, receiving signed events, retries and dead letters.
+//!
+//! The merchant's endpoint is played by the driver (`new_merchant_endpoint`), which records
+//! every request byte for byte so the signature can be checked as a merchant would.
+
+use anyhow::Context as _;
+use cucumber::{given, then};
+use drivers::{Capability, ReceivedWebhook};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::{
+    MinibankWorld,
+    client::Request,
+    params::{ActorName, DeliveryStatus, EventType},
+    wait,
+    world::Caller,
+};
+
+fn header<'a>(webhook: &'a ReceivedWebhook, name: &str) -> Option<&'a str> {
+    webhook
+        .headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn body_json(webhook: &ReceivedWebhook) -> Value {
+    serde_json::from_slice(&webhook.body).unwrap_or(Value::Null)
+}
+
+/// Checks a `minibank-signature: t=<unix>,v1=<hex>` header against HMAC-SHA256(secret, "<t>.<body>").
+pub(crate) fn verify_signature(
+    secret: &str,
+    header: &str,
+    body: &[u8],
+    now_unix: u64,
+) -> Result<(), String> {
+    let mut t = None;
+    let mut v1 = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", value)) => t = value.parse::<u64>().ok(),
+            Some(("v1", value)) => v1.push(value.to_owned()),
+            _ => {}
+        }
+    }
+    let t = t.ok_or_else(|| format!("no timestamp in signature header {header:?}"))?;
+    if now_unix.abs_diff(t) > 300 {
+        return Err(format!(
+            "signature timestamp {t} is more than five minutes from now ({now_unix})"
+        ));
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|e| e.to_string())?;
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body);
+    let expected = hex::encode(mac.finalize().into_bytes());
+    if v1.iter().any(|s| s.eq_ignore_ascii_case(&expected)) {
+        Ok(())
+    } else {
+        Err(format!(
+            "no v1 signature matches HMAC-SHA256(secret, \"{t}.<body>\") = {expected}; header {header:?}"
+        ))
+    }
+}
+
+impl MinibankWorld {
+    fn endpoint(
+        &self,
+        alias: &str,
+    ) -> anyhow::Result<std::sync::Arc<dyn drivers::MerchantEndpoint>> {
+        self.actor(alias)?
+            .endpoint
+            .clone()
+            .with_context(|| format!("{alias} has no webhook endpoint; say `Given {alias} listens for payment webhooks` first"))
+    }
+
+    /// Requests the endpoint received about the last payment, oldest first.
+    async fn webhooks_for_payment(&self, alias: &str) -> anyhow::Result<Vec<ReceivedWebhook>> {
+        let payment_id = self.last_payment_id()?;
+        let received = self.endpoint(alias)?.received().await;
+        Ok(received
+            .into_iter()
+            .filter(|w| {
+                body_json(w)
+                    .pointer("/data/payment_id")
+                    .and_then(Value::as_str)
+                    == Some(payment_id.as_str())
+            })
+            .collect())
+    }
+}
+
+/// Stands up an endpoint for the merchant and registers it for `payment.settled` and `payment.failed`.
+/// Example: Given "Acme Coffee" listens for payment webhooks
+#[given(expr = "{actor} listens for payment webhooks")]
+async fn listens(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<()> {
+    let driver = world.require(Capability::MerchantEndpoints)?;
+    let endpoint = driver.new_merchant_endpoint().await?;
+    let body = json!({"url": endpoint.url(), "events": ["payment.settled", "payment.failed"]});
+    let answer = world
+        .call_expecting(
+            Caller::Actor(alias.0.clone()),
+            Request::new(reqwest::Method::POST, "/v1/webhook-endpoints").json(body),
+            201,
+        )
+        .await
+        .with_context(|| format!("registering {alias}'s webhook endpoint"))?;
+    let secret = answer
+        .str_field("secret")
+        .context("no secret in the registration answer")?
+        .to_owned();
+    anyhow::ensure!(
+        secret.starts_with("whsec_"),
+        "the secret should start with whsec_: {}",
+        answer.describe()
+    );
+    let endpoint_id = answer.str_field("endpoint_id").map(str::to_owned);
+    let actor = world.actor_mut(&alias.0)?;
+    actor.endpoint = Some(endpoint);
+    actor.webhook_secret = Some(secret);
+    actor.endpoint_id = endpoint_id;
+    Ok(())
+}
+
+/// The merchant's endpoint answers 500 to the next deliveries, then 200 again.
+/// Example: Given "Acme Coffee"'s endpoint fails the next 2 deliveries
+#[given(expr = "{actor}'s endpoint fails the next {int} deliveries")]
+async fn fails_next(world: &mut MinibankWorld, alias: ActorName, times: u64) -> anyhow::Result<()> {
+    world.require(Capability::MerchantEndpoints)?;
+    world.endpoint(&alias.0)?.fail_next(times, 500).await;
+    Ok(())
+}
+
+/// The merchant's endpoint answers 503 to every delivery until it comes back.
+/// Example: Given "Acme Coffee"'s endpoint is down
+#[given(expr = "{actor}'s endpoint is down")]
+async fn endpoint_down(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<()> {
+    world.require(Capability::MerchantEndpoints)?;
+    world.endpoint(&alias.0)?.always_answer(503).await;
+    Ok(())
+}
+
+/// Waits until the merchant's endpoint accepted an event of that type about the last payment,
+/// and keeps that request for the checks that follow.
+/// Example: Then "Acme Coffee" receives a payment.settled webhook for the payment
+#[then(expr = "{actor} receives a {event} webhook for the payment")]
+async fn receives(
+    world: &mut MinibankWorld,
+    alias: ActorName,
+    event: EventType,
+) -> anyhow::Result<()> {
+    world.require(Capability::MerchantEndpoints)?;
+    let patience = world.patience();
+    let world_ref = &*world;
+    let webhook = wait::until(
+        &format!(
+            "{alias}'s endpoint to accept a {} webhook for the payment",
+            event.0
+        ),
+        patience,
+        || async {
+            let seen = world_ref.webhooks_for_payment(&alias.0).await?;
+            let hit = seen
+                .iter()
+                .find(|w| {
+                    (200..300).contains(&w.answered)
+                        && body_json(w).get("type").and_then(Value::as_str)
+                            == Some(event.0.as_str())
+                })
+                .cloned();
+            Ok(hit.ok_or_else(|| {
+                format!(
+                    "{} request(s) about the payment, answered {:?}",
+                    seen.len(),
+                    seen.iter().map(|w| w.answered).collect::<Vec<_>>()
+                )
+            }))
+        },
+    )
+    .await?;
+    let body = body_json(&webhook);
+    anyhow::ensure!(
+        header(&webhook, "minibank-event-id").is_some()
+            && header(&webhook, "minibank-event-id") == body.get("id").and_then(Value::as_str),
+        "minibank-event-id header does not name the event in the body: {body}"
+    );
+    world.webhook = Some(webhook);
+    Ok(())
+}
+
+/// Checks the webhook's `minibank-signature` with the secret the merchant got at registration,
+/// as a merchant would: HMAC-SHA256 over "<t>.<raw body>", timestamp within five minutes.
+/// Example: Then the webhook is signed with "Acme Coffee"'s secret
+#[then(expr = "the webhook is signed with {actor}'s secret")]
+async fn signed(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<()> {
+    let webhook = world
+        .webhook
+        .as_ref()
+        .context("no webhook received yet; wait for one first")?;
+    let secret = world
+        .actor(&alias.0)?
+        .webhook_secret
+        .clone()
+        .context("the merchant has no webhook secret")?;
+    let signature = header(webhook, "minibank-signature")
+        .context("the webhook has no minibank-signature header")?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    verify_signature(&secret, signature, &webhook.body, now).map_err(anyhow::Error::msg)
+}
+
+/// Checks the webhook request continues the trace the payment request started:
+/// its `traceparent` carries the same trace id.
+/// Example: Then the webhook carries the payment's trace id
+#[then(expr = "the webhook carries the payment's trace id")]
+async fn carries_trace(world: &mut MinibankWorld) -> anyhow::Result<()> {
+    let webhook = world
+        .webhook
+        .as_ref()
+        .context("no webhook received yet; wait for one first")?;
+    let payment = world
+        .payments
+        .iter()
+        .rev()
+        .find(|p| p.payment_id().is_some())
+        .context("no payment made")?;
+    let expected = payment
+        .answer
+        .started_trace_id
+        .clone()
+        .context("the payment request started no trace")?;
+    let traceparent =
+        header(webhook, "traceparent").context("the webhook has no traceparent header")?;
+    let got = traceparent.split('-').nth(1).unwrap_or_default();
+    anyhow::ensure!(
+        got == expected,
+        "the webhook's traceparent {traceparent} is not in the payment's trace {expected}"
+    );
+    Ok(())
+}
+
+/// Waits until the merchant's delivery of the last payment's event reaches that state, then
+/// checks how many attempts it took.
+/// Example: Then "Acme Coffee"'s delivery for the payment is dead-lettered after 4 attempts
+#[then(expr = "{actor}'s delivery for the payment is {delivery_status} after {int} attempts")]
+async fn delivery_state(
+    world: &mut MinibankWorld,
+    alias: ActorName,
+    status: DeliveryStatus,
+    attempts: i64,
+) -> anyhow::Result<()> {
+    let payment_id = world.last_payment_id()?;
+    let token = world.actor_token(&alias.0).await?;
+    let patience = world.patience();
+    let world_ref = &*world;
+    let delivery = wait::until(
+        &format!(
+            "{alias}'s delivery for payment {payment_id} to be {}",
+            status.0
+        ),
+        patience,
+        || async {
+            let answer = world_ref
+                .send_raw(
+                    Request::new(reqwest::Method::GET, "/v1/webhook-deliveries").bearer(&token),
+                )
+                .await?;
+            anyhow::ensure!(
+                answer.status == 200,
+                "listing deliveries: {}",
+                answer.describe()
+            );
+            let found = answer
+                .json
+                .as_ref()
+                .and_then(|j| j.get("deliveries"))
+                .and_then(Value::as_array)
+                .and_then(|ds| {
+                    ds.iter().find(|d| {
+                        d.get("payment_id").and_then(Value::as_str) == Some(payment_id.as_str())
+                    })
+                })
+                .cloned();
+            Ok(match found {
+                Some(d) if d.get("status").and_then(Value::as_str) == Some(status.0.as_str()) => {
+                    Ok(d)
+                }
+                Some(d) => Err(d.to_string()),
+                None => Err("no delivery for the payment yet".into()),
+            })
+        },
+    )
+    .await?;
+    let got = delivery
+        .get("attempts")
+        .and_then(Value::as_i64)
+        .unwrap_or(-1);
+    anyhow::ensure!(
+        got == attempts,
+        "the delivery took {got} attempts, expected {attempts}: {delivery}"
+    );
+    Ok(())
+}
+
+/// Checks how many requests about the last payment reached the merchant's endpoint, answered or not.
+/// Example: Then "Acme Coffee"'s endpoint was called 3 times for the payment
+#[then(expr = "{actor}'s endpoint was called {int} times for the payment")]
+async fn called_times(
+    world: &mut MinibankWorld,
+    alias: ActorName,
+    times: usize,
+) -> anyhow::Result<()> {
+    world.require(Capability::MerchantEndpoints)?;
+    let seen = world.webhooks_for_payment(&alias.0).await?;
+    anyhow::ensure!(
+        seen.len() == times,
+        "{alias}'s endpoint was called {} times for the payment, expected {times} (answers {:?})",
+        seen.len(),
+        seen.iter().map(|w| w.answered).collect::<Vec<_>>()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sign(secret: &str, t: u64, body: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{t}.").as_bytes());
+        mac.update(body);
+        format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    #[test]
+    fn a_signature_made_with_the_secret_verifies() {
+        let header = sign("whsec_abc", 1_700_000_000, b"{\"id\":\"evt_1\"}");
+        assert!(
+            verify_signature("whsec_abc", &header, b"{\"id\":\"evt_1\"}", 1_700_000_010).is_ok()
+        );
+    }
+
+    #[test]
+    fn another_secret_another_body_or_an_old_timestamp_fail() {
+        let header = sign("whsec_abc", 1_700_000_000, b"{}");
+        assert!(verify_signature("whsec_other", &header, b"{}", 1_700_000_000).is_err());
+        assert!(verify_signature("whsec_abc", &header, b"{ }", 1_700_000_000).is_err());
+        assert!(verify_signature("whsec_abc", &header, b"{}", 1_700_001_000).is_err());
+    }
+}

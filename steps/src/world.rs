@@ -69,6 +69,11 @@ impl fmt::Debug for Actor {
     }
 }
 
+/// The `{actor}` that means the platform operator.
+pub(crate) const OPERATOR: &str = "the operator";
+/// The `{actor}` that means a caller without any token.
+pub(crate) const STRANGER: &str = "a stranger";
+
 /// Who sends a request.
 #[derive(Debug, Clone)]
 pub enum Caller {
@@ -136,7 +141,14 @@ impl fmt::Debug for MinibankWorld {
             .field("actors", &self.actors)
             .field("last", &self.last.as_ref().map(Exchange::describe))
             .field("top_ups", &self.top_ups)
-            .field("payments", &self.payments.iter().map(|p| p.answer.describe()).collect::<Vec<_>>())
+            .field(
+                "payments",
+                &self
+                    .payments
+                    .iter()
+                    .map(|p| p.answer.describe())
+                    .collect::<Vec<_>>(),
+            )
             .field("provider", &self.provider)
             .finish()
     }
@@ -146,7 +158,10 @@ impl MinibankWorld {
     fn new() -> Self {
         // The before-scenario hook replaces this with the scenario's own namespace; a random
         // identity keeps scenarios apart even if an entry point forgets the hook.
-        Self::with_namespace(Namespace::for_scenario(context::seed(), &uuid::Uuid::new_v4().to_string()))
+        Self::with_namespace(Namespace::for_scenario(
+            context::seed(),
+            &uuid::Uuid::new_v4().to_string(),
+        ))
     }
 
     fn with_namespace(ns: Namespace) -> Self {
@@ -191,6 +206,18 @@ impl MinibankWorld {
         Ok(driver)
     }
 
+    /// Who calls, for an `{actor}` of a sentence: `the operator`, `a stranger` or an actor.
+    pub(crate) fn caller(&self, alias: &str) -> anyhow::Result<Caller> {
+        Ok(match alias {
+            OPERATOR => Caller::Operator,
+            STRANGER => Caller::Anonymous,
+            alias => {
+                self.actor(alias)?;
+                Caller::Actor(alias.to_owned())
+            }
+        })
+    }
+
     /// An actor by alias.
     pub(crate) fn actor(&self, alias: &str) -> anyhow::Result<&Actor> {
         self.actors.get(alias).ok_or_else(|| {
@@ -209,12 +236,16 @@ impl MinibankWorld {
 
     /// The last answer.
     pub(crate) fn last(&self) -> anyhow::Result<&Exchange> {
-        self.last.as_ref().ok_or_else(|| anyhow!("no request was sent yet in this scenario"))
+        self.last
+            .as_ref()
+            .ok_or_else(|| anyhow!("no request was sent yet in this scenario"))
     }
 
     /// The last payment attempt.
     pub(crate) fn last_payment(&self) -> anyhow::Result<&PaymentAttempt> {
-        self.payments.last().ok_or_else(|| anyhow!("no payment was made yet in this scenario"))
+        self.payments
+            .last()
+            .ok_or_else(|| anyhow!("no payment was made yet in this scenario"))
     }
 
     /// The id of the last payment that came back.
@@ -239,7 +270,10 @@ impl MinibankWorld {
             return Ok(token.clone());
         }
         let operator = self.driver()?.operator();
-        let token = self.sign_in(&operator.client_id, &operator.client_secret).await.context("signing in as the operator")?;
+        let token = self
+            .sign_in(&operator.client_id, &operator.client_secret)
+            .await
+            .context("signing in as the operator")?;
         self.operator_token = Some(token.clone());
         Ok(token)
     }
@@ -251,18 +285,27 @@ impl MinibankWorld {
             return Ok(token.clone());
         }
         let (id, secret) = (actor.client_id.clone(), actor.client_secret.clone());
-        let token = self.sign_in(&id, &secret).await.with_context(|| format!("signing in as {alias}"))?;
+        let token = self
+            .sign_in(&id, &secret)
+            .await
+            .with_context(|| format!("signing in as {alias}"))?;
         self.actor_mut(alias)?.token = Some(token.clone());
         Ok(token)
     }
 
     async fn sign_in(&self, client_id: &str, client_secret: &str) -> anyhow::Result<String> {
         let answer = self
-            .send_raw(Request::new(reqwest::Method::POST, "/v1/tokens").json(json!({
-                "client_id": client_id, "client_secret": client_secret
-            })))
+            .send_raw(
+                Request::new(reqwest::Method::POST, "/v1/tokens").json(json!({
+                    "client_id": client_id, "client_secret": client_secret
+                })),
+            )
             .await?;
-        anyhow::ensure!(answer.status == 200, "could not sign in: {}", answer.describe());
+        anyhow::ensure!(
+            answer.status == 200,
+            "could not sign in: {}",
+            answer.describe()
+        );
         answer
             .str_field("access_token")
             .map(str::to_owned)
@@ -270,7 +313,11 @@ impl MinibankWorld {
     }
 
     /// Sends a request as `caller` and keeps the answer as the last one.
-    pub(crate) async fn call(&mut self, caller: Caller, mut request: Request) -> anyhow::Result<&Exchange> {
+    pub(crate) async fn call(
+        &mut self,
+        caller: Caller,
+        mut request: Request,
+    ) -> anyhow::Result<&Exchange> {
         let token = match &caller {
             Caller::Actor(alias) => Some(self.actor_token(alias).await?),
             Caller::Operator => Some(self.operator_token().await?),
@@ -286,16 +333,28 @@ impl MinibankWorld {
     }
 
     /// Sends a request as `caller` and insists on `expected` status; the answer becomes the last.
-    pub(crate) async fn call_expecting(&mut self, caller: Caller, request: Request, expected: u16) -> anyhow::Result<Exchange> {
+    pub(crate) async fn call_expecting(
+        &mut self,
+        caller: Caller,
+        request: Request,
+        expected: u16,
+    ) -> anyhow::Result<Exchange> {
         let answer = self.call(caller, request).await?.clone();
-        anyhow::ensure!(answer.status == expected, "expected {expected}, got {}", answer.describe());
+        anyhow::ensure!(
+            answer.status == expected,
+            "expected {expected}, got {}",
+            answer.describe()
+        );
         Ok(answer)
     }
 
     /// How long to wait for something asynchronous (a payment finishing, a webhook arriving):
     /// the driver's trace-settle deadline, at least five seconds.
     pub(crate) fn patience(&self) -> Duration {
-        self.driver().map(|d| d.settle_timing().0).unwrap_or_default().max(Duration::from_secs(5))
+        self.driver()
+            .map(|d| d.settle_timing().0)
+            .unwrap_or_default()
+            .max(Duration::from_secs(5))
     }
 
     /// Replaces `{Alice.account_id}`, `{Acme Coffee.merchant_id}`, `{payment_id}` and
@@ -304,7 +363,9 @@ impl MinibankWorld {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(open) = rest.find('{') {
-            let Some(close) = rest[open..].find('}') else { break };
+            let Some(close) = rest[open..].find('}') else {
+                break;
+            };
             let inner = &rest[open + 1..open + close];
             let value = self.placeholder(inner)?;
             out.push_str(&rest[..open]);
@@ -324,15 +385,21 @@ impl MinibankWorld {
             "namespace" => return Ok(Some(self.ns.tag().to_owned())),
             _ => {}
         }
-        let Some((alias, field)) = inner.rsplit_once('.') else { return Ok(None) };
-        let Some(actor) = self.actors.get(alias) else { return Ok(None) };
+        let Some((alias, field)) = inner.rsplit_once('.') else {
+            return Ok(None);
+        };
+        let Some(actor) = self.actors.get(alias) else {
+            return Ok(None);
+        };
         Ok(Some(match field {
             "account_id" => actor.account_id.clone(),
             "customer_id" | "merchant_id" | "party_id" => actor.party_id.clone(),
             "client_id" => actor.client_id.clone(),
             "currency" => actor.currency.clone(),
             "name" => actor.name.clone(),
-            other => anyhow::bail!("unknown field {other:?} of {alias} (account_id, customer_id, merchant_id, client_id, currency, name)"),
+            other => anyhow::bail!(
+                "unknown field {other:?} of {alias} (account_id, customer_id, merchant_id, client_id, currency, name)"
+            ),
         }))
     }
 
