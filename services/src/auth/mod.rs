@@ -1,0 +1,148 @@
+//! auth: owns clients and tokens.
+//!
+//! - `POST /tokens`: client credentials → short-lived signed token ([`issue_token`]).
+//! - `POST /introspect`: token → active, subject, role, scopes ([`introspect`]); edge asks this.
+//! - `POST /customers`, `POST /merchants`: onboarding ([`onboard`]): opens the ledger account
+//!   first, then stores the party and its hashed credentials.
+//!
+//! The operator client is bootstrapped from configuration at every start.
+
+pub mod credentials;
+pub mod domain;
+pub mod introspect;
+pub mod issue_token;
+pub mod onboard;
+pub mod store;
+pub mod tokens;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::post;
+
+use crate::app::{Application, Deps, ServiceBuilder};
+use crate::config::{self, Secret};
+use crate::rpc::{Role, RpcClient};
+use credentials::HashedSecret;
+use store::{ClientRecord, Store};
+use tokens::TokenSigner;
+
+/// The bootstrap operator's client credentials.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperatorCredentials {
+    /// Operator client id (also the subject of its tokens).
+    pub client_id: String,
+    /// Operator client secret.
+    pub client_secret: Secret,
+}
+
+impl OperatorCredentials {
+    /// Fresh random credentials (`op_…` / `sec_…`), for tests and `minibank up`.
+    pub fn generate() -> Self {
+        Self {
+            client_id: format!("op_{}", uuid::Uuid::now_v7().simple()),
+            client_secret: Secret::new(domain::new_client_secret()),
+        }
+    }
+}
+
+/// auth's configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Its database.
+    pub database_url: String,
+    /// Ledger base URL (onboarding opens accounts there).
+    pub ledger_url: String,
+    /// HS256 key for tokens, at least 32 bytes.
+    pub signing_key: Secret,
+    /// Token lifetime.
+    pub token_ttl: Duration,
+    /// The operator client created or updated at start.
+    pub operator: OperatorCredentials,
+    /// Timeout of one ledger call.
+    pub ledger_timeout: Duration,
+}
+
+impl Settings {
+    /// From `MINIBANK_BIND`, `MINIBANK_DATABASE_URL`, `MINIBANK_LEDGER_URL`,
+    /// `MINIBANK_TOKEN_SIGNING_KEY`, `MINIBANK_OPERATOR_CLIENT_ID`, `MINIBANK_OPERATOR_CLIENT_SECRET`,
+    /// `MINIBANK_TOKEN_TTL` (default 15m).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let secret = |name: &str| {
+            config::env_var(name)
+                .map(Secret::new)
+                .ok_or_else(|| anyhow::anyhow!("{name} must be set"))
+        };
+        Ok(Self {
+            bind: config::bind_from_env()?,
+            database_url: config::database_url_from_env("auth"),
+            ledger_url: config::required_url("MINIBANK_LEDGER_URL")?,
+            signing_key: secret("MINIBANK_TOKEN_SIGNING_KEY")?,
+            token_ttl: config::env_parsed("MINIBANK_TOKEN_TTL", config::parse_duration)?
+                .unwrap_or(Duration::from_secs(15 * 60)),
+            operator: OperatorCredentials {
+                client_id: config::env_var("MINIBANK_OPERATOR_CLIENT_ID")
+                    .ok_or_else(|| anyhow::anyhow!("MINIBANK_OPERATOR_CLIENT_ID must be set"))?,
+                client_secret: secret("MINIBANK_OPERATOR_CLIENT_SECRET")?,
+            },
+            ledger_timeout: Duration::from_secs(5),
+        })
+    }
+}
+
+/// What auth's handlers share.
+#[derive(Clone, Debug)]
+pub struct AuthState {
+    store: Store,
+    signer: TokenSigner,
+    ledger: RpcClient,
+}
+
+/// Opens the database, bootstraps the operator client and binds the service.
+pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application> {
+    let store = Store::open(&settings.database_url).await?;
+    let signer = TokenSigner::new(&settings.signing_key, settings.token_ttl)?;
+    bootstrap_operator(&store, &settings.operator).await?;
+    let state = AuthState {
+        store: store.clone(),
+        signer,
+        ledger: deps.client("ledger", &settings.ledger_url, settings.ledger_timeout),
+    };
+    let router = Router::new()
+        .route("/tokens", post(issue_token::issue_token))
+        .route("/introspect", post(introspect::introspect))
+        .route("/customers", post(onboard::onboard_customer))
+        .route("/merchants", post(onboard::onboard_merchant))
+        .with_state(state);
+    let pool = Arc::new(store.pool().clone());
+    ServiceBuilder::new(deps.telemetry, router)
+        .readiness(move || {
+            let pool = pool.clone();
+            async move { crate::db::ping(&pool).await }
+        })
+        .bind(settings.bind)
+        .await
+}
+
+async fn bootstrap_operator(store: &Store, operator: &OperatorCredentials) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !operator.client_id.trim().is_empty() && operator.client_secret.expose().len() >= 8,
+        "the operator client id must not be empty and its secret must be at least 8 characters"
+    );
+    store
+        .upsert_client(&ClientRecord {
+            client_id: operator.client_id.clone(),
+            secret: HashedSecret::new(operator.client_secret.expose()),
+            role: Role::Operator,
+            subject: operator.client_id.clone(),
+            scopes: domain::scopes_for(Role::Operator)
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        })
+        .await
+}
