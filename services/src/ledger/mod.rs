@@ -27,11 +27,15 @@ pub mod ops;
 pub mod rules;
 mod store;
 
+use std::net::SocketAddr;
+
 use axum::Router;
 use axum::routing::{get, post};
 use sqlx::AnyPool;
 
-use crate::db::Migration;
+use crate::app::{Application, Deps, ServiceBuilder};
+use crate::config;
+use crate::db::{self, Migration};
 
 pub use store::Recorded;
 
@@ -41,6 +45,39 @@ pub const MIGRATIONS: &[Migration] = &[Migration::new(
     "ledger",
     include_str!("../../migrations/ledger/0001_ledger.sql"),
 )];
+
+/// The ledger's configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Its database.
+    pub database_url: String,
+}
+
+impl Settings {
+    /// From `MINIBANK_BIND` and `MINIBANK_DATABASE_URL` (default `sqlite://ledger.db`).
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(Settings {
+            bind: config::bind_from_env()?,
+            database_url: config::database_url_from_env("ledger"),
+        })
+    }
+}
+
+/// Opens and migrates the database and binds the service.
+pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application> {
+    let pool = db::connect(&settings.database_url).await?;
+    db::migrate(&pool, MIGRATIONS).await?;
+    let state = LedgerState::new(pool.clone());
+    ServiceBuilder::new(deps.telemetry, router(state))
+        .readiness(move || {
+            let pool = pool.clone();
+            async move { db::ping(&pool).await }
+        })
+        .bind(settings.bind)
+        .await
+}
 
 /// What every ledger handler shares.
 #[derive(Clone, Debug)]
