@@ -10,9 +10,12 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Status, T
 
 use crate::model::{AttrValue, Attributes, Resource, Span};
 
+/// Spans of one instrumentation scope.
+type ScopeGroup<'a> = (Option<String>, Vec<&'a Span>);
+
 /// Groups spans by resource and scope into OTLP `TracesData`.
 pub fn traces_data(spans: &[Span]) -> TracesData {
-    let mut groups: Vec<(Arc<Resource>, Vec<(Option<String>, Vec<&Span>)>)> = Vec::new();
+    let mut groups: Vec<(Arc<Resource>, Vec<ScopeGroup<'_>>)> = Vec::new();
     for span in spans {
         let idx = match groups
             .iter()

@@ -82,3 +82,35 @@ pub fn trace(n: u64, spans: Vec<SpanBuilder>) -> Trace {
         spans.into_iter().map(SpanBuilder::build).collect(),
     )
 }
+
+/// Starts a sink on ephemeral ports.
+pub async fn start_sink() -> harness::sink::RunningSink {
+    harness::sink::TraceSink::start(harness::sink::SinkConfig::ephemeral())
+        .await
+        .expect("sink starts on ephemeral ports")
+}
+
+/// An OTLP export request carrying `spans` (encoded by the harness's own encoder).
+pub fn export_request(
+    spans: &[Span],
+) -> opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest {
+    opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest {
+        resource_spans: harness::otlp::encode::traces_data(spans).resource_spans,
+    }
+}
+
+/// A loopback HTTP client that ignores proxy settings.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("http client")
+}
+
+/// Gzips `bytes`.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).expect("gzip write");
+    encoder.finish().expect("gzip finish")
+}

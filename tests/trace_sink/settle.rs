@@ -1,0 +1,158 @@
+//! Settle: expected services + quiet period, late spans, deadline errors.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use harness::fetch::{InMemoryFetcher, JaegerFetcher};
+use harness::settle::{Expectation, settle};
+use harness::store::TraceStore;
+use tokio::time::Instant;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::{export_request, http_client, span, trace_id};
+
+fn quiet() -> Duration {
+    Duration::from_millis(20)
+}
+
+#[tokio::test(start_paused = true)]
+async fn settles_a_quiet_period_after_the_last_expected_service_reports() {
+    let store = Arc::new(TraceStore::default());
+    let fetcher = InMemoryFetcher::new(Arc::clone(&store));
+    let writer = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            store.insert(vec![span(1, 1, "edge").build()]);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            store.insert(vec![span(1, 2, "payments").parent(1).build()]);
+            Instant::now()
+        })
+    };
+    let start = Instant::now();
+    let expectation = Expectation::services(["edge", "payments"]).quiet_for(quiet());
+    let trace = settle(&fetcher, &trace_id(1), &expectation)
+        .await
+        .expect("settles");
+    let last_insert = writer.await.expect("writer");
+    assert_eq!(trace.len(), 2);
+    assert_eq!(
+        Instant::now(),
+        last_insert + quiet(),
+        "woken by the store, then quiet"
+    );
+    assert_eq!(Instant::now() - start, Duration::from_millis(25));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_late_span_inside_the_quiet_period_is_waited_for() {
+    let store = Arc::new(TraceStore::default());
+    let fetcher = InMemoryFetcher::new(Arc::clone(&store));
+    store.insert(vec![span(2, 1, "edge").build()]);
+    let writer = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(15)).await;
+            store.insert(vec![span(2, 2, "webhooks").parent(1).build()]);
+        })
+    };
+    let trace = settle(
+        &fetcher,
+        &trace_id(2),
+        &Expectation::services(["edge"]).quiet_for(quiet()),
+    )
+    .await
+    .expect("settles");
+    writer.await.expect("writer");
+    assert_eq!(trace.len(), 2, "the late webhooks span is included");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_error_names_expected_reported_and_missing_services() {
+    let store = Arc::new(TraceStore::default());
+    let fetcher = InMemoryFetcher::new(Arc::clone(&store));
+    store.insert(vec![
+        span(3, 1, "edge").build(),
+        span(3, 2, "payments").parent(1).build(),
+    ]);
+    let expectation = Expectation::services(["edge", "payments", "ledger"])
+        .quiet_for(quiet())
+        .within(Duration::from_secs(2));
+    let start = Instant::now();
+    let error = settle(&fetcher, &trace_id(3), &expectation)
+        .await
+        .expect_err("ledger never reports");
+    assert_eq!(Instant::now() - start, Duration::from_secs(2));
+    assert_eq!(error.missing().into_iter().collect::<Vec<_>>(), ["ledger"]);
+    assert_eq!(error.span_count, 2);
+    let text = error.to_string();
+    assert!(
+        text.contains("expected services [edge, ledger, payments]"),
+        "{text}"
+    );
+    assert!(text.contains("reported [edge, payments]"), "{text}");
+    assert!(text.contains("missing [ledger]"), "{text}");
+    assert!(text.contains("2 span(s) arrived"), "{text}");
+    assert!(
+        text.contains("- payments: op-2"),
+        "the tree is printed: {text}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_trace_that_never_arrives_fails_at_the_deadline() {
+    let fetcher = InMemoryFetcher::new(Arc::new(TraceStore::default()));
+    let expectation = Expectation::services(["edge"]).within(Duration::from_millis(500));
+    let error = settle(&fetcher, &trace_id(4), &expectation)
+        .await
+        .expect_err("nothing");
+    assert_eq!(error.span_count, 0);
+    assert!(error.to_string().contains("reported [none]"), "{error}");
+}
+
+#[tokio::test]
+async fn an_http_fetcher_fetches_again_until_late_spans_arrive_and_it_is_quiet() {
+    let server = MockServer::start().await;
+    let route = format!("/api/v3/traces/{}", trace_id(5));
+    let first = harness::otlp::encode::traces_data(&[span(5, 1, "edge").build()]);
+    let full = export_request(&[
+        span(5, 1, "edge").build(),
+        span(5, 2, "ledger").parent(1).build(),
+    ]);
+    // First two reads: only edge; afterwards: edge and ledger.
+    Mock::given(method("GET"))
+        .and(path(route.clone()))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"result": serde_json::to_value(&first).unwrap()}),
+            ),
+        )
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(route))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"result": {"resourceSpans": serde_json::to_value(&full.resource_spans).unwrap()}}),
+        ))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let fetcher = JaegerFetcher::new(server.uri())
+        .with_client(http_client())
+        .with_poll_interval(Duration::from_millis(10));
+    let expectation = Expectation::services(["edge"])
+        .quiet_for(Duration::from_millis(30))
+        .within(Duration::from_secs(5));
+    let trace = settle(&fetcher, &trace_id(5), &expectation)
+        .await
+        .expect("settles");
+    assert_eq!(
+        trace.len(),
+        2,
+        "the span that arrived after the first fetch is there"
+    );
+    let reads = server.received_requests().await.expect("recorded").len();
+    assert!(reads >= 4, "fetched again until quiet, {reads} reads");
+}
