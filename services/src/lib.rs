@@ -39,6 +39,7 @@ pub mod telemetry;
 
 // Services.
 pub mod auth;
+pub mod edge;
 pub mod ledger;
 pub mod payments;
 pub mod webhooks;

@@ -1,0 +1,206 @@
+//! edge: the only public door. It owns nothing; it routes public requests (API.md "Public API")
+//! to auth, ledger, payments and webhooks through the RPC client, after:
+//! authentication (auth `/introspect`, small TTL cache) and the route's scope check;
+//! a per-client rate limit (429 + `Retry-After`); a body-size limit (413 `payload_too_large`);
+//! an upstream deadline (504 `upstream_timeout`). It never trusts inbound `x-minibank-*` headers,
+//! and answers every response with `x-request-id` and W3C `traceresponse`.
+//! It also serves `GET /openapi.json` and, with the propagation probe on, `POST /test`.
+
+pub mod authenticate;
+pub mod probe;
+pub mod proxy;
+pub mod rate_limit;
+pub mod routes;
+pub mod upstream;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, on, post};
+
+use crate::app::{Application, Deps, ServiceBuilder};
+use crate::config;
+use crate::rpc::{RequestContext, RpcClient};
+use authenticate::Authenticator;
+use rate_limit::{RateLimitSettings, RateLimiter};
+use routes::{Target, public_routes};
+use upstream::Upstream;
+
+/// The OpenAPI document of the public API.
+pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");
+
+/// edge's configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// auth replicas.
+    pub auth_urls: Vec<String>,
+    /// ledger replicas.
+    pub ledger_urls: Vec<String>,
+    /// payments replicas.
+    pub payments_urls: Vec<String>,
+    /// webhooks replicas.
+    pub webhooks_urls: Vec<String>,
+    /// Largest accepted request body.
+    pub body_limit: usize,
+    /// How long edge waits for an upstream answer (becomes the request's deadline).
+    pub upstream_timeout: Duration,
+    /// How long an introspection answer is reused (zero = ask auth on every request).
+    pub introspection_cache_ttl: Duration,
+    /// Per-client quota.
+    pub rate_limit: RateLimitSettings,
+    /// Serve `POST /test` (W3C trace-context test service).
+    pub propagation_probe: bool,
+}
+
+impl Settings {
+    /// Settings with defaults for everything but the upstream URLs.
+    pub fn new(
+        bind: SocketAddr,
+        auth_url: String,
+        ledger_url: String,
+        payments_url: String,
+        webhooks_url: String,
+    ) -> Self {
+        Self {
+            bind,
+            auth_urls: vec![auth_url],
+            ledger_urls: vec![ledger_url],
+            payments_urls: vec![payments_url],
+            webhooks_urls: vec![webhooks_url],
+            body_limit: 64 * 1024,
+            upstream_timeout: Duration::from_secs(30),
+            introspection_cache_ttl: Duration::from_secs(5),
+            rate_limit: RateLimitSettings::default(),
+            propagation_probe: false,
+        }
+    }
+
+    /// From `MINIBANK_BIND`, `MINIBANK_{AUTH,LEDGER,PAYMENTS,WEBHOOKS}_URL` (comma-separated
+    /// replicas), `MINIBANK_BODY_LIMIT` (bytes), `MINIBANK_UPSTREAM_TIMEOUT`,
+    /// `MINIBANK_INTROSPECTION_CACHE_TTL`, `MINIBANK_RATE_LIMIT_PER_SECOND`,
+    /// `MINIBANK_RATE_LIMIT_BURST`, `MINIBANK_PROPAGATION_PROBE`.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let urls = |name: &str| -> anyhow::Result<Vec<String>> {
+            Ok(config::required_url(name)?
+                .split(',')
+                .map(|url| url.trim().trim_end_matches('/').to_owned())
+                .filter(|url| !url.is_empty())
+                .collect())
+        };
+        let number = |text: &str| -> anyhow::Result<u64> {
+            text.trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("`{text}` is not a whole number"))
+        };
+        let defaults = RateLimitSettings::default();
+        Ok(Self {
+            bind: config::bind_from_env()?,
+            auth_urls: urls("MINIBANK_AUTH_URL")?,
+            ledger_urls: urls("MINIBANK_LEDGER_URL")?,
+            payments_urls: urls("MINIBANK_PAYMENTS_URL")?,
+            webhooks_urls: urls("MINIBANK_WEBHOOKS_URL")?,
+            body_limit: config::env_parsed("MINIBANK_BODY_LIMIT", number)?
+                .map_or(64 * 1024, |n| n as usize),
+            upstream_timeout: config::env_parsed(
+                "MINIBANK_UPSTREAM_TIMEOUT",
+                config::parse_duration,
+            )?
+            .unwrap_or(Duration::from_secs(30)),
+            introspection_cache_ttl: config::env_parsed(
+                "MINIBANK_INTROSPECTION_CACHE_TTL",
+                config::parse_duration,
+            )?
+            .unwrap_or(Duration::from_secs(5)),
+            rate_limit: RateLimitSettings {
+                per_second: config::env_parsed("MINIBANK_RATE_LIMIT_PER_SECOND", number)?
+                    .map_or(defaults.per_second, |n| n.min(u32::MAX as u64) as u32),
+                burst: config::env_parsed("MINIBANK_RATE_LIMIT_BURST", number)?
+                    .map_or(defaults.burst, |n| n.min(u32::MAX as u64) as u32),
+            },
+            propagation_probe: config::env_parsed(
+                "MINIBANK_PROPAGATION_PROBE",
+                config::parse_bool,
+            )?
+            .unwrap_or(false),
+        })
+    }
+}
+
+/// What edge's handlers share.
+#[derive(Clone, Debug)]
+pub struct EdgeState {
+    auth: Upstream,
+    ledger: Upstream,
+    payments: Upstream,
+    webhooks: Upstream,
+    authenticator: Authenticator,
+    rate_limiter: RateLimiter,
+    body_limit: usize,
+    upstream_timeout: Duration,
+    probe: RpcClient,
+}
+
+impl EdgeState {
+    fn upstream(&self, target: Target) -> &Upstream {
+        match target {
+            Target::Auth => &self.auth,
+            Target::Ledger => &self.ledger,
+            Target::Payments => &self.payments,
+            Target::Webhooks => &self.webhooks,
+        }
+    }
+}
+
+/// Builds and binds edge.
+pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application> {
+    let timeout = settings.upstream_timeout;
+    let auth = Upstream::new(&deps, "auth", &settings.auth_urls, timeout)?;
+    let state = EdgeState {
+        authenticator: Authenticator::new(auth.clone(), settings.introspection_cache_ttl),
+        auth,
+        ledger: Upstream::new(&deps, "ledger", &settings.ledger_urls, timeout)?,
+        payments: Upstream::new(&deps, "payments", &settings.payments_urls, timeout)?,
+        webhooks: Upstream::new(&deps, "webhooks", &settings.webhooks_urls, timeout)?,
+        rate_limiter: RateLimiter::new(settings.rate_limit),
+        body_limit: settings.body_limit,
+        upstream_timeout: timeout,
+        probe: deps.client("test", "", Duration::from_secs(10)),
+    };
+    ServiceBuilder::new(deps.telemetry, router(state, settings.propagation_probe))
+        .public_edge()
+        .bind(settings.bind)
+        .await
+}
+
+fn router(state: EdgeState, propagation_probe: bool) -> Router {
+    let mut router = Router::new().route("/openapi.json", get(openapi));
+    for route in public_routes() {
+        let filter = match axum::routing::MethodFilter::try_from(route.method.clone()) {
+            Ok(filter) => filter,
+            Err(_) => continue,
+        };
+        router = router.route(
+            route.pattern,
+            on(
+                filter,
+                move |State(state): State<EdgeState>, ctx: RequestContext, request: Request| {
+                    proxy::forward(state, route.clone(), ctx, request)
+                },
+            ),
+        );
+    }
+    if propagation_probe {
+        router = router.route("/test", post(probe::handle));
+    }
+    router.with_state(state)
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
+}
