@@ -9,5 +9,6 @@
 mod driver;
 pub mod in_process;
 pub mod stand_ins;
+pub mod staging;
 
 pub use driver::*;
