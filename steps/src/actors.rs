@@ -5,6 +5,7 @@
 
 use anyhow::Context as _;
 use cucumber::{gherkin::Step, given, then, when};
+use drivers::Capability;
 use serde_json::json;
 
 use crate::{
@@ -26,6 +27,7 @@ impl MinibankWorld {
             !self.actors.contains_key(alias),
             "{alias} was already introduced in this scenario"
         );
+        self.require(Capability::OperatorAccess)?;
         let (path, name, id_field, account_field) = match role {
             Role::Customer => (
                 "/v1/customers",

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 use cucumber::{given, then, when};
+use drivers::Capability;
 use serde_json::{Value, json};
 
 use crate::{
@@ -29,6 +30,7 @@ pub(crate) struct AccountView {
 impl MinibankWorld {
     /// The operator funds the actor's account (idempotent by a namespaced operation id).
     pub(crate) async fn top_up(&mut self, alias: &str, money: &Money) -> anyhow::Result<()> {
+        self.require(Capability::OperatorAccess)?;
         let account_id = self.actor(alias)?.account_id.clone();
         let operation_id = self.ns.unique("top-up");
         let body = json!({"amount": money.minor, "currency": money.currency, "operation_id": operation_id});
@@ -197,6 +199,7 @@ async fn money_is_conserved(world: &mut MinibankWorld) -> anyhow::Result<()> {
             lines.join("; ")
         );
     }
+    world.require(Capability::OperatorAccess)?;
     let audit = world
         .call_expecting(
             Caller::Operator,

@@ -132,6 +132,7 @@ pub struct MinibankWorld {
     pub(crate) payments: Vec<PaymentAttempt>,
     pub(crate) provider: Option<ProviderBehaviour>,
     pub(crate) webhook: Option<drivers::ReceivedWebhook>,
+    pub(crate) delivery: Option<Value>,
 }
 
 impl fmt::Debug for MinibankWorld {
@@ -174,6 +175,7 @@ impl MinibankWorld {
             payments: Vec::new(),
             provider: None,
             webhook: None,
+            delivery: None,
         }
     }
 

@@ -1,0 +1,84 @@
+//! The step catalogue for analysts stays complete and in step with the code.
+
+use cucumber::{World as _, gherkin};
+use steps::{MinibankWorld, catalogue};
+
+fn gherkin_step(keyword: &str, text: &str) -> gherkin::Step {
+    let ty = match keyword {
+        "Given" => gherkin::StepType::Given,
+        "When" => gherkin::StepType::When,
+        _ => gherkin::StepType::Then,
+    };
+    gherkin::Step {
+        keyword: format!("{keyword} "),
+        ty,
+        value: text.to_owned(),
+        docstring: None,
+        table: None,
+        span: gherkin::Span { start: 0, end: 0 },
+        position: gherkin::LineCol { line: 0, col: 0 },
+    }
+}
+
+#[test]
+fn steps_md_is_up_to_date() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../features/STEPS.md");
+    let current = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        current == catalogue::render_markdown(),
+        "features/STEPS.md is out of date: regenerate it with `cargo run -p steps --bin step-catalogue`"
+    );
+}
+
+#[test]
+fn every_step_has_an_example_that_it_matches() {
+    let collection = MinibankWorld::collection();
+    let mut problems = Vec::new();
+    for entry in catalogue::entries() {
+        let Some(example) = entry.examples.first() else {
+            problems.push(format!(
+                "{}: `{}` has no `/// Example:` line",
+                entry.file, entry.pattern
+            ));
+            continue;
+        };
+        let (keyword, text) = example.split_once(' ').unwrap_or(("", example));
+        if !["Given", "When", "Then"].contains(&keyword) {
+            problems.push(format!(
+                "{}: the example `{example}` must start with Given, When or Then",
+                entry.file
+            ));
+            continue;
+        }
+        // The example is checked under the definition's own keyword (a step may answer several).
+        match collection.find(&gherkin_step(entry.keyword, text)) {
+            Ok(Some(_)) => {}
+            Ok(None) => problems.push(format!(
+                "{}: the example `{example}` does not match `{}`",
+                entry.file, entry.pattern
+            )),
+            Err(e) => problems.push(format!(
+                "{}: the example `{example}` is ambiguous: {e}",
+                entry.file
+            )),
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "catalogue problems:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_catalogue_lists_every_step_definition() {
+    let collection = MinibankWorld::collection();
+    let listed = catalogue::entries().len();
+    let defined = format!("{collection:?}").matches("regex::Regex").count();
+    // Every definition is listed once per keyword, like the collection registers it.
+    assert!(listed > 0, "no steps found in the sources");
+    assert!(
+        defined == 0 || defined == listed,
+        "the catalogue lists {listed} step definitions, the collection holds {defined}"
+    );
+}
