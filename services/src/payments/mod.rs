@@ -1,6 +1,194 @@
-//! payments (in progress)
+//! # payments: the payment saga and its outbox
+//!
+//! `POST /v1/payments` (customer, `Idempotency-Key`) records a payment and runs the saga
+//! ([`saga`]): hold the funds in the ledger → submit the transfer to the external bank provider →
+//! capture to the merchant, or release the hold when the provider rejects, fails or cannot be
+//! reached. After a provider timeout or 5xx the saga asks the provider for the transfer's status
+//! before deciding, so money is never lost or paid twice; while that question has no answer the
+//! payment stays `processing` and the background worker asks again with backoff.
+//!
+//! Every step is persisted (the `payments` row holds the step and the operation ids of its ledger
+//! calls), so a restarted service resumes each unfinished payment where it stopped. Reaching a
+//! final state writes a `payment.settled`/`payment.failed` event to the outbox in the same
+//! transaction, with the trace context of the moment; the [`relay`] pushes it to webhooks.
+//!
+//! Routes: `POST /v1/payments` ([`ops::create`]), `GET /v1/payments/{id}` ([`ops::get`]).
+
 pub mod ledger_client;
 pub mod model;
+pub mod ops;
 pub mod provider_client;
+pub mod relay;
 pub mod saga;
 pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use sqlx::AnyPool;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{Application, Deps, ServiceBuilder};
+use crate::config;
+use crate::db::{self, Migration};
+use ledger_client::LedgerClient;
+use provider_client::ProviderClient;
+use saga::backoff::Backoff;
+use saga::driver::SagaDriver;
+
+/// The payments schema, applied in order at start.
+pub const MIGRATIONS: &[Migration] = &[Migration::new(
+    1,
+    "payments",
+    include_str!("../../migrations/payments/0001_payments.sql"),
+)];
+
+/// payments' configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Its database.
+    pub database_url: String,
+    /// Ledger base URL.
+    pub ledger_url: String,
+    /// Webhooks base URL (the outbox relay's target).
+    pub webhooks_url: String,
+    /// External bank provider base URL.
+    pub provider_url: String,
+    /// How long one provider call may take before its outcome counts as unknown.
+    pub provider_timeout: Duration,
+    /// Timeout of one ledger or webhooks call.
+    pub internal_timeout: Duration,
+    /// Backoff of postponed steps (status queries, ledger calls while it is down).
+    pub retry_backoff: Backoff,
+    /// Safety-net interval of the outbox relay and the saga worker.
+    pub sweep: Duration,
+}
+
+impl Settings {
+    /// Settings with production defaults for everything but the addresses.
+    pub fn new(
+        database_url: impl Into<String>,
+        ledger_url: impl Into<String>,
+        webhooks_url: impl Into<String>,
+        provider_url: impl Into<String>,
+    ) -> Self {
+        Settings {
+            bind: config::default_bind(),
+            database_url: database_url.into(),
+            ledger_url: ledger_url.into(),
+            webhooks_url: webhooks_url.into(),
+            provider_url: provider_url.into(),
+            provider_timeout: Duration::from_secs(2),
+            internal_timeout: Duration::from_secs(5),
+            retry_backoff: Backoff {
+                base: Duration::from_millis(200),
+                max: Duration::from_secs(30),
+            },
+            sweep: Duration::from_secs(1),
+        }
+    }
+
+    /// Short timeouts and backoffs for tests: decisions within milliseconds.
+    pub fn for_tests(mut self) -> Self {
+        self.provider_timeout = Duration::from_millis(300);
+        self.retry_backoff = Backoff {
+            base: Duration::from_millis(10),
+            max: Duration::from_millis(100),
+        };
+        self.sweep = Duration::from_millis(100);
+        self
+    }
+
+    /// From `MINIBANK_BIND`, `MINIBANK_DATABASE_URL` (default `sqlite://payments.db`),
+    /// `MINIBANK_LEDGER_URL`, `MINIBANK_WEBHOOKS_URL`, `MINIBANK_PROVIDER_URL`,
+    /// `MINIBANK_PROVIDER_TIMEOUT` (default 2s).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let mut settings = Settings::new(
+            config::database_url_from_env("payments"),
+            config::required_url("MINIBANK_LEDGER_URL")?,
+            config::required_url("MINIBANK_WEBHOOKS_URL")?,
+            config::required_url("MINIBANK_PROVIDER_URL")?,
+        );
+        settings.bind = config::bind_from_env()?;
+        if let Some(timeout) =
+            config::env_parsed("MINIBANK_PROVIDER_TIMEOUT", config::parse_duration)?
+        {
+            settings.provider_timeout = timeout;
+        }
+        Ok(settings)
+    }
+}
+
+/// What payments' handlers share.
+#[derive(Clone, Debug)]
+pub struct PaymentsState {
+    driver: Arc<SagaDriver>,
+    /// Cancelled when the service shuts down: sagas driven by requests stop where they are
+    /// (their step is persisted) instead of outliving the service.
+    stop: CancellationToken,
+}
+
+impl PaymentsState {
+    /// The database pool.
+    pub fn pool(&self) -> &AnyPool {
+        self.driver.pool()
+    }
+}
+
+/// Opens and migrates the database, starts the saga worker and the outbox relay, binds.
+pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application> {
+    let pool = db::connect(&settings.database_url).await?;
+    db::migrate(&pool, MIGRATIONS).await?;
+    let relay_wake = Arc::new(Notify::new());
+    let driver = Arc::new(SagaDriver::new(
+        pool.clone(),
+        LedgerClient::new(deps.client("ledger", &settings.ledger_url, settings.internal_timeout)),
+        ProviderClient::new(deps.client(
+            "provider",
+            &settings.provider_url,
+            settings.provider_timeout,
+        )),
+        settings.retry_backoff,
+        relay_wake.clone(),
+        Arc::new(Notify::new()),
+    ));
+    let relay = relay::OutboxRelay {
+        pool: pool.clone(),
+        webhooks: deps.client(
+            "webhooks",
+            &settings.webhooks_url,
+            settings.internal_timeout,
+        ),
+        wake: relay_wake,
+        sweep: settings.sweep,
+    };
+    let stop = CancellationToken::new();
+    let state = PaymentsState {
+        driver: driver.clone(),
+        stop: stop.clone(),
+    };
+    let router = Router::new()
+        .route("/v1/payments", post(ops::create::handle))
+        .route("/v1/payments/{payment_id}", get(ops::get::handle))
+        .with_state(state);
+    let sweep = settings.sweep;
+    ServiceBuilder::new(deps.telemetry, router)
+        .readiness(move || {
+            let pool = pool.clone();
+            async move { db::ping(&pool).await }
+        })
+        .background(move |shutdown| async move {
+            shutdown.cancelled().await;
+            stop.cancel();
+        })
+        .background(move |shutdown| saga::worker::run(driver, shutdown, sweep))
+        .background(move |shutdown| relay.run(shutdown))
+        .bind(settings.bind)
+        .await
+}

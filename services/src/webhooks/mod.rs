@@ -1,4 +1,160 @@
-//! webhooks (in progress)
+//! # webhooks: merchants' endpoints and signed, retried event deliveries
+//!
+//! Merchants register endpoints (`POST /v1/webhook-endpoints`) and receive a `whsec_…` secret
+//! once. payments' outbox relay posts each `payment.settled`/`payment.failed` event to
+//! `POST /events`, idempotently by event id; one delivery is created per subscribed endpoint of
+//! the merchant (unique per event and endpoint, so an event reaches an endpoint at most once).
+//! The [`delivery`] worker sends them, retries on the configured schedule with jitter
+//! ([`schedule`]) and dead-letters after the last attempt. Merchants list their deliveries with
+//! `GET /v1/webhook-deliveries`.
+//!
+//! ## Verifying a delivery (for merchants)
+//! Every delivery is `POST {url}` with the JSON body
+//! `{"id":"evt_…","type":"payment.settled","created_at":"…","data":{<payment>}}` and headers
+//! `minibank-event-id: evt_…` and `minibank-signature: t=<unix seconds>,v1=<hex>`. To verify:
+//! 1. read the raw body bytes (before any JSON parsing or re-encoding);
+//! 2. split the header on `,` into `t=` and one or more `v1=` parts;
+//! 3. compute `HMAC-SHA256(key = your whsec_… secret as UTF-8 bytes, message = "<t>.<raw body>")`
+//!    and hex-encode it (lowercase);
+//! 4. accept if it equals any `v1` value, comparing in constant time, and `t` is within your
+//!    tolerance (e.g. 5 minutes) of your clock, which refuses replays of old deliveries;
+//! 5. deduplicate on `minibank-event-id`: a retried delivery carries the same id.
+//!
+//! [`signature::verify`] is a reference implementation of these steps.
+//!
+//! Routes: `POST /v1/webhook-endpoints`, `GET /v1/webhook-deliveries` (public, through edge),
+//! `POST /endpoints`, `GET /deliveries?merchant_id=`, `POST /events` (internal).
+
+pub mod delivery;
+pub mod event_type;
+pub mod ops;
 pub mod schedule;
 pub mod signature;
+pub mod store;
 pub mod url;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use sqlx::AnyPool;
+use tokio::sync::Notify;
+
+use crate::app::{Application, Deps, ServiceBuilder};
+use crate::config;
+use crate::db::{self, Migration};
+use delivery::DeliveryWorker;
+use schedule::RetrySchedule;
+
+/// The webhooks schema, applied in order at start.
+pub const MIGRATIONS: &[Migration] = &[Migration::new(
+    1,
+    "webhooks",
+    include_str!("../../migrations/webhooks/0001_webhooks.sql"),
+)];
+
+/// webhooks' configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Its database.
+    pub database_url: String,
+    /// Delays between delivery attempts (`1 + len` attempts in all).
+    pub retry_schedule: RetrySchedule,
+    /// How long one delivery attempt may take.
+    pub delivery_timeout: Duration,
+    /// Safety-net interval of the delivery worker.
+    pub sweep: Duration,
+}
+
+impl Settings {
+    /// Production defaults: 1s doubling for 8 retries, 5 s per attempt.
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Settings {
+            bind: config::default_bind(),
+            database_url: database_url.into(),
+            retry_schedule: RetrySchedule::exponential(Duration::from_secs(1), 8),
+            delivery_timeout: Duration::from_secs(5),
+            sweep: Duration::from_secs(1),
+        }
+    }
+
+    /// From `MINIBANK_BIND`, `MINIBANK_DATABASE_URL` (default `sqlite://webhooks.db`),
+    /// `MINIBANK_WEBHOOK_RETRY_SCHEDULE` (e.g. `50ms,100ms,200ms`).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let mut settings = Settings::new(config::database_url_from_env("webhooks"));
+        settings.bind = config::bind_from_env()?;
+        if let Some(schedule) = config::env_parsed(
+            "MINIBANK_WEBHOOK_RETRY_SCHEDULE",
+            config::parse_duration_list,
+        )? {
+            settings.retry_schedule = RetrySchedule::new(schedule);
+        }
+        Ok(settings)
+    }
+}
+
+/// What webhooks' handlers share.
+#[derive(Clone, Debug)]
+pub struct WebhooksState {
+    pool: AnyPool,
+    delivery_wake: Arc<Notify>,
+}
+
+impl WebhooksState {
+    /// The database pool.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Tells the delivery worker new deliveries exist.
+    pub fn wake_delivery(&self) {
+        self.delivery_wake.notify_one();
+    }
+}
+
+/// Opens and migrates the database, starts the delivery worker, binds.
+pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application> {
+    let pool = db::connect(&settings.database_url).await?;
+    db::migrate(&pool, MIGRATIONS).await?;
+    let wake = Arc::new(Notify::new());
+    let worker = Arc::new(DeliveryWorker::new(
+        pool.clone(),
+        deps.client(
+            "merchant",
+            "http://merchant.invalid",
+            settings.delivery_timeout,
+        ),
+        settings.retry_schedule.clone(),
+        wake.clone(),
+        settings.sweep,
+    ));
+    let state = WebhooksState {
+        pool: pool.clone(),
+        delivery_wake: wake,
+    };
+    let router = Router::new()
+        .route("/endpoints", post(ops::register_endpoint::handle))
+        .route("/deliveries", get(ops::list_deliveries::handle))
+        .route("/events", post(ops::receive_event::handle))
+        .route(
+            "/v1/webhook-endpoints",
+            post(ops::register_endpoint::handle_public),
+        )
+        .route(
+            "/v1/webhook-deliveries",
+            get(ops::list_deliveries::handle_public),
+        )
+        .with_state(state);
+    ServiceBuilder::new(deps.telemetry, router)
+        .readiness(move || {
+            let pool = pool.clone();
+            async move { db::ping(&pool).await }
+        })
+        .background(move |stop| worker.run(stop))
+        .bind(settings.bind)
+        .await
+}

@@ -1,0 +1,4 @@
+//! The payments routes, one file each.
+
+pub mod create;
+pub mod get;

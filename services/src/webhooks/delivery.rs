@@ -1,0 +1,167 @@
+//! The delivery worker: sends every due pending delivery to its endpoint, signed, continuing the
+//! trace of the payment that caused it (the outbound POST is a CLIENT span of `webhooks` whose
+//! parent is the stored context), and records the attempt: 2xx → `delivered`; otherwise the next
+//! attempt is scheduled on the [`RetrySchedule`] with jitter, and after the last one the delivery
+//! is `dead_lettered`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Method;
+use parking_lot::Mutex;
+use sqlx::AnyPool;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::schedule::RetrySchedule;
+use super::signature;
+use super::store::{self, AttemptResult, DueDelivery};
+use crate::payments::store::now_ms;
+use crate::rpc::{PropagatedContext, RequestContext, RpcClient, RpcRequest};
+
+/// Deliveries fetched per pass.
+const BATCH: i64 = 256;
+/// Deliveries in flight at most.
+const MAX_IN_FLIGHT: usize = 64;
+
+/// Sends deliveries. Share it in an `Arc`.
+#[derive(Debug)]
+pub struct DeliveryWorker {
+    pool: AnyPool,
+    /// Client for merchant endpoints (absolute URLs; target `merchant`).
+    merchants: RpcClient,
+    schedule: RetrySchedule,
+    wake: Arc<Notify>,
+    sweep: Duration,
+    in_flight: Mutex<HashSet<String>>,
+}
+
+impl DeliveryWorker {
+    /// A worker over the webhooks pool.
+    pub fn new(
+        pool: AnyPool,
+        merchants: RpcClient,
+        schedule: RetrySchedule,
+        wake: Arc<Notify>,
+        sweep: Duration,
+    ) -> Self {
+        DeliveryWorker {
+            pool,
+            merchants,
+            schedule,
+            wake,
+            sweep,
+            in_flight: Mutex::default(),
+        }
+    }
+
+    /// Runs until `stop`.
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        let mut sends = JoinSet::new();
+        loop {
+            let wait = match self.dispatch(&mut sends).await {
+                Ok(Some(next_due)) => {
+                    Duration::from_millis(u64::try_from(next_due - now_ms()).unwrap_or(0))
+                        .min(self.sweep)
+                }
+                Ok(None) => self.sweep,
+                Err(error) => {
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        "delivery worker could not read deliveries"
+                    );
+                    self.sweep
+                }
+            };
+            tokio::select! {
+                () = stop.cancelled() => break,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+                Some(_) = sends.join_next(), if !sends.is_empty() => {}
+            }
+        }
+        sends.abort_all();
+        while sends.join_next().await.is_some() {}
+    }
+
+    /// Starts a send for every due delivery not in flight; returns when the next one is due.
+    async fn dispatch(self: &Arc<Self>, sends: &mut JoinSet<()>) -> anyhow::Result<Option<i64>> {
+        let now = now_ms();
+        for delivery in store::due(&self.pool, now, BATCH).await? {
+            if sends.len() >= MAX_IN_FLIGHT {
+                return Ok(Some(now));
+            }
+            if !self.in_flight.lock().insert(delivery.delivery_id.clone()) {
+                continue;
+            }
+            let worker = self.clone();
+            sends.spawn(async move {
+                let id = delivery.delivery_id.clone();
+                if let Err(error) = worker.attempt(&delivery).await {
+                    tracing::error!(delivery_id = %id, error = format!("{error:#}"), "recording a delivery attempt failed");
+                }
+                worker.in_flight.lock().remove(&id);
+            });
+        }
+        store::next_due_after(&self.pool, now).await
+    }
+
+    /// One attempt: sign, send, record.
+    async fn attempt(&self, delivery: &DueDelivery) -> anyhow::Result<()> {
+        let ctx = RequestContext::continuing(&PropagatedContext {
+            traceparent: delivery.traceparent.clone().unwrap_or_default(),
+            tracestate: delivery.tracestate.clone(),
+            baggage: delivery.baggage.clone(),
+        });
+        let timestamp = i64::try_from(now_ms() / 1000).unwrap_or_default();
+        let signature =
+            signature::header_value(&delivery.secret, timestamp, delivery.body.as_bytes());
+        let request = RpcRequest::new(Method::POST, delivery.url.clone())
+            .header("content-type", "application/json")
+            .and_then(|r| r.header("minibank-event-id", &delivery.event_id))
+            .and_then(|r| r.header(signature::SIGNATURE_HEADER, &signature));
+        let outcome = match request {
+            Ok(mut request) => {
+                request.body = Some(Bytes::from(delivery.body.clone()));
+                match self.merchants.send(&ctx, request).await {
+                    Ok(response) if response.status.is_success() => {
+                        Ok(i64::from(response.status.as_u16()))
+                    }
+                    Ok(response) => Err((
+                        Some(i64::from(response.status.as_u16())),
+                        format!("endpoint answered {}", response.status),
+                    )),
+                    Err(error) => Err((None, error.to_string())),
+                }
+            }
+            Err(error) => Err((None, error.to_string())),
+        };
+        let attempts_made = u32::try_from(delivery.attempts + 1).unwrap_or(u32::MAX);
+        let result = match outcome {
+            Ok(status) => AttemptResult::Delivered { status },
+            Err((status, error)) => match self
+                .schedule
+                .delay_with_jitter(attempts_made, &mut rand::rng())
+            {
+                Some(delay) => AttemptResult::Retry {
+                    status,
+                    error,
+                    retry_at_ms: now_ms()
+                        + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2),
+                },
+                None => AttemptResult::DeadLettered { status, error },
+            },
+        };
+        tracing::info!(delivery_id = %delivery.delivery_id, attempt = attempts_made, result = ?result, "webhook delivery attempt");
+        store::record_attempt(
+            &self.pool,
+            &delivery.delivery_id,
+            delivery.attempts,
+            &result,
+        )
+        .await
+    }
+}

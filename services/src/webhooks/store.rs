@@ -1,0 +1,257 @@
+//! webhooks' SQL: endpoints, received events and deliveries.
+
+use sqlx::AnyPool;
+
+/// An endpoint row.
+#[derive(Debug, Clone)]
+pub struct EndpointRow {
+    /// `whe_…`.
+    pub endpoint_id: String,
+    /// Owner.
+    pub merchant_id: String,
+    /// Where deliveries go.
+    pub url: String,
+    /// Comma-separated subscribed event types.
+    pub events: String,
+}
+
+impl EndpointRow {
+    /// Whether the endpoint subscribed to `event_type`.
+    pub fn subscribes_to(&self, event_type: &str) -> bool {
+        self.events.split(',').any(|t| t == event_type)
+    }
+}
+
+/// Endpoints of a merchant.
+pub async fn endpoints_of(
+    conn: &mut sqlx::AnyConnection,
+    merchant_id: &str,
+) -> anyhow::Result<Vec<EndpointRow>> {
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT endpoint_id, merchant_id, url, events FROM endpoints WHERE merchant_id = $1",
+    )
+    .bind(merchant_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(endpoint_id, merchant_id, url, events)| EndpointRow {
+            endpoint_id,
+            merchant_id,
+            url,
+            events,
+        })
+        .collect())
+}
+
+/// A delivery as the merchant lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeliveryView {
+    /// `dlv_…`.
+    pub delivery_id: String,
+    /// `evt_…`.
+    pub event_id: String,
+    /// `payment.settled | payment.failed`.
+    pub event_type: String,
+    /// `whe_…`.
+    pub endpoint_id: String,
+    /// The payment the event is about.
+    pub payment_id: String,
+    /// `pending | delivered | dead_lettered`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// HTTP status of the last attempt, if it got one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub last_response_status: Option<i64>,
+    /// Transport error or non-2xx summary of the last attempt.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub last_error: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// A merchant's deliveries, newest first (at most `limit`).
+pub async fn deliveries_of(
+    pool: &AnyPool,
+    merchant_id: &str,
+    limit: i64,
+) -> anyhow::Result<Vec<DeliveryView>> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        Option<i64>,
+        Option<String>,
+        String,
+        String,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT delivery_id, event_id, event_type, endpoint_id, payment_id, status, attempts, \
+           last_response_status, last_error, created_at, updated_at \
+         FROM deliveries WHERE merchant_id = $1 ORDER BY created_at DESC, delivery_id DESC LIMIT $2",
+    )
+    .bind(merchant_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| DeliveryView {
+            delivery_id: r.0,
+            event_id: r.1,
+            event_type: r.2,
+            endpoint_id: r.3,
+            payment_id: r.4,
+            status: r.5,
+            attempts: r.6,
+            last_response_status: r.7,
+            last_error: r.8,
+            created_at: r.9,
+            updated_at: r.10,
+        })
+        .collect())
+}
+
+/// One attempt to make: everything the sender needs.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    /// `dlv_…`.
+    pub delivery_id: String,
+    /// `evt_…`.
+    pub event_id: String,
+    /// Attempts made so far.
+    pub attempts: i64,
+    /// The endpoint URL.
+    pub url: String,
+    /// The endpoint's signing secret.
+    pub secret: String,
+    /// The exact body to send.
+    pub body: String,
+    /// Stored trace context.
+    pub traceparent: Option<String>,
+    /// Stored tracestate.
+    pub tracestate: Option<String>,
+    /// Stored baggage.
+    pub baggage: Option<String>,
+}
+
+/// Pending deliveries due at `now_ms`, soonest first.
+pub async fn due(pool: &AnyPool, now_ms: i64, limit: i64) -> anyhow::Result<Vec<DueDelivery>> {
+    type Row = (
+        String,
+        String,
+        i64,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT d.delivery_id, d.event_id, d.attempts, p.url, p.secret, e.body, \
+           e.traceparent, e.tracestate, e.baggage \
+         FROM deliveries d \
+         JOIN events e ON e.event_id = d.event_id \
+         JOIN endpoints p ON p.endpoint_id = d.endpoint_id \
+         WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
+         ORDER BY d.next_attempt_at LIMIT $2",
+    )
+    .bind(now_ms)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| DueDelivery {
+            delivery_id: r.0,
+            event_id: r.1,
+            attempts: r.2,
+            url: r.3,
+            secret: r.4,
+            body: r.5,
+            traceparent: r.6,
+            tracestate: r.7,
+            baggage: r.8,
+        })
+        .collect())
+}
+
+/// When the next pending delivery not yet due becomes due (unix ms).
+pub async fn next_due_after(pool: &AnyPool, now_ms: i64) -> anyhow::Result<Option<i64>> {
+    let next: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND next_attempt_at > $1",
+    )
+    .bind(now_ms)
+    .fetch_one(pool)
+    .await?;
+    Ok(next)
+}
+
+/// What an attempt ended as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptResult {
+    /// 2xx.
+    Delivered {
+        /// The status.
+        status: i64,
+    },
+    /// Failed; retry at `retry_at_ms`.
+    Retry {
+        /// The status, if any answer came.
+        status: Option<i64>,
+        /// What went wrong.
+        error: String,
+        /// Unix ms.
+        retry_at_ms: i64,
+    },
+    /// Failed, and that was the last attempt.
+    DeadLettered {
+        /// The status, if any answer came.
+        status: Option<i64>,
+        /// What went wrong.
+        error: String,
+    },
+}
+
+/// Records an attempt (only if nobody recorded it first).
+pub async fn record_attempt(
+    pool: &AnyPool,
+    delivery_id: &str,
+    attempts_before: i64,
+    result: &AttemptResult,
+) -> anyhow::Result<()> {
+    let (status_text, response_status, error, next_attempt_at) = match result {
+        AttemptResult::Delivered { status } => ("delivered", Some(*status), None, 0),
+        AttemptResult::Retry {
+            status,
+            error,
+            retry_at_ms,
+        } => ("pending", *status, Some(error.clone()), *retry_at_ms),
+        AttemptResult::DeadLettered { status, error } => {
+            ("dead_lettered", *status, Some(error.clone()), 0)
+        }
+    };
+    sqlx::query(
+        "UPDATE deliveries SET status = $1, attempts = attempts + 1, last_response_status = $2, \
+           last_error = $3, next_attempt_at = $4, updated_at = $5 \
+         WHERE delivery_id = $6 AND status = 'pending' AND attempts = $7",
+    )
+    .bind(status_text)
+    .bind(response_status)
+    .bind(error)
+    .bind(next_attempt_at)
+    .bind(crate::db::now_rfc3339())
+    .bind(delivery_id)
+    .bind(attempts_before)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
