@@ -1,13 +1,17 @@
 //! How the system under test is started and reached.
 //!
-//! One trait, [`Driver`], and its implementations. Steps depend only on the trait.
+//! One trait, [`Driver`], and its implementations. Steps depend only on the trait; the entry
+//! point picks one with [`select::start`].
 //!
 //! - [`Driver`]: the trait, capabilities, provider/merchant/log interfaces.
 //! - [`in_process`]: every service as tasks in the test process (default).
 //! - [`stand_ins`]: wiremock stand-ins for the provider and merchant endpoints.
+//! - [`staging`]: a deployed environment described by a profile file.
+//! - [`select`]: a driver by name (`--driver`); containers is not built yet.
 
 mod driver;
 pub mod in_process;
+pub mod select;
 pub mod stand_ins;
 pub mod staging;
 

@@ -10,10 +10,12 @@
 //!
 //! Merchant endpoints are wiremock servers started on demand, one per call.
 
+mod driver;
 pub mod logs;
 
 use std::time::Duration;
 
+pub use driver::{InProcessDriver, InProcessOptions};
 
 /// Where the default provider stubs live in this repository.
 pub const DEFAULT_PROVIDER_FIXTURES: &str =

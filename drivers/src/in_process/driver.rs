@@ -1,0 +1,192 @@
+//! The in-process driver itself: boot, the `Driver` impl, shutdown.
+
+use std::{
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use harness::{
+    fetch::{InMemoryFetcher, TraceFetcher},
+    sink::{RunningSink, SinkConfig, TraceSink},
+};
+use minibank::platform::{PlatformConfig, RunningPlatform};
+
+use super::{DEFAULT_PROVIDER_FIXTURES, SETTLE_TIMING, logs::LogCapture};
+use crate::{
+    Capabilities, Capability, Driver, LogReader, MerchantEndpoint, OperatorCredentials,
+    ProviderControl,
+    stand_ins::{ProviderStandIn, WiremockMerchantEndpoint},
+};
+
+/// Options of the in-process driver; [`Default`] is what a normal run uses.
+#[derive(Debug, Clone)]
+pub struct InProcessOptions {
+    /// Folder of provider stub files.
+    pub provider_fixtures: PathBuf,
+    /// Capture the platform's logs (installs the process-wide subscriber).
+    pub capture_logs: bool,
+}
+
+impl Default for InProcessOptions {
+    fn default() -> Self {
+        InProcessOptions {
+            provider_fixtures: PathBuf::from(DEFAULT_PROVIDER_FIXTURES),
+            capture_logs: true,
+        }
+    }
+}
+
+/// The in-process driver. See the module documentation.
+pub struct InProcessDriver {
+    edge_url: String,
+    operator: OperatorCredentials,
+    harness_otlp_traces_url: String,
+    fetcher: Arc<InMemoryFetcher>,
+    provider: Arc<ProviderStandIn>,
+    logs: Option<Arc<LogCapture>>,
+    boot_time: Duration,
+    /// `None` once shut down.
+    running: tokio::sync::Mutex<Option<Running>>,
+}
+
+/// What must stay alive (and be stopped in order) while the driver runs.
+struct Running {
+    platform: RunningPlatform,
+    sink: RunningSink,
+    /// Holds the SQLite files; removed on drop, after the platform stopped.
+    data_dir: tempfile::TempDir,
+}
+
+impl InProcessDriver {
+    /// Boot everything. Call from inside a multi-threaded tokio runtime that lives as long as
+    /// the driver (the services are tasks on it).
+    pub async fn start(options: InProcessOptions) -> anyhow::Result<Self> {
+        let started = Instant::now();
+        let logs = options.capture_logs.then(LogCapture::install);
+        let data_dir = tempfile::Builder::new()
+            .prefix("minibank-acceptance-")
+            .tempdir()
+            .context("creating the temp dir for the services' SQLite files")?;
+        let sink = TraceSink::start(SinkConfig::ephemeral())
+            .await
+            .context("starting the embedded trace sink")?;
+        // The TimesOut delay is fixed below, once the platform's provider timeout is known.
+        let provider = ProviderStandIn::start(&options.provider_fixtures, Duration::from_secs(5))
+            .await
+            .with_context(|| {
+                format!(
+                    "starting the provider stand-in with stubs from {}",
+                    options.provider_fixtures.display()
+                )
+            })?;
+        let config = PlatformConfig::for_tests(
+            data_dir.path().to_path_buf(),
+            provider.url(),
+            Some(sink.otlp_traces_url()),
+        );
+        provider.set_slow_answer_after(config.provider_timeout * 3 + Duration::from_millis(200));
+        let operator = OperatorCredentials {
+            client_id: config.operator.client_id.clone(),
+            client_secret: config.operator.client_secret.expose().to_string(),
+        };
+        let platform = minibank::platform::start(config)
+            .await
+            .context("starting the minibank services")?;
+        Ok(InProcessDriver {
+            edge_url: platform.edge_url(),
+            operator,
+            harness_otlp_traces_url: sink.otlp_traces_url(),
+            fetcher: Arc::new(InMemoryFetcher::new(sink.store())),
+            provider: Arc::new(provider),
+            logs,
+            boot_time: started.elapsed(),
+            running: tokio::sync::Mutex::new(Some(Running {
+                platform,
+                sink,
+                data_dir,
+            })),
+        })
+    }
+
+    /// How long [`InProcessDriver::start`] took.
+    pub fn boot_time(&self) -> Duration {
+        self.boot_time
+    }
+}
+
+#[async_trait]
+impl Driver for InProcessDriver {
+    fn name(&self) -> &str {
+        "in-process"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::of([
+            Capability::StubProvider,
+            Capability::MerchantEndpoints,
+            Capability::RestartService,
+            Capability::OperatorAccess,
+        ]);
+        if self.logs.as_ref().is_some_and(|l| l.is_capturing()) {
+            caps.0.insert(Capability::ReadLogs);
+        }
+        caps
+    }
+
+    fn edge_url(&self) -> String {
+        self.edge_url.clone()
+    }
+
+    fn operator(&self) -> OperatorCredentials {
+        self.operator.clone()
+    }
+
+    fn traces(&self) -> Arc<dyn TraceFetcher> {
+        self.fetcher.clone()
+    }
+
+    fn harness_otlp_traces_url(&self) -> Option<String> {
+        Some(self.harness_otlp_traces_url.clone())
+    }
+
+    fn settle_timing(&self) -> (Duration, Duration) {
+        SETTLE_TIMING
+    }
+
+    fn provider(&self) -> Option<Arc<dyn ProviderControl>> {
+        Some(self.provider.clone())
+    }
+
+    async fn new_merchant_endpoint(&self) -> anyhow::Result<Arc<dyn MerchantEndpoint>> {
+        Ok(Arc::new(WiremockMerchantEndpoint::start().await))
+    }
+
+    fn logs(&self) -> Option<Arc<dyn LogReader>> {
+        self.logs
+            .as_ref()
+            .filter(|l| l.is_capturing())
+            .map(|l| l.clone() as Arc<dyn LogReader>)
+    }
+
+    async fn restart(&self, service: &str) -> anyhow::Result<()> {
+        let name = service.parse().map_err(|_| {
+            anyhow::anyhow!("unknown service {service:?}; known: {:?}", crate::SERVICES)
+        })?;
+        let running = self.running.lock().await;
+        let running = running
+            .as_ref()
+            .context("the in-process driver was shut down")?;
+        running.platform.restart(name).await
+    }
+
+    async fn shutdown(&self) {
+        if let Some(running) = self.running.lock().await.take() {
+            running.platform.shutdown().await;
+            running.sink.shutdown().await;
+            drop(running.data_dir);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The in-process driver boots the whole platform and edge answers readiness; plus an ignored
+//! boot-time benchmark (`cargo test -p drivers --test in_process_boot -- --ignored --nocapture`).
+
+use std::time::{Duration, Instant};
+
+use drivers::{
+    Capability, Driver,
+    in_process::{InProcessDriver, InProcessOptions},
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_boots_and_edge_is_ready() {
+    let driver = InProcessDriver::start(InProcessOptions::default())
+        .await
+        .expect("in-process driver boots");
+    let caps = driver.capabilities();
+    for cap in [
+        Capability::StubProvider,
+        Capability::MerchantEndpoints,
+        Capability::RestartService,
+    ] {
+        assert!(caps.has(cap), "in-process can {cap}");
+    }
+    let response = reqwest::get(format!("{}/health/ready", driver.edge_url()))
+        .await
+        .expect("edge answers");
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(
+        driver
+            .harness_otlp_traces_url()
+            .is_some_and(|u| u.ends_with("/v1/traces"))
+    );
+    driver.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_service_answers_again() {
+    let driver = InProcessDriver::start(InProcessOptions::default())
+        .await
+        .expect("in-process driver boots");
+    driver.restart("ledger").await.expect("ledger restarts");
+    assert!(driver.restart("no-such-service").await.is_err());
+    let response = reqwest::get(format!("{}/health/ready", driver.edge_url()))
+        .await
+        .expect("edge answers");
+    assert_eq!(response.status().as_u16(), 200);
+    driver.shutdown().await;
+}
+
+/// Boot time over 20 boots (each boot then shut down); prints p50 and max.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark; run with --ignored --nocapture"]
+async fn bench_in_process_boot_time() {
+    const BOOTS: usize = 20;
+    let mut times: Vec<Duration> = Vec::with_capacity(BOOTS);
+    for _ in 0..BOOTS {
+        let started = Instant::now();
+        let driver = InProcessDriver::start(InProcessOptions::default())
+            .await
+            .expect("in-process driver boots");
+        times.push(started.elapsed());
+        driver.shutdown().await;
+    }
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "in-process boot over {BOOTS} boots: p50 {:.1} ms, min {:.1} ms, max {:.1} ms",
+        ms(times[BOOTS / 2]),
+        ms(times[0]),
+        ms(times[BOOTS - 1])
+    );
+}
