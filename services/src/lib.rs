@@ -34,6 +34,7 @@ pub mod app;
 pub mod config;
 pub mod db;
 pub mod http_error;
+pub mod platform;
 pub mod rpc;
 pub mod telemetry;
 

@@ -1,1 +1,256 @@
-fn main() {}
+//! The `minibank` binary: thin on purpose. It parses flags, installs JSON logs, and calls into the
+//! library: `minibank serve <service>` runs one service configured by the environment
+//! (12-factor, one container image for all services); `minibank up` runs the whole platform in one
+//! process with the harness's trace sink, for a person to try.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use harness::sink::{SinkConfig, TraceSink};
+use minibank::app::{Application, Deps};
+use minibank::config::{self, Secret};
+use minibank::platform::{self, OperatorCredentials, PlatformConfig, ServiceName};
+use minibank::rpc::RpcClient;
+use minibank::telemetry::{self, Telemetry, TelemetrySettings};
+use minibank::{auth, edge, ledger, payments, webhooks};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "minibank",
+    version,
+    about = "minibank: a small payments platform"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run one service, configured by MINIBANK_* and OTEL_* environment variables.
+    Serve {
+        /// edge, auth, ledger, payments or webhooks.
+        service: ServiceName,
+        /// Listen address (overrides MINIBANK_BIND).
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+    },
+    /// Run the whole platform in this process, with a trace sink, for a person to try.
+    Up {
+        /// Where edge listens.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        edge_addr: SocketAddr,
+        /// The external bank provider's base URL.
+        #[arg(
+            long,
+            env = "MINIBANK_PROVIDER_URL",
+            default_value = "http://127.0.0.1:9090"
+        )]
+        provider_url: String,
+        /// Directory for the services' SQLite files.
+        #[arg(long, default_value = "minibank-data")]
+        data_dir: PathBuf,
+        /// Serve POST /test at edge (W3C trace-context test service).
+        #[arg(long, env = "MINIBANK_PROPAGATION_PROBE")]
+        propagation_probe: bool,
+        /// Do not start the trace sink (and do not export spans).
+        #[arg(long)]
+        no_trace_sink: bool,
+        /// Run the trace sink on ephemeral ports instead of 4317/4318/16686.
+        #[arg(long)]
+        ephemeral_sink_ports: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init_logging()?;
+    match cli.command {
+        Command::Serve { service, bind } => serve(service, bind).await,
+        Command::Up {
+            edge_addr,
+            provider_url,
+            data_dir,
+            propagation_probe,
+            no_trace_sink,
+            ephemeral_sink_ports,
+        } => {
+            up(UpOptions {
+                edge_addr,
+                provider_url,
+                data_dir,
+                propagation_probe,
+                trace_sink: !no_trace_sink,
+                ephemeral_sink_ports,
+            })
+            .await
+        }
+    }
+}
+
+async fn serve(service: ServiceName, bind: Option<SocketAddr>) -> anyhow::Result<()> {
+    let telemetry = Telemetry::init(&TelemetrySettings::from_env(service.as_str())?)?;
+    let deps = Deps::new(telemetry, RpcClient::shared_http());
+    let bind = match bind {
+        Some(bind) => bind,
+        None => config::bind_from_env()?,
+    };
+    let app: Application = match service {
+        ServiceName::Edge => {
+            let mut settings = edge::Settings::from_env()?;
+            settings.bind = bind;
+            edge::build(settings, deps).await?
+        }
+        ServiceName::Auth => {
+            let mut settings = auth::Settings::from_env()?;
+            settings.bind = bind;
+            auth::build(settings, deps).await?
+        }
+        ServiceName::Ledger => {
+            let mut settings = ledger::Settings::from_env()?;
+            settings.bind = bind;
+            ledger::build(settings, deps).await?
+        }
+        ServiceName::Payments => {
+            let mut settings = payments::Settings::from_env()?;
+            settings.bind = bind;
+            payments::build(settings, deps).await?
+        }
+        ServiceName::Webhooks => {
+            let mut settings = webhooks::Settings::from_env()?;
+            settings.bind = bind;
+            webhooks::build(settings, deps).await?
+        }
+    };
+    tracing::info!(service = service.as_str(), addr = %app.local_addr(), "listening");
+    let shutdown = app.shutdown_handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        shutdown.shutdown();
+    });
+    app.run_until_stopped().await
+}
+
+struct UpOptions {
+    edge_addr: SocketAddr,
+    provider_url: String,
+    data_dir: PathBuf,
+    propagation_probe: bool,
+    trace_sink: bool,
+    ephemeral_sink_ports: bool,
+}
+
+async fn up(options: UpOptions) -> anyhow::Result<()> {
+    let sink = if options.trace_sink {
+        let sink_config = if options.ephemeral_sink_ports {
+            SinkConfig::ephemeral()
+        } else {
+            SinkConfig::standard()
+        };
+        Some(TraceSink::start(sink_config).await.context(
+            "starting the trace sink (use --ephemeral-sink-ports if 4317/4318/16686 are taken)",
+        )?)
+    } else {
+        None
+    };
+    let operator = match (
+        config::env_var("MINIBANK_OPERATOR_CLIENT_ID"),
+        config::env_var("MINIBANK_OPERATOR_CLIENT_SECRET"),
+    ) {
+        (Some(client_id), Some(secret)) => OperatorCredentials {
+            client_id,
+            client_secret: Secret::new(secret),
+        },
+        _ => OperatorCredentials::generate(),
+    };
+    let mut platform_config = PlatformConfig::for_tests(
+        &options.data_dir,
+        options.provider_url.clone(),
+        sink.as_ref().map(|sink| sink.otlp_traces_url()),
+    );
+    platform_config.edge_addr = options.edge_addr;
+    platform_config.operator = operator;
+    platform_config.propagation_probe = options.propagation_probe;
+    platform_config.export_delay = Duration::from_millis(200);
+    platform_config.provider_timeout =
+        config::env_parsed("MINIBANK_PROVIDER_TIMEOUT", config::parse_duration)?
+            .unwrap_or(Duration::from_secs(2));
+    platform_config.webhook_retry_schedule = config::env_parsed(
+        "MINIBANK_WEBHOOK_RETRY_SCHEDULE",
+        config::parse_duration_list,
+    )?
+    .unwrap_or_else(|| [1, 5, 30].into_iter().map(Duration::from_secs).collect());
+    if let Some(key) = config::env_var("MINIBANK_TOKEN_SIGNING_KEY") {
+        platform_config.token_signing_key = Secret::new(key);
+    }
+    platform_config.introspection_cache_ttl = Duration::from_secs(5);
+    platform_config.test_timings = false;
+
+    let running = platform::start(platform_config).await?;
+    println!("minibank is up");
+    for service in ServiceName::ALL {
+        println!("  {:<9} {}", service.as_str(), running.service_url(service));
+    }
+    println!(
+        "  provider  {} (external; not started here)",
+        options.provider_url
+    );
+    match &sink {
+        Some(sink) => {
+            println!(
+                "  traces    OTLP/HTTP {}  OTLP/gRPC {}",
+                sink.otlp_http_endpoint(),
+                sink.otlp_grpc_endpoint()
+            );
+            println!(
+                "            query API {}/api/v3/traces/<trace_id>",
+                sink.query_url()
+            );
+        }
+        None => println!("  traces    not exported (--no-trace-sink)"),
+    }
+    println!("  data      {}", options.data_dir.display());
+    println!(
+        "operator credentials (POST {}/v1/tokens):",
+        running.edge_url()
+    );
+    println!("  client_id     {}", running.operator().client_id);
+    println!(
+        "  client_secret {}",
+        running.operator().client_secret.expose()
+    );
+    println!("press Ctrl-C to stop");
+
+    shutdown_signal().await;
+    running.shutdown().await;
+    if let Some(sink) = sink {
+        sink.shutdown().await;
+    }
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM (what a container runtime sends).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
