@@ -1,0 +1,105 @@
+//! Which scenarios run: the user's `--name`/`--tags` selection, minus the scenarios the driver
+//! does not take (staging: only its profile's tags) and those that need a capability the
+//! driver lacks (tagged `@needs-<capability>`). Those are recorded with the reason, to be
+//! listed in the summary, instead of failing as skipped.
+
+use std::sync::Arc;
+
+use cucumber::{
+    gherkin::{self, tagexpr::TagOperation},
+    tag::Ext as _,
+};
+use drivers::{Capabilities, Capability, select::Selection};
+use parking_lot::Mutex;
+use regex::Regex;
+
+use crate::outcome::scenario_key;
+
+/// A scenario left out because of the driver.
+#[derive(Debug, Clone)]
+pub struct NotRun {
+    /// `<feature file>:<line>: <scenario name>`.
+    pub scenario: String,
+    /// Why, e.g. `needs restart, logs`.
+    pub reason: String,
+}
+
+/// The filter `Cucumber::filter_run` is given; clones share the list of scenarios left out.
+#[derive(Clone)]
+pub struct ScenarioFilter {
+    name: Option<Regex>,
+    tags: Option<TagOperation>,
+    capabilities: Capabilities,
+    driver_selection: Option<Arc<Selection>>,
+    /// Scenarios left out for a missing capability.
+    pub not_run: Arc<Mutex<Vec<NotRun>>>,
+}
+
+impl ScenarioFilter {
+    /// A filter with the user's selection (taken out of cucumber's options, since cucumber
+    /// would otherwise apply it *instead of* our filter) and the driver's capabilities.
+    pub fn new(
+        name: Option<Regex>,
+        tags: Option<TagOperation>,
+        capabilities: Capabilities,
+        driver_selection: Option<Selection>,
+    ) -> Self {
+        ScenarioFilter {
+            name,
+            tags,
+            capabilities,
+            driver_selection: driver_selection.map(Arc::new),
+            not_run: Arc::default(),
+        }
+    }
+
+    /// Whether the scenario runs.
+    pub fn keep(
+        &self,
+        feature: &gherkin::Feature,
+        rule: Option<&gherkin::Rule>,
+        scenario: &gherkin::Scenario,
+    ) -> bool {
+        let tags = || {
+            feature
+                .tags
+                .iter()
+                .chain(rule.iter().flat_map(|r| &r.tags))
+                .chain(&scenario.tags)
+        };
+        let selected = match (&self.name, &self.tags) {
+            (Some(re), _) => re.is_match(&scenario.name),
+            (None, Some(expr)) => expr.eval(tags()),
+            (None, None) => true,
+        };
+        if !selected {
+            return false;
+        }
+        if let Some(selection) = &self.driver_selection {
+            let all: Vec<String> = tags().cloned().collect();
+            if !(selection.selects)(&all) {
+                self.left_out(feature, scenario, selection.reason.clone());
+                return false;
+            }
+        }
+        let mut missing: Vec<Capability> = tags()
+            .filter_map(|t| Capability::from_tag(t))
+            .filter(|c| !self.capabilities.has(*c))
+            .collect();
+        missing.sort();
+        missing.dedup();
+        if missing.is_empty() {
+            return true;
+        }
+        let needs: Vec<String> = missing.iter().map(Capability::to_string).collect();
+        self.left_out(feature, scenario, format!("needs {}", needs.join(", ")));
+        false
+    }
+
+    fn left_out(&self, feature: &gherkin::Feature, scenario: &gherkin::Scenario, reason: String) {
+        self.not_run.lock().push(NotRun {
+            scenario: scenario_key(feature, scenario),
+            reason,
+        });
+    }
+}

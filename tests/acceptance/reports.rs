@@ -1,0 +1,43 @@
+//! The report files every run writes, for CI: JUnit XML and Cucumber JSON under
+//! `target/acceptance/` of the workspace.
+
+use std::{fs::File, path::PathBuf};
+
+use anyhow::Context as _;
+
+/// Where reports go: `<workspace>/target/acceptance`, or `$CARGO_TARGET_DIR/acceptance`.
+fn report_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
+    target.join("acceptance")
+}
+
+/// The open report files and their paths.
+pub struct Reports {
+    /// JUnit XML output.
+    pub junit: File,
+    /// Cucumber JSON output.
+    pub json: File,
+    /// Paths, for the summary.
+    pub paths: Vec<PathBuf>,
+}
+
+impl Reports {
+    /// Creates the folder and (truncates) both files.
+    pub fn create() -> anyhow::Result<Self> {
+        let dir = report_dir();
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        // `steps/../target` reads badly in the summary; show the real path.
+        let dir = dir.canonicalize().unwrap_or(dir);
+        let junit_path = dir.join("junit.xml");
+        let json_path = dir.join("cucumber.json");
+        let open =
+            |p: &PathBuf| File::create(p).with_context(|| format!("creating {}", p.display()));
+        Ok(Reports {
+            junit: open(&junit_path)?,
+            json: open(&json_path)?,
+            paths: vec![junit_path, json_path],
+        })
+    }
+}

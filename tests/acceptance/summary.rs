@@ -1,0 +1,150 @@
+//! The readable end of a run: counts, what was not run and why, undefined steps with the
+//! closest known sentences, seed, driver, boot time, report paths, and the closing line
+//! `acceptance: N passed, N failed` that CI reads.
+
+use std::{fmt::Write as _, path::PathBuf, time::Duration};
+
+use crate::{
+    capability_filter::NotRun,
+    outcome::{Outcome, Verdict},
+};
+
+/// Everything the summary shows.
+pub struct Summary<'a> {
+    /// What the run produced.
+    pub outcome: &'a Outcome,
+    /// Scenarios left out for a missing capability.
+    pub not_run: &'a [NotRun],
+    /// The known step sentences (for suggestions).
+    pub sentences: &'a [&'a str],
+    /// Steps' own counters.
+    pub stats: steps::Stats,
+    /// The run's seed.
+    pub seed: u64,
+    /// Driver name.
+    pub driver: &'a str,
+    /// Driver boot time.
+    pub boot_time: Duration,
+    /// Whole run, boot included.
+    pub wall_time: Duration,
+    /// Report files written.
+    pub reports: &'a [PathBuf],
+}
+
+/// How many suggestions an undefined step gets.
+const SUGGESTIONS: usize = 3;
+
+impl Summary<'_> {
+    /// Whether the run counts as failed for CI.
+    pub fn failed(&self) -> bool {
+        self.outcome.failed() > 0
+            || !self.outcome.parse_errors.is_empty()
+            || !self.outcome.undefined.is_empty()
+    }
+
+    /// The summary text, closing line last.
+    pub fn render(&self) -> String {
+        let o = self.outcome;
+        let mut s = String::new();
+        let _ = writeln!(s, "\n── acceptance summary ──");
+        let _ = writeln!(
+            s,
+            "scenarios: {} passed, {} failed, {} not run",
+            o.passed(),
+            o.failed(),
+            self.not_run.len()
+        );
+        let _ = writeln!(
+            s,
+            "steps:     {} passed, {} failed",
+            o.steps_passed, o.steps_failed
+        );
+        let _ = writeln!(
+            s,
+            "traces checked: {}; HTTP calls: {}",
+            self.stats.traces_checked, self.stats.http_calls
+        );
+        for (scenario, _) in o.scenarios.iter().filter(|(_, v)| **v == Verdict::Failed) {
+            let _ = writeln!(s, "  failed: {scenario} (seed {})", self.seed);
+        }
+        for nr in self.not_run {
+            let _ = writeln!(
+                s,
+                "  not run on driver {}: {} — {}",
+                self.driver, nr.reason, nr.scenario
+            );
+        }
+        for (sentence, at) in &o.undefined {
+            let _ = writeln!(
+                s,
+                "  undefined step `{sentence}` at {at}; closest known sentences:"
+            );
+            for known in closest(sentence, self.sentences) {
+                let _ = writeln!(s, "      {known}");
+            }
+        }
+        for e in &o.parse_errors {
+            let _ = writeln!(s, "  parse error: {e}");
+        }
+        let _ = writeln!(
+            s,
+            "seed: {}{}",
+            self.seed,
+            if self.failed() {
+                format!(
+                    " (replay: cargo test --test acceptance -- --seed {})",
+                    self.seed
+                )
+            } else {
+                String::new()
+            }
+        );
+        let _ = writeln!(
+            s,
+            "driver: {} (boot {:.1} ms); wall time {:.2} s",
+            self.driver,
+            ms(self.boot_time),
+            self.wall_time.as_secs_f64()
+        );
+        for path in self.reports {
+            let _ = writeln!(s, "report: {}", path.display());
+        }
+        let _ = writeln!(
+            s,
+            "acceptance: {} passed, {} failed",
+            o.passed(),
+            o.failed()
+        );
+        s
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The known sentences closest to `sentence` (keyword stripped), best first, by normalized
+/// Levenshtein similarity.
+pub fn closest<'a>(sentence: &str, known: &[&'a str]) -> Vec<&'a str> {
+    let text = strip_keyword(sentence).to_lowercase();
+    let mut scored: Vec<(f64, &str)> = known
+        .iter()
+        .map(|k| (strsim::normalized_levenshtein(&text, &k.to_lowercase()), *k))
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.dedup_by(|a, b| a.1 == b.1);
+    scored
+        .into_iter()
+        .take(SUGGESTIONS)
+        .map(|(_, k)| k)
+        .collect()
+}
+
+fn strip_keyword(sentence: &str) -> &str {
+    for kw in ["Given ", "When ", "Then ", "And ", "But ", "* "] {
+        if let Some(rest) = sentence.strip_prefix(kw) {
+            return rest;
+        }
+    }
+    sentence
+}
