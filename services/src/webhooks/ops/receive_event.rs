@@ -52,17 +52,19 @@ pub async fn handle(
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let event_type = EventType::parse(&event.event_type)
         .map_err(|e| ApiError::unprocessable("invalid_request", e))?;
-    // Continue this request's context (its parent is the relay's call, in the payment's trace);
-    // fall back to the context the body carries when this request has none.
-    let here = context.propagated();
-    let trace = if here.traceparent.is_empty() {
-        PropagatedContext {
-            traceparent: event.traceparent.clone().unwrap_or_default(),
-            tracestate: event.tracestate.clone(),
-            baggage: event.baggage.clone(),
-        }
+    // Deliveries continue the event's stored context (the payment's trace). When this request
+    // already belongs to that trace (the relay continued it), continue this request's own span
+    // instead, so the delivery hangs under it in the trace tree.
+    let stored = PropagatedContext {
+        traceparent: event.traceparent.clone().unwrap_or_default(),
+        tracestate: event.tracestate.clone(),
+        baggage: event.baggage.clone(),
+    };
+    let stored_trace_id = stored.traceparent.split('-').nth(1).unwrap_or_default();
+    let trace = if stored_trace_id.is_empty() || stored_trace_id == context.trace_id() {
+        context.propagated()
     } else {
-        here
+        stored
     };
     let now = crate::db::now_rfc3339();
     let body = json!({
