@@ -218,13 +218,23 @@ fn push_attr(attr: &str, pending: &mut Vec<(&'static str, String, bool)>) {
 pub fn parse_params(text: &str) -> Vec<ParamEntry> {
     let mut out = Vec::new();
     let mut doc: Vec<String> = Vec::new();
+    let mut attr: Option<String> = None;
     for line in text.lines() {
         let trimmed = line.trim();
-        if let Some(comment) = trimmed.strip_prefix("///") {
+        if let Some(buffer) = attr.as_mut() {
+            buffer.push_str(trimmed);
+        } else if let Some(comment) = trimmed.strip_prefix("///") {
             doc.push(comment.trim().to_owned());
+            continue;
         } else if trimmed.starts_with("#[param(") {
+            attr = Some(trimmed.to_owned());
+        } else if !trimmed.starts_with("#[") {
+            doc.clear();
+            continue;
+        }
+        if let Some(buffer) = attr.as_ref().filter(|b| b.ends_with(")]")) {
             if let (Some(name), Some(regex)) =
-                (attr_value(trimmed, "name"), attr_value(trimmed, "regex"))
+                (attr_value(buffer, "name"), attr_value(buffer, "regex"))
             {
                 out.push(ParamEntry {
                     name,
@@ -232,9 +242,7 @@ pub fn parse_params(text: &str) -> Vec<ParamEntry> {
                     description: doc.join(" "),
                 });
             }
-        } else if trimmed.starts_with("#[") {
-        } else {
-            doc.clear();
+            attr = None;
         }
     }
     out
@@ -261,8 +269,24 @@ pub fn render_markdown() -> String {
         "`{Acme Coffee.merchant_id}`, `{payment_id}` (the last payment) and `{namespace}`.\n\n",
     );
     let mut current = "";
-    for entry in entries() {
+    let entries = entries();
+    for (i, entry) in entries.iter().enumerate() {
+        // A definition answering several keywords is listed once, keywords joined.
+        let first = entries[..i]
+            .iter()
+            .all(|e| e.file != entry.file || e.pattern != entry.pattern);
+        if !first {
+            continue;
+        }
+        let keywords: Vec<&str> = entries
+            .iter()
+            .filter(|e| e.file == entry.file && e.pattern == entry.pattern)
+            .map(|e| e.keyword)
+            .collect();
         if entry.file != current {
+            if !current.is_empty() {
+                md.push('\n');
+            }
             current = entry.file;
             let _ = writeln!(md, "## {}\n", concept_title(current));
             md.push_str("| step | what it does | example |\n|---|---|---|\n");
@@ -270,12 +294,12 @@ pub fn render_markdown() -> String {
         let sentence = if entry.is_regex {
             format!(
                 "{} `{}` (pattern `{}`)",
-                entry.keyword,
+                keywords.join(" / "),
                 escape_cell(entry.sentence()),
                 escape_cell(&entry.pattern)
             )
         } else {
-            format!("{} `{}`", entry.keyword, escape_cell(&entry.pattern))
+            format!("{} `{}`", keywords.join(" / "), escape_cell(&entry.pattern))
         };
         let example = entry
             .examples
@@ -287,10 +311,8 @@ pub fn render_markdown() -> String {
             "| {sentence} | {} | {example} |",
             escape_cell(&entry.description)
         );
-        if current != "" && entries().iter().filter(|e| e.file == current).last() == Some(entry) {
-            md.push('\n');
-        }
     }
+    md.push('\n');
     md.push_str("## Parameters\n\n| parameter | matches | meaning |\n|---|---|---|\n");
     md.push_str("| `{int}` | a whole number | cucumber built-in |\n");
     md.push_str("| `{string}` | text in double or single quotes | cucumber built-in |\n");
