@@ -53,20 +53,31 @@ async fn a_restarted_service_answers_again() {
 async fn bench_in_process_boot_time() {
     const BOOTS: usize = 20;
     let mut times: Vec<Duration> = Vec::with_capacity(BOOTS);
+    let mut phases: Vec<Vec<(&'static str, Duration)>> = Vec::with_capacity(BOOTS);
     for _ in 0..BOOTS {
         let started = Instant::now();
         let driver = InProcessDriver::start(InProcessOptions::default())
             .await
             .expect("in-process driver boots");
         times.push(started.elapsed());
+        phases.push(driver.boot_phases().to_vec());
         driver.shutdown().await;
     }
-    times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let max = times.iter().max().copied().unwrap_or_default();
+    let min = times.iter().min().copied().unwrap_or_default();
     println!(
         "in-process boot over {BOOTS} boots: p50 {:.1} ms, min {:.1} ms, max {:.1} ms",
-        ms(times[BOOTS / 2]),
-        ms(times[0]),
-        ms(times[BOOTS - 1])
+        ms(median(times.clone())),
+        ms(min),
+        ms(max)
     );
+    for (i, (name, _)) in phases[0].iter().enumerate() {
+        let p50 = median(phases.iter().map(|p| p[i].1).collect());
+        println!("  phase {name}: p50 {:.1} ms", ms(p50));
+    }
 }

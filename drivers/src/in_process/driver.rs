@@ -48,6 +48,7 @@ pub struct InProcessDriver {
     provider: Arc<ProviderStandIn>,
     logs: Option<Arc<LogCapture>>,
     boot_time: Duration,
+    boot_phases: Vec<(&'static str, Duration)>,
     /// `None` once shut down.
     running: tokio::sync::Mutex<Option<Running>>,
 }
@@ -65,23 +66,27 @@ impl InProcessDriver {
     /// the driver (the services are tasks on it).
     pub async fn start(options: InProcessOptions) -> anyhow::Result<Self> {
         let started = Instant::now();
+        let mut phases = BootPhases::default();
         let logs = options.capture_logs.then(LogCapture::install);
         let data_dir = tempfile::Builder::new()
             .prefix("minibank-acceptance-")
             .tempdir()
             .context("creating the temp dir for the services' SQLite files")?;
-        let sink = TraceSink::start(SinkConfig::ephemeral())
-            .await
-            .context("starting the embedded trace sink")?;
-        // The TimesOut delay is fixed below, once the platform's provider timeout is known.
-        let provider = ProviderStandIn::start(&options.provider_fixtures, Duration::from_secs(5))
-            .await
-            .with_context(|| {
-                format!(
-                    "starting the provider stand-in with stubs from {}",
-                    options.provider_fixtures.display()
-                )
-            })?;
+        phases.mark("log capture + temp dir");
+        // Independent of each other: start them together. The TimesOut delay is fixed below,
+        // once the platform's provider timeout is known.
+        let (sink, provider) = tokio::join!(
+            TraceSink::start(SinkConfig::ephemeral()),
+            ProviderStandIn::start(&options.provider_fixtures, Duration::from_secs(5)),
+        );
+        let sink = sink.context("starting the embedded trace sink")?;
+        let provider = provider.with_context(|| {
+            format!(
+                "starting the provider stand-in with stubs from {}",
+                options.provider_fixtures.display()
+            )
+        })?;
+        phases.mark("trace sink + provider stand-in");
         let config = PlatformConfig::for_tests(
             data_dir.path().to_path_buf(),
             provider.url(),
@@ -95,6 +100,7 @@ impl InProcessDriver {
         let platform = minibank::platform::start(config)
             .await
             .context("starting the minibank services")?;
+        phases.mark("minibank platform");
         Ok(InProcessDriver {
             edge_url: platform.edge_url(),
             operator,
@@ -103,6 +109,7 @@ impl InProcessDriver {
             provider: Arc::new(provider),
             logs,
             boot_time: started.elapsed(),
+            boot_phases: phases.0,
             running: tokio::sync::Mutex::new(Some(Running {
                 platform,
                 sink,
@@ -114,6 +121,29 @@ impl InProcessDriver {
     /// How long [`InProcessDriver::start`] took.
     pub fn boot_time(&self) -> Duration {
         self.boot_time
+    }
+
+    /// Where the boot time went, phase by phase, in order (for the boot benchmark).
+    pub fn boot_phases(&self) -> &[(&'static str, Duration)] {
+        &self.boot_phases
+    }
+}
+
+/// Times consecutive boot phases.
+struct BootPhases(Vec<(&'static str, Duration)>, Instant);
+
+impl Default for BootPhases {
+    fn default() -> Self {
+        BootPhases(Vec::new(), Instant::now())
+    }
+}
+
+impl BootPhases {
+    /// Ends the current phase under `name` and starts the next.
+    fn mark(&mut self, name: &'static str) {
+        let now = Instant::now();
+        self.0.push((name, now - self.1));
+        self.1 = now;
     }
 }
 
