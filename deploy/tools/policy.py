@@ -8,7 +8,9 @@ Exits non-zero listing every broken rule. Rules:
   /health/live, runs `minibank serve <service>`, and has a Service selecting its pods;
 - edge has at least 2 replicas; data services at least MIN_DATA_REPLICAS;
 - no Secret is referenced that the render does not contain, and no ConfigMap holds a
-  secret-looking key.
+  secret-looking key;
+- every pod meets the `restricted` Pod Security Standard the staging namespace enforces
+  (non-root, RuntimeDefault seccomp, no privilege escalation, all capabilities dropped).
 """
 
 import sys
@@ -33,8 +35,18 @@ def main(path, min_data_replicas):
     secrets = by_kind.get("Secret", {})
     for name, workload in workloads.items():
         pod = workload["spec"]["template"]["spec"]
+        pod_security = pod.get("securityContext", {})
+        if pod_security.get("runAsNonRoot") is not True:
+            problems.append(f"{workload['kind']} {name}: pod does not set runAsNonRoot: true")
+        if pod_security.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+            problems.append(f"{workload['kind']} {name}: pod seccompProfile is not RuntimeDefault")
         for container in pod["containers"]:
             where = f"{workload['kind']} {name}, container {container['name']}"
+            security = container.get("securityContext", {})
+            if security.get("allowPrivilegeEscalation") is not False:
+                problems.append(f"{where}: allowPrivilegeEscalation is not false")
+            if security.get("capabilities", {}).get("drop") != ["ALL"]:
+                problems.append(f"{where}: does not drop ALL capabilities")
             for probe in ("readinessProbe", "livenessProbe"):
                 if probe not in container:
                     problems.append(f"{where}: no {probe}")
