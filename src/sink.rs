@@ -14,6 +14,10 @@ use crate::receiver::{DEFAULT_MAX_REQUEST_BYTES, http as otlp_http};
 use crate::store::{StoreConfig, TraceStore};
 use crate::{query, receiver};
 
+/// HTTP/2 flow-control windows of the gRPC receiver.
+const GRPC_STREAM_WINDOW_BYTES: u32 = 1024 * 1024;
+const GRPC_CONNECTION_WINDOW_BYTES: u32 = 4 * 1024 * 1024;
+
 /// Where the sink listens and how big it may grow.
 #[derive(Debug, Clone)]
 pub struct SinkConfig {
@@ -138,6 +142,10 @@ impl TraceSink {
         tasks.push(tokio::spawn(async move {
             let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener);
             if let Err(e) = tonic::transport::Server::builder()
+                // Exporters send batches of tens to hundreds of KiB; HTTP/2's default 64 KiB
+                // windows would make each one wait for window updates.
+                .initial_stream_window_size(GRPC_STREAM_WINDOW_BYTES)
+                .initial_connection_window_size(GRPC_CONNECTION_WINDOW_BYTES)
                 .add_service(grpc_service)
                 .serve_with_incoming_shutdown(incoming, stopped(rx))
                 .await
@@ -218,6 +226,11 @@ impl RunningSink {
     /// The store every receiver writes into.
     pub fn store(&self) -> Arc<TraceStore> {
         Arc::clone(&self.store)
+    }
+
+    /// An in-memory fetcher over [`RunningSink::store`] (notified, never polling).
+    pub fn fetcher(&self) -> crate::fetch::InMemoryFetcher {
+        crate::fetch::InMemoryFetcher::new(self.store())
     }
 
     /// Stops accepting connections, lets in-flight requests finish, and waits for the

@@ -67,3 +67,45 @@ async fn oversized_grpc_messages_are_refused_with_a_status_not_a_crash() {
         .await;
     assert!(response.is_ok(), "still serving: {response:?}");
 }
+
+/// A message with field 1 as a varint where `ExportTraceServiceRequest` has a
+/// length-delimited `resource_spans`: valid protobuf framing, undecodable as OTLP.
+#[derive(Clone, PartialEq, prost::Message)]
+struct NotAnExportRequest {
+    #[prost(uint64, tag = "1")]
+    resource_spans: u64,
+}
+
+#[tokio::test]
+async fn undecodable_grpc_messages_get_an_error_status_and_the_server_keeps_serving() {
+    let sink = start_sink().await;
+    let channel = tonic::transport::Endpoint::from_shared(sink.otlp_grpc_endpoint())
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect");
+    let mut raw = tonic::client::Grpc::new(channel.clone());
+    raw.ready().await.expect("ready");
+    let codec: tonic_prost::ProstCodec<
+        NotAnExportRequest,
+        opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse,
+    > = tonic_prost::ProstCodec::default();
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+        "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+    );
+    let status = raw
+        .unary(
+            tonic::Request::new(NotAnExportRequest { resource_spans: 7 }),
+            path,
+            codec,
+        )
+        .await
+        .expect_err("refused");
+    assert_ne!(status.code(), tonic::Code::Ok);
+    assert!(status.message().contains("decode"), "{status}");
+    let mut client = TraceServiceClient::new(channel);
+    let response = client
+        .export(export_request(&[span(4, 1, "edge").build()]))
+        .await;
+    assert!(response.is_ok(), "still serving: {response:?}");
+}
