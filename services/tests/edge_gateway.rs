@@ -1,0 +1,382 @@
+//! edge on its own, in front of wiremock upstreams: routing, authentication, limits, trace response.
+
+mod foundation_support;
+
+use std::time::Duration;
+
+use foundation_support::{http, run};
+use minibank::app::Deps;
+use minibank::edge::{self, rate_limit::RateLimitSettings};
+use minibank::rpc::RpcClient;
+use minibank::telemetry::Telemetry;
+use serde_json::{Value, json};
+use wiremock::matchers::{body_partial_json, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+struct Edge {
+    url: String,
+    auth: MockServer,
+    upstream: MockServer,
+}
+
+/// Starts edge with auth on one mock and ledger, payments and webhooks on another.
+async fn start_edge(adjust: impl FnOnce(&mut edge::Settings)) -> Edge {
+    let auth = MockServer::start().await;
+    let upstream = MockServer::start().await;
+    for (token, subject, role, scopes) in [
+        (
+            "customer-token",
+            "cus_1",
+            "customer",
+            vec!["payments:write", "payments:read", "accounts:read"],
+        ),
+        (
+            "operator-token",
+            "op_1",
+            "operator",
+            vec!["parties:write", "accounts:fund", "ledger:audit"],
+        ),
+    ] {
+        Mock::given(method("POST"))
+            .and(path("/introspect"))
+            .and(body_partial_json(json!({"token": token})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "active": true, "subject": subject, "role": role, "scopes": scopes, "exp": 4_102_444_800u64
+            })))
+            .mount(&auth)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .and(path("/introspect"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"active": false})))
+        .with_priority(10)
+        .mount(&auth)
+        .await;
+    let mut settings = edge::Settings::new(
+        "127.0.0.1:0".parse().unwrap(),
+        auth.uri(),
+        upstream.uri(),
+        upstream.uri(),
+        upstream.uri(),
+    );
+    settings.introspection_cache_ttl = Duration::ZERO;
+    adjust(&mut settings);
+    let deps = Deps::new(Telemetry::disabled("edge"), RpcClient::shared_http());
+    let app = edge::build(settings, deps).await.unwrap();
+    Edge {
+        url: run(app).url,
+        auth,
+        upstream,
+    }
+}
+
+fn traceparent() -> String {
+    format!("00-{TRACE_ID}-00f067aa0ba902b7-01")
+}
+
+async fn error_code(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    (status, body["code"].as_str().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn a_missing_or_bad_token_is_401_unauthenticated_with_a_traceresponse() {
+    let edge = start_edge(|_| {}).await;
+    let missing = http()
+        .get(format!("{}/v1/payments/pay_1", edge.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(missing.headers().contains_key("traceresponse"));
+    assert!(missing.headers().contains_key("x-request-id"));
+    assert_eq!(
+        error_code(missing).await,
+        (401, "unauthenticated".to_owned())
+    );
+    let bad = http()
+        .get(format!("{}/v1/payments/pay_1", edge.url))
+        .bearer_auth("stolen-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(bad).await, (401, "unauthenticated".to_owned()));
+    assert!(edge.upstream.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_token_without_the_routes_scope_is_403_forbidden() {
+    let edge = start_edge(|_| {}).await;
+    let response = http()
+        .post(format!("{}/v1/customers", edge.url))
+        .bearer_auth("customer-token")
+        .json(&json!({"name": "x", "currency": "GBP"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(response).await, (403, "forbidden".to_owned()));
+    assert!(edge.auth.received_requests().await.unwrap().len() == 1);
+}
+
+#[tokio::test]
+async fn an_authorized_request_is_forwarded_with_edges_identity_headers_only() {
+    let edge = start_edge(|_| {}).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"payment_id": "pay_1"})))
+        .mount(&edge.upstream)
+        .await;
+    let response = http()
+        .post(format!("{}/v1/payments", edge.url))
+        .bearer_auth("customer-token")
+        .header("idempotency-key", "key-1")
+        .header("traceparent", traceparent())
+        .header("x-minibank-subject", "mer_evil")
+        .header("x-minibank-role", "operator")
+        .json(&json!({"merchant_id": "mer_1", "amount": 100, "currency": "GBP"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["payment_id"], "pay_1");
+
+    let forwarded = &edge.upstream.received_requests().await.unwrap()[0];
+    assert_eq!(forwarded.headers["x-minibank-subject"], "cus_1");
+    assert_eq!(forwarded.headers["x-minibank-role"], "customer");
+    assert!(
+        forwarded.headers["x-minibank-scopes"]
+            .to_str()
+            .unwrap()
+            .contains("payments:write")
+    );
+    assert_eq!(forwarded.headers["idempotency-key"], "key-1");
+    assert!(!forwarded.headers.contains_key("authorization"));
+    assert!(
+        forwarded.headers["traceparent"]
+            .to_str()
+            .unwrap()
+            .contains(TRACE_ID)
+    );
+    assert_eq!(
+        forwarded.body_json::<Value>().unwrap(),
+        json!({"merchant_id": "mer_1", "amount": 100, "currency": "GBP"})
+    );
+}
+
+#[tokio::test]
+async fn the_token_route_is_public_and_goes_to_auth() {
+    let edge = start_edge(|_| {}).await;
+    Mock::given(method("POST"))
+        .and(path("/tokens"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": "t"})))
+        .mount(&edge.auth)
+        .await;
+    let response = http()
+        .post(format!("{}/v1/tokens", edge.url))
+        .json(&json!({"client_id": "c", "client_secret": "s"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["access_token"], "t");
+}
+
+#[tokio::test]
+async fn onboarding_goes_to_auth_with_the_operators_identity() {
+    let edge = start_edge(|_| {}).await;
+    Mock::given(method("POST"))
+        .and(path("/customers"))
+        .and(header("x-minibank-role", "operator"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"customer_id": "cus_9"})))
+        .mount(&edge.auth)
+        .await;
+    let response = http()
+        .post(format!("{}/v1/customers", edge.url))
+        .bearer_auth("operator-token")
+        .json(&json!({"name": "Ada", "currency": "GBP"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+}
+
+#[tokio::test]
+async fn the_traceresponse_continues_the_callers_trace_with_edges_own_span() {
+    let edge = start_edge(|_| {}).await;
+    let response = http()
+        .get(format!("{}/v1/unknown", edge.url))
+        .header("traceparent", traceparent())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let traceresponse = response.headers()["traceresponse"].to_str().unwrap();
+    let parts: Vec<&str> = traceresponse.split('-').collect();
+    assert_eq!(parts.len(), 4, "{traceresponse}");
+    assert_eq!(parts[0], "00");
+    assert_eq!(parts[1], TRACE_ID);
+    assert_ne!(parts[2], "00f067aa0ba902b7");
+    assert_eq!(parts[3], "01");
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413_payload_too_large() {
+    let edge = start_edge(|settings| settings.body_limit = 1024).await;
+    let response = http()
+        .post(format!("{}/v1/payments", edge.url))
+        .bearer_auth("customer-token")
+        .header("content-type", "application/json")
+        .body(format!("{{\"reference\":\"{}\"}}", "x".repeat(4096)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(response).await,
+        (413, "payload_too_large".to_owned())
+    );
+    assert!(edge.upstream.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_slow_upstream_is_504_upstream_timeout() {
+    let edge = start_edge(|settings| settings.upstream_timeout = Duration::from_millis(200)).await;
+    Mock::given(method("GET"))
+        .and(path("/v1/ledger/audit"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .mount(&edge.upstream)
+        .await;
+    let response = http()
+        .get(format!("{}/v1/ledger/audit", edge.url))
+        .bearer_auth("operator-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(response).await,
+        (504, "upstream_timeout".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_client_over_its_rate_limit_gets_429_with_retry_after() {
+    let edge = start_edge(|settings| {
+        settings.rate_limit = RateLimitSettings {
+            per_second: 1,
+            burst: 2,
+        }
+    })
+    .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&edge.upstream)
+        .await;
+    let call = || {
+        http()
+            .get(format!("{}/v1/payments/pay_1", edge.url))
+            .bearer_auth("customer-token")
+            .send()
+    };
+    assert_eq!(call().await.unwrap().status(), 200);
+    assert_eq!(call().await.unwrap().status(), 200);
+    let limited = call().await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    assert_eq!(error_code(limited).await.1, "rate_limited");
+}
+
+#[tokio::test]
+async fn introspection_answers_are_cached_for_the_configured_ttl() {
+    let edge =
+        start_edge(|settings| settings.introspection_cache_ttl = Duration::from_secs(60)).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&edge.upstream)
+        .await;
+    for _ in 0..3 {
+        let response = http()
+            .get(format!("{}/v1/payments/pay_1", edge.url))
+            .bearer_auth("customer-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(edge.auth.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_public_route() {
+    let edge = start_edge(|_| {}).await;
+    let document: Value = http()
+        .get(format!("{}/openapi.json", edge.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    for route in edge::routes::public_routes() {
+        let operation = &document["paths"][route.pattern][route.method.as_str().to_lowercase()];
+        assert!(
+            operation.is_object(),
+            "{} {} missing",
+            route.method,
+            route.pattern
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_propagation_probe_posts_each_argument_continuing_the_trace() {
+    let edge = start_edge(|settings| settings.propagation_probe = true).await;
+    let target = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&target)
+        .await;
+    let response = http()
+        .post(format!("{}/test", edge.url))
+        .header("traceparent", traceparent())
+        .header("tracestate", "foo=bar")
+        .json(&json!([
+            {"url": format!("{}/one", target.uri()), "arguments": [{"url": "x", "arguments": []}]},
+            {"url": format!("{}/two", target.uri()), "arguments": []}
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let received = target.received_requests().await.unwrap();
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[0].url.path(), "/one");
+    assert_eq!(
+        received[0].body_json::<Value>().unwrap(),
+        json!([{"url": "x", "arguments": []}])
+    );
+    for request in &received {
+        assert!(
+            request.headers["traceparent"]
+                .to_str()
+                .unwrap()
+                .contains(TRACE_ID)
+        );
+        assert_eq!(request.headers["tracestate"], "foo=bar");
+    }
+}
+
+#[tokio::test]
+async fn without_the_probe_there_is_no_test_route() {
+    let edge = start_edge(|_| {}).await;
+    let response = http()
+        .post(format!("{}/test", edge.url))
+        .json(&json!([]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(response).await, (404, "not_found".to_owned()));
+}
