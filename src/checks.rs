@@ -9,10 +9,11 @@
 //! - A service is **visited** when it reported a span (resource `service.name`).
 //! - An outside system that emits no spans (the bank provider stubbed by wiremock, a
 //!   merchant's webhook endpoint) is **visited** when a CLIENT or PRODUCER span
-//!   *targets* it: the span's `peer.service` attribute names it, or its target address
-//!   (`server.address`[:`server.port`], else `net.peer.name`[:`net.peer.port`], else the
-//!   authority of `url.full` / `http.url`) matches an address registered for that name
-//!   in [`Peers`]. A registered address without a port matches any port on that host.
+//!   *targets* it: its target address (`server.address`[:`server.port`], else
+//!   `net.peer.name`[:`net.peer.port`], else the authority of `url.full` / `http.url`)
+//!   matches an address registered for that name in [`Peers`], or its `peer.service`
+//!   attribute names it. A registered address without a port matches any port on that
+//!   host. Registering the wiremock provider's `uri()` as `provider` is the usual setup.
 //!
 //! The visit order is the order of span start times; each span contributes its own
 //! service and then, if it targets one, its peer. Consecutive repeats are collapsed.
@@ -83,22 +84,36 @@ impl Peers {
             .push(normalize_address(address));
     }
 
-    /// The peer node a CLIENT/PRODUCER span targets, if any (see the module docs).
-    pub fn target_of(&self, span: &Span) -> Option<String> {
+    /// The peer nodes a CLIENT/PRODUCER span targets (see the module docs): names
+    /// registered for its target address first, then its `peer.service`. Usually one;
+    /// both when the service calls a peer by another name than the harness uses.
+    pub fn targets_of(&self, span: &Span) -> Vec<String> {
+        let mut names = Vec::new();
         if !matches!(span.kind, SpanKind::Client | SpanKind::Producer) {
-            return None;
+            return names;
         }
-        if let Some(name) = span.attr("peer.service") {
-            return Some(name.to_string());
+        if let Some(target) = span_target_address(span) {
+            let host = target.split(':').next().unwrap_or("");
+            for (name, addresses) in &self.addresses {
+                if addresses
+                    .iter()
+                    .any(|a| *a == target || (!a.contains(':') && a == host))
+                {
+                    names.push(name.clone());
+                }
+            }
         }
-        let target = span_target_address(span)?;
-        let host = target.split(':').next().unwrap_or("");
-        self.addresses.iter().find_map(|(name, addresses)| {
-            addresses
-                .iter()
-                .any(|a| *a == target || (!a.contains(':') && a == host))
-                .then(|| name.clone())
-        })
+        if let Some(name) = span.attr("peer.service").map(|v| v.to_string()) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
+    /// True when the span targets `node` (see [`Peers::targets_of`]).
+    pub fn targets(&self, span: &Span, node: &str) -> bool {
+        self.targets_of(span).iter().any(|n| n == node)
     }
 }
 
@@ -139,7 +154,7 @@ pub fn visit_order(trace: &Trace, peers: &Peers) -> Vec<String> {
     };
     for span in spans {
         push(span.service().to_owned());
-        if let Some(peer) = peers.target_of(span) {
+        for peer in peers.targets_of(span) {
             push(peer);
         }
     }
@@ -151,7 +166,7 @@ pub fn visited(trace: &Trace, peers: &Peers, node: &str) -> bool {
     trace
         .spans
         .iter()
-        .any(|s| s.service() == node || peers.target_of(s).as_deref() == Some(node))
+        .any(|s| s.service() == node || peers.targets(s, node))
 }
 
 /// Exactly one span without a parent; returns it.
@@ -280,7 +295,7 @@ pub fn calls_between(trace: &Trace, peers: &Peers) -> Vec<(String, String)> {
                 calls.push((parent.service().to_owned(), span.service().to_owned()));
             }
         }
-        if let Some(peer) = peers.target_of(span) {
+        for peer in peers.targets_of(span) {
             if peer != span.service() && !trace.spans.iter().any(|s| s.service() == peer) {
                 calls.push((span.service().to_owned(), peer));
             }
@@ -319,7 +334,7 @@ pub fn calls<'a>(
         }
     }
     for span in &spans {
-        if span.service() == caller && peers.target_of(span).as_deref() == Some(callee) {
+        if span.service() == caller && peers.targets(span, callee) {
             return Ok(Call {
                 client: span,
                 server: None,

@@ -252,3 +252,36 @@ fn errors_anywhere_are_found_and_attribute_mismatches_explained() {
         .expect_err("no ledger span");
     assert!(failure.message.contains("no span of ledger"), "{failure}");
 }
+
+#[test]
+fn a_registered_address_names_a_peer_even_when_peer_service_says_otherwise() {
+    let t = trace(
+        4,
+        vec![
+            span(4, 1, "webhooks")
+                .kind(SpanKind::Client)
+                .name("POST")
+                .at(0, 2)
+                .attr(
+                    "peer.service",
+                    AttrValue::String("merchant-endpoint".into()),
+                )
+                .attr(
+                    "url.full",
+                    AttrValue::String("http://127.0.0.1:9999/hooks".into()),
+                ),
+        ],
+    );
+    let peers = Peers::new().with("merchant", "http://127.0.0.1:9999");
+    assert_eq!(
+        checks::visit_order(&t, &peers),
+        ["webhooks", "merchant", "merchant-endpoint"]
+    );
+    checks::calls(&t, &peers, "webhooks", "merchant").expect("merchant called");
+    checks::visits_all(
+        &t,
+        &Peers::new().with("merchant", "127.0.0.1"),
+        &["merchant"],
+    )
+    .expect("a host without a port matches any port");
+}
