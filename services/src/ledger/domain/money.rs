@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::{Currency, DomainError};
 
 /// The largest amount one operation may move: 1,000,000,000.00 in minor units.
+#[allow(clippy::inconsistent_digit_grouping)] // written as major units and pence, like API.md
 pub const MAX_AMOUNT: i64 = 1_000_000_000_00;
 
 /// A strictly positive number of minor units, at most [`MAX_AMOUNT`]. The only way to build one

@@ -53,32 +53,36 @@ pub async fn handle_public(
 
 /// Computes the report.
 pub async fn run(state: &LedgerState) -> anyhow::Result<Audit> {
-    let pool = &state.pool;
+    // One read transaction: a consistent snapshot (SQLite WAL), so holds placed by concurrent
+    // payments between two of these queries cannot make a sound ledger look unbalanced.
+    let mut tx = state.pool.begin().await?;
     let balances: Vec<(String, i64, i64, i64)> = sqlx::query_as(
         "SELECT currency, CAST(SUM(balance) AS BIGINT), CAST(SUM(held) AS BIGINT), \
                 CAST(SUM(CASE WHEN kind = 'funding' THEN -balance ELSE 0 END) AS BIGINT) \
          FROM accounts GROUP BY currency ORDER BY currency",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
     let postings: Vec<(String, i64)> = sqlx::query_as(
         "SELECT currency, CAST(SUM(amount) AS BIGINT) FROM postings GROUP BY currency",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
     let holds: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT currency, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM holds \
          WHERE status = 'held' GROUP BY currency",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
     let drifted: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM accounts a WHERE \
            a.balance <> COALESCE((SELECT CAST(SUM(p.amount) AS BIGINT) FROM postings p WHERE p.account_id = a.account_id), 0) \
         OR a.held <> COALESCE((SELECT CAST(SUM(h.amount) AS BIGINT) FROM holds h WHERE h.account_id = a.account_id AND h.status = 'held'), 0)",
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
+
+    tx.commit().await?;
 
     let postings: BTreeMap<_, _> = postings.into_iter().collect();
     let holds: BTreeMap<_, _> = holds.into_iter().map(|(c, n, sum)| (c, (n, sum))).collect();
