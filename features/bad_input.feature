@@ -47,9 +47,9 @@ Feature: Bad input is refused with a clear answer
       | negative amount    | {Alice.account_id}                        | {"amount": -500, "currency": "GBP"}           | 422    | invalid_amount   |
       | fractional amount  | {Alice.account_id}                        | {"amount": 10.5, "currency": "GBP"}           | 422    | invalid_amount   |
       | too large          | {Alice.account_id}                        | {"amount": 100000000001, "currency": "GBP"}   | 422    | invalid_amount   |
-      | amount as text     | {Alice.account_id}                        | {"amount": "100", "currency": "GBP"}          | 422    | invalid_request  |
+      | amount as text     | {Alice.account_id}                        | {"amount": "100", "currency": "GBP"}          | 422    | invalid_amount   |
       | unknown currency   | {Alice.account_id}                        | {"amount": 100, "currency": "QQQ"}            | 422    | invalid_currency |
-      | unknown account    | acc_0190f4a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6  | {"amount": 100, "currency": "GBP"}            | 404    | not_found        |
+      | unknown account    | acc_0190f4a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6  | {"amount": 100, "currency": "GBP"}            | 404    | account_not_found |
       | malformed JSON     | {Alice.account_id}                        | {"amount": 100,                               | 400    | invalid_request  |
 
   @staging-safe
@@ -67,7 +67,7 @@ Feature: Bad input is refused with a clear answer
       | unknown currency  | {"merchant_id": "{Acme Coffee.merchant_id}", "amount": 100, "currency": "XXX"}       | 422    | invalid_currency |
       | amount missing    | {"merchant_id": "{Acme Coffee.merchant_id}", "currency": "GBP"}                      | 422    | invalid_request  |
       | unknown field     | {"merchant_id": "{Acme Coffee.merchant_id}", "amount": 1, "currency": "GBP", "tip": 1} | 422  | invalid_request  |
-      | unknown merchant  | {"merchant_id": "mer_0190f4a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6", "amount": 1, "currency": "GBP"} | 404 | not_found |
+      | unknown merchant  | {"merchant_id": "mer_0190f4a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6", "amount": 1, "currency": "GBP"} | 422 | unknown_merchant |
       | malformed JSON    | {"merchant_id": "{Acme Coffee.merchant_id}", "amount": 1                             | 400    | invalid_request  |
 
   @staging-safe

@@ -42,6 +42,38 @@ pub(crate) fn node_list(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Waits until the trace settles with `services` present, and then, within the same deadline,
+/// until it is connected (a root and no span whose parent is missing): a parent span ends, and
+/// so is exported, after its children, and may arrive after a quiet period. Past the deadline
+/// the trace is returned as it is, for the checks to report.
+pub(crate) async fn settle_connected(
+    driver: &dyn drivers::Driver,
+    trace_id: &TraceId,
+    services: &[&str],
+) -> anyhow::Result<Trace> {
+    let (timeout, quiet) = driver.settle_timing();
+    let deadline = tokio::time::Instant::now() + timeout;
+    let expectation = Expectation::services(services.iter().copied())
+        .within(timeout)
+        .quiet_for(quiet);
+    let fetcher = driver.traces();
+    let mut trace = settle(fetcher.as_ref(), trace_id, &expectation).await?;
+    while (trace.roots().is_empty() || !trace.orphans().is_empty())
+        && tokio::time::Instant::now() < deadline
+    {
+        fetcher.wait_for_more(trace_id, trace.len(), deadline).await;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        trace = settle(
+            fetcher.as_ref(),
+            trace_id,
+            &expectation.clone().within(left.max(quiet * 2)),
+        )
+        .await?;
+    }
+    context::count_trace_checked();
+    Ok(trace)
+}
+
 impl MinibankWorld {
     /// The trace id of the last answer: the one edge reports, else the one the harness started.
     fn current_trace_id(&self) -> anyhow::Result<TraceId> {
@@ -64,14 +96,7 @@ impl MinibankWorld {
                 "the harness could not export the trace's root span, so the trace has no root: {error}"
             );
         }
-        let (timeout, quiet) = driver.settle_timing();
-        let expectation = Expectation::services(services.iter().copied())
-            .within(timeout)
-            .quiet_for(quiet);
-        let fetcher = driver.traces();
-        let trace = settle(fetcher.as_ref(), trace_id, &expectation).await?;
-        context::count_trace_checked();
-        Ok(trace)
+        settle_connected(driver.as_ref(), trace_id, services).await
     }
 
     /// Names for the outside systems this scenario talks to: the merchants' endpoints, and the
@@ -248,12 +273,7 @@ async fn started_new_trace(world: &mut MinibankWorld) -> anyhow::Result<()> {
         "edge kept the trace id of the invalid traceparent {sent:?}"
     );
     let driver = world.driver()?;
-    let (timeout, quiet) = driver.settle_timing();
-    let expectation = Expectation::services(["edge"])
-        .within(timeout)
-        .quiet_for(quiet);
-    let trace = settle(driver.traces().as_ref(), &trace_id, &expectation).await?;
-    context::count_trace_checked();
+    let trace = settle_connected(driver.as_ref(), &trace_id, &["edge"]).await?;
     let root = checks::single_root(&trace)?;
     anyhow::ensure!(
         root.service() == "edge" && root.kind == SpanKind::Server,

@@ -365,17 +365,30 @@ impl MinibankWorld {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(open) = rest.find('{') {
-            let Some(close) = rest[open..].find('}') else {
-                break;
-            };
-            let inner = &rest[open + 1..open + close];
-            let value = self.placeholder(inner)?;
             out.push_str(&rest[..open]);
-            match value {
-                Some(v) => out.push_str(&v),
-                None => out.push_str(&rest[open..=open + close]),
+            let after = &rest[open + 1..];
+            // The innermost candidate: no other brace before the closing one (JSON bodies
+            // are full of braces that are not placeholders).
+            let close = after.find('}');
+            let nested = after.find('{');
+            match close {
+                Some(close) if nested.is_none_or(|n| n > close) => {
+                    match self.placeholder(&after[..close])? {
+                        Some(value) => {
+                            out.push_str(&value);
+                            rest = &after[close + 1..];
+                        }
+                        None => {
+                            out.push('{');
+                            rest = after;
+                        }
+                    }
+                }
+                _ => {
+                    out.push('{');
+                    rest = after;
+                }
             }
-            rest = &rest[open + close + 1..];
         }
         out.push_str(rest);
         Ok(out)
@@ -408,5 +421,43 @@ impl MinibankWorld {
     /// The account ids of every actor of this scenario (the provider's behaviour is scoped to them).
     pub(crate) fn account_ids(&self) -> Vec<String> {
         self.actors.values().map(|a| a.account_id.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_inside_json_are_expanded_and_json_braces_kept() {
+        let mut world = MinibankWorld::with_namespace(Namespace::for_scenario(1, "t"));
+        world.actors.insert(
+            "Acme Coffee".into(),
+            Actor {
+                alias: "Acme Coffee".into(),
+                name: "Acme".into(),
+                role: Role::Merchant,
+                party_id: "mer_1".into(),
+                account_id: "acc_1".into(),
+                currency: "GBP".into(),
+                client_id: "cli".into(),
+                client_secret: "sec".into(),
+                token: None,
+                endpoint: None,
+                webhook_secret: None,
+                endpoint_id: None,
+            },
+        );
+        let body = r#"{"merchant_id": "{Acme Coffee.merchant_id}", "x": {"y": "{nobody.id}"}}"#;
+        assert_eq!(
+            world.expand(body).unwrap(),
+            r#"{"merchant_id": "mer_1", "x": {"y": "{nobody.id}"}}"#
+        );
+        assert_eq!(
+            world
+                .expand("/v1/accounts/{Acme Coffee.account_id}")
+                .unwrap(),
+            "/v1/accounts/acc_1"
+        );
     }
 }
