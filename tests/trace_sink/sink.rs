@@ -78,3 +78,28 @@ async fn a_taken_port_is_a_clear_bind_error() {
     let error = TraceSink::start(config).await.expect_err("port in use");
     assert!(error.to_string().contains("OTLP/HTTP"), "{error}");
 }
+
+#[tokio::test]
+async fn spans_beyond_the_limit_of_one_trace_are_reported_as_partial_success() {
+    let sink = TraceSink::start(SinkConfig::ephemeral().with_max_spans(2))
+        .await
+        .expect("sink");
+    let spans: Vec<_> = (0..3).map(|i| span(1, i, "edge").build()).collect();
+    let response = http_client()
+        .post(sink.otlp_traces_url())
+        .header("content-type", "application/json")
+        .body(serde_json::to_string(&harness::otlp::encode::traces_data(&spans)).expect("json"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 200);
+    let json: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(json["partialSuccess"]["rejectedSpans"], "1");
+    assert!(
+        json["partialSuccess"]["errorMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("store limit")),
+        "{json}"
+    );
+    assert_eq!(sink.store().stats().dropped_spans, 1);
+}
