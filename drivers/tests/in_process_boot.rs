@@ -81,3 +81,30 @@ async fn bench_in_process_boot_time() {
         println!("  phase {name}: p50 {:.1} ms", ms(p50));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_logs_of_a_request_are_found_by_its_trace_id() {
+    let driver = InProcessDriver::start(InProcessOptions::default())
+        .await
+        .expect("in-process driver boots");
+    let logs = driver.logs().expect("in-process reads logs");
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/tokens", driver.edge_url()))
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .json(&serde_json::json!({"client_id": "nobody", "client_secret": "wrong"}))
+        .send()
+        .await
+        .expect("edge answers");
+    assert_eq!(response.status().as_u16(), 401);
+    // auth logs its request before answering edge, so its line is there by now; each line
+    // carries the request span's fields.
+    let lines = logs.lines_mentioning(trace_id).await;
+    let from_auth = lines
+        .iter()
+        .find(|l| l["span"]["service"] == "auth")
+        .unwrap_or_else(|| panic!("no auth log line carries trace id {trace_id}: {lines:#?}"));
+    assert_eq!(from_auth["span"]["trace_id"], trace_id);
+    assert!(from_auth["span"]["span_id"].is_string());
+    driver.shutdown().await;
+}
