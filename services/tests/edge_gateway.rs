@@ -380,3 +380,45 @@ async fn without_the_probe_there_is_no_test_route() {
         .unwrap();
     assert_eq!(error_code(response).await, (404, "not_found".to_owned()));
 }
+
+#[tokio::test]
+async fn replicas_of_an_upstream_take_turns() {
+    let second = MockServer::start().await;
+    let second_uri = second.uri();
+    let edge = start_edge(move |settings| settings.payments_urls.push(second_uri)).await;
+    for replica in [&edge.upstream, &second] {
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+            .mount(replica)
+            .await;
+    }
+    for _ in 0..4 {
+        let response = http()
+            .get(format!("{}/v1/payments/pay_1", edge.url))
+            .bearer_auth("customer-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(edge.upstream.received_requests().await.unwrap().len(), 2);
+    assert_eq!(second.received_requests().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_is_503_upstream_unavailable() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let edge = start_edge(move |settings| settings.ledger_urls = vec![url]).await;
+    let response = http()
+        .get(format!("{}/v1/ledger/audit", edge.url))
+        .bearer_auth("operator-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(response).await,
+        (503, "upstream_unavailable".to_owned())
+    );
+}
