@@ -94,12 +94,15 @@ pub enum StartError {
     },
 }
 
+/// Whether a scenario with these tags runs.
+pub type TagPredicate = Box<dyn Fn(&[String]) -> bool + Send + Sync>;
+
 /// Which scenarios a driver agrees to run, by their tags (feature, rule and scenario merged).
 pub struct Selection {
     /// Says why a scenario is left out, e.g. `the staging profile runs only @staging-safe`.
     pub reason: String,
     /// Whether a scenario with these tags runs.
-    pub selects: Box<dyn Fn(&[String]) -> bool + Send + Sync>,
+    pub selects: TagPredicate,
 }
 
 /// A started driver and how long it took to start.
