@@ -87,10 +87,22 @@ fn write_subtree<'a>(
 
 /// One span as `service: name [kind] status +offset duration`.
 pub fn span_line(span: &Span, origin_unix_nanos: u64) -> String {
-    let status = if span.status.message.is_empty() {
-        span.status.code.to_string()
-    } else {
-        format!("{} {:?}", span.status.code, span.status.message)
+    // Many instrumentations leave the status message empty and record the cause as an
+    // `exception` event instead; show that rather than nothing.
+    let exception = || {
+        span.events
+            .iter()
+            .find(|e| e.name == "exception")
+            .and_then(|e| e.attributes.get("exception.message"))
+            .map(|m| m.to_string())
+    };
+    let status = match (&span.status.message, span.is_error()) {
+        (message, _) if !message.is_empty() => format!("{} {:?}", span.status.code, message),
+        (_, true) => match exception() {
+            Some(message) => format!("{} (exception {message:?})", span.status.code),
+            None => span.status.code.to_string(),
+        },
+        _ => span.status.code.to_string(),
     };
     format!(
         "{}: {} [{}] {} +{} {}",

@@ -41,9 +41,14 @@ pub(super) async fn get_trace(
         url: url.to_owned(),
         message,
     };
-    let value: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| decode(e.to_string()))?;
-    let resource_spans = resource_spans_from_value(value).map_err(|e| decode(e.to_string()))?;
+    // Usually one JSON document; a streaming gateway may send several (`{"result": ...}`
+    // per chunk, newline-delimited), so every document's spans are gathered.
+    let mut resource_spans = Vec::new();
+    for document in serde_json::Deserializer::from_slice(&body).into_iter::<serde_json::Value>() {
+        let document = document.map_err(|e| decode(e.to_string()))?;
+        resource_spans
+            .extend(resource_spans_from_value(document).map_err(|e| decode(e.to_string()))?);
+    }
     let decoded = decode_resource_spans(resource_spans);
     let trace = Trace::new(trace_id.clone(), decoded.spans);
     Ok((!trace.is_empty()).then_some(trace))

@@ -285,3 +285,28 @@ fn a_registered_address_names_a_peer_even_when_peer_service_says_otherwise() {
     )
     .expect("a host without a port matches any port");
 }
+
+#[test]
+fn the_tree_shows_the_exception_message_when_the_status_has_none() {
+    let mut failing = span(5, 1, "payments")
+        .kind(SpanKind::Server)
+        .at(0, 3)
+        .build();
+    failing.status.code = StatusCode::Error;
+    failing.events.push(harness::model::SpanEvent {
+        name: "exception".into(),
+        time_unix_nanos: failing.start_unix_nanos,
+        attributes: [(
+            "exception.message".to_owned(),
+            AttrValue::String("connection reset".into()),
+        )]
+        .into_iter()
+        .collect(),
+    });
+    let t = harness::model::Trace::new(failing.trace_id.clone(), vec![failing]);
+    let tree = harness::render::render_tree(&t);
+    assert!(
+        tree.contains("error (exception \"connection reset\")"),
+        "{tree}"
+    );
+}

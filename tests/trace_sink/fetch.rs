@@ -164,3 +164,31 @@ async fn fetchers_are_usable_behind_one_dyn_interface() {
     assert!(fetchers[1].describe().contains("jaeger"));
     assert!(fetchers[2].describe().contains("tempo"));
 }
+
+#[tokio::test]
+async fn newline_delimited_results_from_a_streaming_gateway_are_merged() {
+    let mut first = jaeger_body();
+    let mut second = jaeger_body();
+    // Split the two spans over two chunks.
+    first["result"]["resourceSpans"][0]["scopeSpans"][0]["spans"]
+        .as_array_mut()
+        .expect("spans")
+        .truncate(1);
+    second["result"]["resourceSpans"][0]["scopeSpans"][0]["spans"]
+        .as_array_mut()
+        .expect("spans")
+        .remove(0);
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v3/traces/{TRACE}")))
+        .respond_with(ResponseTemplate::new(200).set_body_string(format!("{first}\n{second}\n")))
+        .mount(&server)
+        .await;
+    let fetcher = JaegerFetcher::new(server.uri()).with_client(http_client());
+    let trace = fetcher
+        .fetch(&TraceId::parse(TRACE).expect("id"))
+        .await
+        .expect("fetch")
+        .expect("found");
+    assert_two_span_trace(&trace, "edge");
+}

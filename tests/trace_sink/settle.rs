@@ -156,3 +156,24 @@ async fn an_http_fetcher_fetches_again_until_late_spans_arrive_and_it_is_quiet()
     let reads = server.received_requests().await.expect("recorded").len();
     assert!(reads >= 4, "fetched again until quiet, {reads} reads");
 }
+
+#[tokio::test]
+async fn when_the_backend_is_down_the_deadline_error_says_why() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let uri = format!("http://{}", listener.local_addr().expect("addr"));
+    drop(listener);
+    let fetcher = JaegerFetcher::new(uri)
+        .with_client(http_client())
+        .with_poll_interval(Duration::from_millis(20));
+    let expectation = Expectation::services(["edge"]).within(Duration::from_millis(200));
+    let error = settle(&fetcher, &trace_id(6), &expectation)
+        .await
+        .expect_err("nothing to read");
+    assert!(error.last_fetch_error.is_some());
+    let text = error.to_string();
+    assert!(
+        text.contains("read from jaeger at http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(text.contains("last fetch failed: cannot read"), "{text}");
+}
