@@ -109,54 +109,49 @@ pub async fn advance(
     change: Advance<'_>,
 ) -> anyhow::Result<Option<PaymentRow>> {
     let now = crate::db::now_rfc3339();
-    let mut tx = pool.begin().await?;
-    let updated = sqlx::query(
+    // One statement changes the step and returns the new row (RETURNING: SQLite >= 3.35 and
+    // PostgreSQL); no row means another driver moved the payment on first.
+    let update = sqlx::query_as::<_, PaymentRow>(sqlx::AssertSqlSafe(format!(
         "UPDATE payments SET step = $1, failure_reason = COALESCE($2, failure_reason), \
            hold_id = COALESCE($3, hold_id), status_attempts = 0, next_attempt_at = $4, updated_at = $5 \
-         WHERE payment_id = $6 AND step = $7",
-    )
+         WHERE payment_id = $6 AND step = $7 RETURNING {PAYMENT_COLUMNS}"
+    )))
     .bind(change.to.as_str())
     .bind(change.failure_reason.map(|r| r.as_str().to_owned()))
     .bind(change.hold_id.map(str::to_owned))
     .bind(now_ms())
     .bind(&now)
     .bind(payment_id)
-    .bind(change.from.as_str())
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if updated == 0 {
+    .bind(change.from.as_str());
+    if !change.to.is_final() {
+        return Ok(update.fetch_optional(pool).await?);
+    }
+    // A final step and its outbox event commit together or not at all.
+    let mut tx = pool.begin().await?;
+    let Some(row) = update.fetch_optional(&mut *tx).await? else {
         return Ok(None);
-    }
-    let row: PaymentRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE payment_id = $1"
-    )))
+    };
+    let event_type = if change.to == Step::Settled {
+        "payment.settled"
+    } else {
+        "payment.failed"
+    };
+    sqlx::query(
+        "INSERT INTO outbox (event_id, payment_id, merchant_id, event_type, payload, \
+           traceparent, tracestate, baggage, created_at, sent_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)",
+    )
+    .bind(EventId::generate().as_str())
     .bind(payment_id)
-    .fetch_one(&mut *tx)
+    .bind(&row.merchant_id)
+    .bind(event_type)
+    .bind(serde_json::to_string(&row.view())?)
+    .bind(&change.context.traceparent)
+    .bind(change.context.tracestate.clone())
+    .bind(change.context.baggage.clone())
+    .bind(&now)
+    .execute(&mut *tx)
     .await?;
-    if change.to.is_final() {
-        let event_type = if change.to == Step::Settled {
-            "payment.settled"
-        } else {
-            "payment.failed"
-        };
-        sqlx::query(
-            "INSERT INTO outbox (event_id, payment_id, merchant_id, event_type, payload, \
-               traceparent, tracestate, baggage, created_at, sent_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)",
-        )
-        .bind(EventId::generate().as_str())
-        .bind(payment_id)
-        .bind(&row.merchant_id)
-        .bind(event_type)
-        .bind(serde_json::to_string(&row.view())?)
-        .bind(&change.context.traceparent)
-        .bind(change.context.tracestate.clone())
-        .bind(change.context.baggage.clone())
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
-    }
     tx.commit().await?;
     Ok(Some(row))
 }
