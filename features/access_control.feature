@@ -5,8 +5,10 @@ Feature: Who may see what
   even learn that it exists.
 
   Background:
-    Given Alice is a customer with 40.00 GBP
-    And Bob is a customer with 10.00 GBP
+    Given these customers:
+      | customer | currency | balance |
+      | Alice    | GBP      | 40.00   |
+      | Bob      | GBP      | 10.00   |
     And "Acme Coffee" is a merchant settling in GBP
 
   @staging-safe
