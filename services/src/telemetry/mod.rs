@@ -14,6 +14,7 @@
 //! those fields around every request.
 
 mod export;
+mod json_logs;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider, SpanExporter};
 
 pub use export::ExportStats;
+pub use json_logs::JsonLogLayer;
 
 use crate::config::{env_parsed, env_var, parse_bool, parse_duration};
 
@@ -274,19 +276,18 @@ fn settings_batch(settings: &TelemetrySettings) -> export::BatchSettings {
 }
 
 /// Installs the process-wide JSON log subscriber for the `minibank` binary: one JSON object per
-/// line on stdout, with the fields of the current span (so request lines carry `trace_id`,
-/// `span_id` and `service`). The level comes from `RUST_LOG` (default `info`).
-/// Services never call this themselves: the in-process test driver installs its own subscriber.
+/// line on stdout ([`JsonLogLayer`]), with the fields of the enclosing spans at the top level, so
+/// request lines carry `trace_id`, `span_id` and `service`. The level comes from `RUST_LOG`
+/// (default `info`). Services never call this themselves: the in-process test driver installs
+/// its own subscriber.
 pub fn init_logging() -> anyhow::Result<()> {
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(true)
-        .with_span_list(false)
-        .flatten_event(true)
-        .with_writer(std::io::stdout)
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(JsonLogLayer::new(std::io::stdout))
         .try_init()
         .map_err(|err| anyhow::anyhow!("installing the log subscriber: {err}"))
 }
