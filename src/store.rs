@@ -153,7 +153,7 @@ impl TraceStore {
             entry.spans.push(span);
             inner.stats.spans += 1;
             outcome.accepted += 1;
-            if grown.last() != Some(&trace_id) && !grown.contains(&trace_id) {
+            if !grown.contains(&trace_id) {
                 grown.push(trace_id.clone());
             }
             Self::evict_over_limit(inner, self.max_spans, &trace_id);

@@ -177,3 +177,39 @@ async fn when_the_backend_is_down_the_deadline_error_says_why() {
     );
     assert!(text.contains("last fetch failed: cannot read"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_settles_each_see_their_own_trace_complete() {
+    let store = Arc::new(TraceStore::default());
+    let fetcher = Arc::new(InMemoryFetcher::new(Arc::clone(&store)));
+    let waiters: Vec<_> = (0..64u64)
+        .map(|n| {
+            let fetcher = Arc::clone(&fetcher);
+            tokio::spawn(async move {
+                let expectation = Expectation::services(["edge", "payments", "ledger"])
+                    .quiet_for(Duration::ZERO)
+                    .within(Duration::from_secs(10));
+                settle(fetcher.as_ref(), &trace_id(n), &expectation).await
+            })
+        })
+        .collect();
+    let writers: Vec<_> = (0..64u64)
+        .map(|n| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                for (i, service) in ["edge", "payments", "ledger"].into_iter().enumerate() {
+                    store.insert(vec![span(n, n * 10 + i as u64, service).build()]);
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    for (n, waiter) in waiters.into_iter().enumerate() {
+        let trace = waiter.await.expect("waiter task").expect("settled");
+        assert_eq!(trace.trace_id, trace_id(n as u64));
+        assert_eq!(trace.services().len(), 3);
+    }
+}
