@@ -227,6 +227,10 @@ async fn an_event_is_delivered_signed_once_per_endpoint_even_when_sent_twice() {
     );
     assert_eq!(body["data"]["amount"], 100);
     assert_eq!(webhooks.deliveries(&m).await.len(), 1);
+    assert!(
+        webhooks.deliveries(&merchant()).await.is_empty(),
+        "another merchant sees none of them"
+    );
 }
 
 #[tokio::test]

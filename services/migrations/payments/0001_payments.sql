@@ -29,7 +29,9 @@ CREATE TABLE payments (
     updated_at           TEXT NOT NULL,
     UNIQUE (customer_id, idempotency_key)
 );
-CREATE INDEX payments_unfinished ON payments (step, next_attempt_at);
+-- Partial: only unfinished payments are indexed, so the worker's scan stays small however many
+-- payments have finished.
+CREATE INDEX payments_unfinished ON payments (next_attempt_at) WHERE step NOT IN ('settled', 'failed');
 
 -- Events written in the same transaction as the state change they announce.
 CREATE TABLE outbox (
@@ -44,4 +46,4 @@ CREATE TABLE outbox (
     created_at  TEXT NOT NULL,
     sent_at     TEXT
 );
-CREATE INDEX outbox_unsent ON outbox (sent_at);
+CREATE INDEX outbox_unsent ON outbox (created_at) WHERE sent_at IS NULL;
