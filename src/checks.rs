@@ -9,8 +9,8 @@
 //! - A service is **visited** when it reported a span (resource `service.name`).
 //! - An outside system that emits no spans (the bank provider stubbed by wiremock, a
 //!   merchant's webhook endpoint) is **visited** when a CLIENT or PRODUCER span
-//!   *targets* it: its target address (`server.address`[:`server.port`], else
-//!   `net.peer.name`[:`net.peer.port`], else the authority of `url.full` / `http.url`)
+//!   *targets* it: its target address (`server.address` plus `:server.port` when set, else
+//!   `net.peer.name` plus `:net.peer.port`, else the authority of `url.full` / `http.url`)
 //!   matches an address registered for that name in [`Peers`], or its `peer.service`
 //!   attribute names it. A registered address without a port matches any port on that
 //!   host. Registering the wiremock provider's `uri()` as `provider` is the usual setup.

@@ -17,6 +17,8 @@
 //! - [`checks`]: assertions over a settled trace (one root, no orphans, path, edges,
 //!   attributes, errors); failures carry the trace rendered by [`render`].
 
+#![warn(missing_docs)]
+
 pub mod checks;
 pub mod fetch;
 pub mod model;
