@@ -16,12 +16,15 @@ use crate::rpc::{Identity, RequestContext};
 
 const CACHE_LIMIT: usize = 10_000;
 
+/// Token → (identity if active, cached until).
+type IntrospectionCache = HashMap<String, (Option<Identity>, Instant)>;
+
 /// Turns `Authorization: Bearer …` into an [`Identity`].
 #[derive(Clone, Debug)]
 pub struct Authenticator {
     auth: Upstream,
     cache_ttl: Duration,
-    cache: Arc<Mutex<HashMap<String, (Option<Identity>, Instant)>>>,
+    cache: Arc<Mutex<IntrospectionCache>>,
 }
 
 impl Authenticator {
