@@ -2,7 +2,7 @@
 //! closest known sentences, seed, driver, boot time, report paths, and the closing line
 //! `acceptance: N passed, N failed` that CI reads.
 
-use std::{fmt::Write as _, path::PathBuf, time::Duration};
+use std::{collections::BTreeMap, fmt::Write as _, path::PathBuf, time::Duration};
 
 use crate::{
     capability_filter::NotRun,
@@ -67,12 +67,15 @@ impl Summary<'_> {
         for (scenario, _) in o.scenarios.iter().filter(|(_, v)| **v == Verdict::Failed) {
             let _ = writeln!(s, "  failed: {scenario} (seed {})", self.seed);
         }
+        let mut by_reason: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for nr in self.not_run {
-            let _ = writeln!(
-                s,
-                "  not run on driver {}: {} — {}",
-                self.driver, nr.reason, nr.scenario
-            );
+            by_reason.entry(&nr.reason).or_default().push(&nr.scenario);
+        }
+        for (reason, scenarios) in by_reason {
+            let _ = writeln!(s, "  not run on driver {}: {reason}:", self.driver);
+            for scenario in scenarios {
+                let _ = writeln!(s, "      {scenario}");
+            }
         }
         for (sentence, at) in &o.undefined {
             let _ = writeln!(
@@ -91,8 +94,12 @@ impl Summary<'_> {
             "seed: {}{}",
             self.seed,
             if self.failed() {
+                let driver = match self.driver {
+                    "in-process" => String::new(),
+                    other => format!("--driver {other} "),
+                };
                 format!(
-                    " (replay: cargo test --test acceptance -- --seed {})",
+                    " (replay: cargo test --test acceptance -- {driver}--seed {})",
                     self.seed
                 )
             } else {
