@@ -172,3 +172,63 @@ async fn a_restarted_service_listens_on_the_same_address_with_its_data() {
     token(&edge, &customer["client_id"], &customer["client_secret"]).await;
     running.shutdown().await;
 }
+
+#[tokio::test]
+async fn after_every_service_is_restarted_in_turn_a_payment_still_settles() {
+    let provider = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/transfers"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"status": "accepted"})))
+        .mount(&provider)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(&provider, &dir, None).await;
+    let edge = running.edge_url();
+    let operator = running.operator_token().await.unwrap();
+    let (_, customer) = send(
+        http()
+            .post(format!("{edge}/v1/customers"))
+            .bearer_auth(&operator)
+            .json(&json!({"name": "Ada", "currency": "GBP"})),
+    )
+    .await;
+    let (_, merchant) = send(
+        http()
+            .post(format!("{edge}/v1/merchants"))
+            .bearer_auth(&operator)
+            .json(&json!({"name": "Tea Shop", "currency": "GBP"})),
+    )
+    .await;
+    let account = customer["account_id"].as_str().unwrap();
+    let (status, _) = send(
+        http()
+            .post(format!("{edge}/v1/accounts/{account}/top-ups"))
+            .bearer_auth(&operator)
+            .json(&json!({"amount": 1000, "currency": "GBP"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    for service in ServiceName::ALL {
+        running.restart(service).await.unwrap();
+    }
+    assert_eq!(running.edge_url(), edge);
+
+    let customer_token = token(&edge, &customer["client_id"], &customer["client_secret"]).await;
+    let (status, payment) = send(
+        http()
+            .post(format!("{edge}/v1/payments"))
+            .bearer_auth(&customer_token)
+            .header("idempotency-key", "after-restarts")
+            .json(
+                &json!({"merchant_id": merchant["merchant_id"], "amount": 300, "currency": "GBP"}),
+            ),
+    )
+    .await;
+    assert_eq!(
+        (status, &payment["status"]),
+        (201, &json!("settled")),
+        "{payment}"
+    );
+    running.shutdown().await;
+}
