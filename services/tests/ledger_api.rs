@@ -374,3 +374,29 @@ async fn the_public_account_route_shows_an_account_only_to_its_owner() {
         .await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn a_payee_closed_after_the_hold_still_receives_the_capture() {
+    let ledger = spawn_ledger().await;
+    let payer = ledger.open(&customer(), "GBP", "customer").await;
+    let payee = ledger
+        .open(&MerchantId::generate().to_string(), "GBP", "merchant")
+        .await;
+    ledger.top_up(&payer, 100).await;
+    let (_, hold) = ledger.hold("late-close:hold", &payer, 60).await;
+    assert_eq!(
+        ledger
+            .post(&format!("/accounts/{payee}/close"), json!({}))
+            .await
+            .0,
+        200
+    );
+    let (status, captured) = ledger
+        .post(
+            &format!("/holds/{}/capture", hold["hold_id"].as_str().unwrap()),
+            json!({"operation_id": "late-close:capture", "to_account_id": payee}),
+        )
+        .await;
+    assert_eq!(status, 200, "{captured}");
+    assert_eq!(ledger.account(&payee).await["balance"], 60);
+}

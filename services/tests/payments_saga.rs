@@ -441,3 +441,37 @@ async fn a_payment_is_visible_to_its_customer_and_merchant_only() {
     assert_eq!((code, body["code"].as_str()), (404, Some("not_found")));
     assert_eq!(money.get(&url, None).await.0, 401);
 }
+
+#[tokio::test]
+async fn closed_accounts_take_no_new_payments() {
+    let provider = provider().await;
+    submit_answers(&provider, accepted()).await;
+    let money = Money::start(&provider.uri()).await;
+    let (customer, payer) = money.customer(1_000).await;
+    let (merchant, payee) = money.merchant().await;
+    let close = |account: String| {
+        let money = &money;
+        async move {
+            let url = format!("{}/accounts/{account}/close", money.ledger_url);
+            assert_eq!(money.post(&url, None, &[], json!({})).await.0, 200);
+        }
+    };
+    close(payee).await;
+    let (code, body) = money
+        .pay(&customer, "k-1", payment_body(&merchant, 10))
+        .await;
+    assert_eq!((code, body["code"].as_str()), (422, Some("account_closed")));
+
+    let (open_merchant, _) = money.merchant().await;
+    close(payer.clone()).await;
+    let (code, payment) = money
+        .pay(&customer, "k-2", payment_body(&open_merchant, 10))
+        .await;
+    assert_eq!(code, 201, "{payment}");
+    assert_eq!(
+        (status(&payment), payment["failure_reason"].as_str()),
+        ("failed", Some("account_closed"))
+    );
+    assert_eq!(money.account(&payer).await["balance"], 1_000);
+    assert!(provider.received_requests().await.unwrap().is_empty());
+}

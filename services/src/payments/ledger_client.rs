@@ -19,6 +19,8 @@ pub struct LedgerAccount {
     pub account_id: String,
     /// ISO 4217 code.
     pub currency: String,
+    /// `open | closed`.
+    pub status: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,9 +63,11 @@ impl From<RpcError> for LedgerFailure {
 #[derive(Debug, Clone)]
 pub struct LedgerClient {
     rpc: RpcClient,
-    /// Positive lookups of `(owner, currency)` → account id. An account never changes owner or
-    /// currency, so a hit is always right; it saves a round trip per payment on the hot path.
-    accounts: Arc<Mutex<HashMap<(String, String), String>>>,
+    /// Positive lookups of `(owner, currency)` → open account. An account never changes owner
+    /// or currency, so a hit names the right account; it saves a round trip per payment on the
+    /// hot path. Only open accounts are cached (an account closed later is still refused by the
+    /// ledger's hold for payers; a payee closed later still receives captures).
+    accounts: Arc<Mutex<HashMap<(String, String), LedgerAccount>>>,
 }
 
 /// Entries kept before the account cache is cleared (bounds memory).
@@ -93,29 +97,30 @@ impl LedgerClient {
         Ok(list.accounts)
     }
 
-    /// The owner's account in `currency`: `Ok(Some(id))`, `Ok(None)` when it has none.
+    /// The owner's account in `currency`, `Ok(None)` when it has none.
     pub async fn account_in(
         &self,
         ctx: &RequestContext,
         owner_id: &str,
         currency: Currency,
-    ) -> Result<Option<String>, RpcError> {
+    ) -> Result<Option<LedgerAccount>, RpcError> {
         let key = (owner_id.to_owned(), currency.to_string());
         if let Some(hit) = self.accounts.lock().get(&key) {
             return Ok(Some(hit.clone()));
         }
-        let found = self
-            .accounts(ctx, owner_id, Some(currency))
-            .await?
-            .into_iter()
-            .next()
-            .map(|account| account.account_id);
-        if let Some(account_id) = &found {
+        let accounts = self.accounts(ctx, owner_id, Some(currency)).await?;
+        // Prefer an open account when the owner has several in the currency.
+        let found = accounts
+            .iter()
+            .find(|account| account.status == "open")
+            .or(accounts.first())
+            .cloned();
+        if let Some(account) = found.as_ref().filter(|a| a.status == "open") {
             let mut cache = self.accounts.lock();
             if cache.len() >= ACCOUNT_CACHE_LIMIT {
                 cache.clear();
             }
-            cache.insert(key, account_id.clone());
+            cache.insert(key, account.clone());
         }
         Ok(found)
     }

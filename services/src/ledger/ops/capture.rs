@@ -1,7 +1,11 @@
 //! `POST /holds/{hold_id}/capture {"operation_id","to_account_id"}`: the held money moves from
 //! the payer to the payee (two postings) and the hold closes. 200 hold (`captured`);
 //! 409 `hold_not_active` if it was released or captured by another operation; 422
-//! `account_closed`/`currency_mismatch` for a payee that cannot receive it.
+//! `currency_mismatch` for a payee in another currency, 404 `account_not_found`.
+//!
+//! A payee closed after the hold was placed still receives the capture: a capture settles money
+//! the provider has already moved, so refusing it would strand the payment. (New payments to a
+//! closed account are refused before any hold, by payments.)
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -40,7 +44,7 @@ pub async fn handle(
     } else {
         let credited = sqlx::query(
             "UPDATE accounts SET balance = balance + $1 \
-             WHERE account_id = $2 AND currency = $3 AND status = 'open' AND kind <> 'funding'",
+             WHERE account_id = $2 AND currency = $3 AND kind <> 'funding'",
         )
         .bind(hold.amount)
         .bind(payee)
@@ -52,6 +56,7 @@ pub async fn handle(
         if credited == 0 {
             let refusal = store::account_refusal(&mut tx, payee, &hold.currency)
                 .await?
+                .filter(|refusal| refusal.code != "account_closed")
                 .unwrap_or_else(|| ApiError::not_found(format!("account `{payee}` not found")));
             if refusal.status == StatusCode::NOT_FOUND {
                 return Err(refusal);

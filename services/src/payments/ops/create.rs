@@ -5,8 +5,9 @@
 //!   `idempotency_key_reused`; missing key → 400 `missing_idempotency_key`. Keys are scoped per
 //!   customer.
 //! - unknown merchant → 422 `unknown_merchant`; no account in the currency (customer's or
-//!   merchant's) → 422 `currency_mismatch`; insufficient funds → 422 `insufficient_funds` (the
-//!   payment is recorded as `failed`, nothing held).
+//!   merchant's) → 422 `currency_mismatch`; the merchant's account closed → 422
+//!   `account_closed`; insufficient funds → 422 `insufficient_funds` (the payment is recorded as
+//!   `failed`, nothing held); the customer's account closed → `failed` with that reason.
 //!
 //! The saga runs in its own task, so a caller hanging up does not abandon a payment half-way.
 
@@ -237,7 +238,13 @@ async fn resolve_accounts(
         ledger.account_in(context, customer.as_str(), currency),
     );
     let payee = match payee.map_err(unavailable)? {
-        Some(account) => account,
+        Some(account) if account.status != "open" => {
+            return Err(ApiError::unprocessable(
+                "account_closed",
+                format!("merchant `{}` no longer accepts payments", request.merchant),
+            ));
+        }
+        Some(account) => account.account_id,
         None => {
             let any = ledger
                 .accounts(context, request.merchant.as_str(), None)
@@ -256,11 +263,15 @@ async fn resolve_accounts(
             });
         }
     };
-    let payer = payer.map_err(unavailable)?.ok_or_else(|| {
-        ApiError::unprocessable(
-            "currency_mismatch",
-            format!("you have no {currency} account to pay from"),
-        )
-    })?;
+    // A closed payer account is refused by the ledger's hold: the payment is recorded as failed.
+    let payer = payer
+        .map_err(unavailable)?
+        .map(|account| account.account_id)
+        .ok_or_else(|| {
+            ApiError::unprocessable(
+                "currency_mismatch",
+                format!("you have no {currency} account to pay from"),
+            )
+        })?;
     Ok((payer, payee))
 }
