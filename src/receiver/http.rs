@@ -118,11 +118,28 @@ async fn export(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
-    match handle_export(&state, &headers, body) {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
+    let large = body
+        .as_ref()
+        .is_ok_and(|b| b.len() > INLINE_DECODE_MAX_BYTES);
+    if !large {
+        return handle_export(&state, &headers, body).unwrap_or_else(IntoResponse::into_response);
+    }
+    // Decoding (and inflating) megabytes takes milliseconds of CPU; off the async workers
+    // it cannot stall the in-process services that share this runtime.
+    match tokio::task::spawn_blocking(move || handle_export(&state, &headers, body)).await {
+        Ok(result) => result.unwrap_or_else(IntoResponse::into_response),
+        Err(join_error) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({"code": 13, "message": format!("decoding failed: {join_error}")})
+                .to_string(),
+        )
+            .into_response(),
     }
 }
+
+/// Bodies up to this size are decoded on the async worker; larger ones on the blocking pool.
+const INLINE_DECODE_MAX_BYTES: usize = 256 * 1024;
 
 fn handle_export(
     state: &ReceiverState,

@@ -218,3 +218,23 @@ fn harness_rpc_status(body: &[u8]) -> (i32, String) {
     let status = RpcStatus::decode(body).expect("google.rpc.Status body");
     (status.code, status.message)
 }
+
+#[tokio::test]
+async fn a_large_batch_is_decoded_off_the_async_workers_and_stored() {
+    let sink = start_sink().await;
+    let spans: Vec<_> = (0..5_000)
+        .map(|i| {
+            span(9, i, "edge")
+                .attr("padding", AttrValue::String("x".repeat(64)))
+                .build()
+        })
+        .collect();
+    let body = export_request(&spans).encode_to_vec();
+    assert!(
+        body.len() > 256 * 1024,
+        "large enough to take the blocking path"
+    );
+    let response = post(&sink.otlp_traces_url(), PROTOBUF, None, body).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(sink.store().span_count(&trace_id(9)), 5_000);
+}
