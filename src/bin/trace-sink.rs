@@ -49,17 +49,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_request_bytes: flags.max_request_bytes,
     })
     .await?;
+    let stop = stop_signal()?;
     println!(
         "trace-sink: OTLP/gRPC {}  OTLP/HTTP {}  query {}",
         sink.otlp_grpc_endpoint(),
         sink.otlp_traces_url(),
         sink.query_url()
     );
-    sink.stop_on(async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C; stopping");
-        }
-    })
-    .await;
+    sink.stop_on(stop).await;
     Ok(())
+}
+
+/// Resolves on Ctrl-C or, on Unix, SIGTERM (what Kubernetes and Docker send on stop).
+/// The SIGTERM handler is installed when this is called, not when first polled, so a
+/// signal that arrives right after the startup line is not missed.
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    Ok(async move {
+        #[cfg(unix)]
+        let terminated = terminate.recv();
+        #[cfg(not(unix))]
+        let terminated = std::future::pending::<Option<()>>();
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => {
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "cannot listen for Ctrl-C; stopping");
+                }
+            }
+            _ = terminated => {}
+        }
+        tracing::info!("stopping the trace sink");
+    })
 }

@@ -56,5 +56,16 @@ async fn the_binary_serves_on_the_addresses_its_flags_name() {
         .await
         .expect("json");
     assert_eq!(stats["max_spans"], 1000);
-    child.kill().await.expect("stop the child we started");
+    // SIGTERM (what Kubernetes sends) stops it gracefully with exit code 0.
+    let pid = child.id().expect("running child has a pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait())
+        .await
+        .expect("exits within 10 s of SIGTERM")
+        .expect("wait");
+    assert!(status.success(), "{status}");
 }
