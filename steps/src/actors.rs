@@ -78,6 +78,7 @@ impl MinibankWorld {
 }
 
 /// Onboards a customer with an account in that currency and funds it (nothing is funded for zero).
+/// Needs: operator
 /// Example: Given Alice is a customer with 100.00 GBP
 #[given(expr = "{actor} is a customer with {money}")]
 async fn customer_with(
@@ -95,6 +96,7 @@ async fn customer_with(
 }
 
 /// Onboards a merchant with a settlement account in that currency.
+/// Needs: operator
 /// Example: Given "Acme Coffee" is a merchant settling in GBP
 #[given(expr = "{actor} is a merchant settling in {currency}")]
 async fn merchant(
@@ -107,6 +109,7 @@ async fn merchant(
 
 /// Onboards several customers at once; columns `customer`, `currency` and optional `balance`
 /// (in major units, e.g. `25.00`).
+/// Needs: operator
 /// Example: Given these customers:
 #[given(expr = "these customers:")]
 async fn customers_table(world: &mut MinibankWorld, step: &Step) -> anyhow::Result<()> {

@@ -88,6 +88,7 @@ impl MinibankWorld {
 }
 
 /// The operator puts money into the actor's account.
+/// Needs: operator
 /// Example: Given the operator tops up Alice's account with 20.00 GBP
 #[given(expr = "the operator tops up {actor}'s account with {money}")]
 #[when(expr = "the operator tops up {actor}'s account with {money}")]
@@ -153,6 +154,7 @@ async fn held_is(world: &mut MinibankWorld, alias: ActorName, money: Money) -> a
 /// The end-of-scenario check: once every payment of the scenario is final, the balances of the
 /// scenario's accounts add up to its top-ups (per currency), nothing is held, and the
 /// operator's ledger audit says the books balance.
+/// Needs: operator
 /// Example: Then the money in the ledger is conserved
 #[then(expr = "the money in the ledger is conserved")]
 async fn money_is_conserved(world: &mut MinibankWorld) -> anyhow::Result<()> {

@@ -39,6 +39,10 @@ pub struct StepEntry {
     pub examples: Vec<String>,
     /// The source file (domain concept) it lives in, e.g. `payments.rs`.
     pub file: &'static str,
+    /// Scenario tags the step needs, from `/// Needs: <capability>` lines (e.g. `needs-restart`).
+    pub needs: Vec<String>,
+    /// First and last source line of the definition's attributes and signature (1-based).
+    pub lines: (u32, u32),
 }
 
 impl StepEntry {
@@ -130,13 +134,21 @@ fn attr_value(text: &str, key: &str) -> Option<String> {
     None
 }
 
-fn split_doc(doc: &[String]) -> (String, Vec<String>) {
+fn split_doc(doc: &[String]) -> (String, Vec<String>, Vec<String>) {
     let mut description = Vec::new();
     let mut examples = Vec::new();
+    let mut needs = Vec::new();
     for line in doc {
-        match line.trim().strip_prefix("Example:") {
-            Some(example) => examples.push(example.trim().to_owned()),
-            None => description.push(line.trim().to_owned()),
+        let line = line.trim();
+        if let Some(example) = line.strip_prefix("Example:") {
+            examples.push(example.trim().to_owned());
+        } else if let Some(need) = line.strip_prefix("Needs:") {
+            needs.extend(
+                need.split_whitespace()
+                    .map(|n| format!("needs-{}", n.trim_start_matches("needs-"))),
+            );
+        } else {
+            description.push(line.to_owned());
         }
     }
     let description = description
@@ -144,7 +156,7 @@ fn split_doc(doc: &[String]) -> (String, Vec<String>) {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
-    (description, examples)
+    (description, examples, needs)
 }
 
 /// Scans one step source file.
@@ -153,7 +165,9 @@ pub fn parse_steps(file: &'static str, text: &str) -> Vec<StepEntry> {
     let mut doc: Vec<String> = Vec::new();
     let mut pending: Vec<(&'static str, String, bool)> = Vec::new();
     let mut attr_buffer: Option<String> = None;
-    for line in text.lines() {
+    let mut first_attr_line = 0u32;
+    for (index, line) in text.lines().enumerate() {
+        let line_no = u32::try_from(index + 1).unwrap_or(u32::MAX);
         let trimmed = line.trim();
         if let Some(buffer) = attr_buffer.as_mut() {
             buffer.push_str(trimmed);
@@ -169,6 +183,9 @@ pub fn parse_steps(file: &'static str, text: &str) -> Vec<StepEntry> {
             .iter()
             .any(|p| trimmed.starts_with(p))
         {
+            if pending.is_empty() {
+                first_attr_line = line_no;
+            }
             if trimmed.ends_with(")]") {
                 push_attr(trimmed, &mut pending);
             } else {
@@ -180,7 +197,7 @@ pub fn parse_steps(file: &'static str, text: &str) -> Vec<StepEntry> {
             || trimmed.starts_with("fn")
             || trimmed.starts_with("pub")
         {
-            let (description, examples) = split_doc(&doc);
+            let (description, examples, needs) = split_doc(&doc);
             for (keyword, pattern, is_regex) in pending.drain(..) {
                 out.push(StepEntry {
                     keyword,
@@ -189,6 +206,8 @@ pub fn parse_steps(file: &'static str, text: &str) -> Vec<StepEntry> {
                     description: description.clone(),
                     examples: examples.clone(),
                     file,
+                    needs: needs.clone(),
+                    lines: (first_attr_line, line_no),
                 });
             }
             doc.clear();
@@ -252,22 +271,26 @@ fn escape_cell(text: &str) -> String {
     text.replace('|', "\\|")
 }
 
+const HEADER: &str = r#"Every sentence the steps understand, generated from the step definitions in `steps/src/`.
+Do not edit by hand: run `cargo run -p steps --bin step-catalogue` after changing a step.
+
+- `Given`, `When` and `Then` may be continued with `And`/`But`.
+- Words in `{braces}` are parameters (see the table at the end). People and companies are
+  aliases: write `Alice` or `"Acme Coffee"`; the harness onboards them under fake names of
+  their own for each scenario.
+- Paths and bodies may name the scenario's data: `{Alice.account_id}`, `{Alice.customer_id}`,
+  `{Acme Coffee.merchant_id}`, `{payment_id}` (the last payment) and `{namespace}`.
+- Steps that need a driver capability say which `@needs-…` tag the scenario must carry;
+  drivers without it skip such scenarios and list them. Tag `@staging-safe` what may run
+  against staging (public API and synthetic data only: no stubs, faults or restarts).
+
+"#;
+
 /// The catalogue as Markdown (`features/STEPS.md`).
 pub fn render_markdown() -> String {
     let mut md = String::new();
     md.push_str("# Step catalogue\n\n");
-    md.push_str("Every sentence the steps understand, generated from the step definitions in `steps/src/`.\n");
-    md.push_str("Do not edit by hand: run `cargo run -p steps --bin step-catalogue` after changing a step.\n\n");
-    md.push_str("`Given`, `When` and `Then` are interchangeable with `And`/`But` after the first step of a kind.\n");
-    md.push_str(
-        "Words in `{braces}` are parameters (see the table at the end). Paths and bodies may use\n",
-    );
-    md.push_str(
-        "`{Alice.account_id}`, `{Alice.customer_id}`, `{\"Acme Coffee\".merchant_id}` written as\n",
-    );
-    md.push_str(
-        "`{Acme Coffee.merchant_id}`, `{payment_id}` (the last payment) and `{namespace}`.\n\n",
-    );
+    md.push_str(HEADER);
     let mut current = "";
     let entries = entries();
     for (i, entry) in entries.iter().enumerate() {
@@ -306,9 +329,14 @@ pub fn render_markdown() -> String {
             .first()
             .map(|e| format!("`{}`", escape_cell(e)))
             .unwrap_or_default();
+        let needs: String = entry
+            .needs
+            .iter()
+            .map(|n| format!(" Tag the scenario `@{n}`."))
+            .collect();
         let _ = writeln!(
             md,
-            "| {sentence} | {} | {example} |",
+            "| {sentence} | {}{needs} | {example} |",
             escape_cell(&entry.description)
         );
     }
@@ -356,6 +384,7 @@ mod tests {
 async fn customer(w: &mut W) {}
 
 /// Times out.
+/// Needs: provider-stubs
 /// Example: Given the bank provider times out after processing the transfer
 #[given(regex = r"^the bank provider times out (after|without) processing the transfer$")]
 #[when(
@@ -376,6 +405,8 @@ async fn times_out(w: &mut W) {}
         );
         assert!(steps[1].is_regex);
         assert_eq!(steps[2].keyword, "When");
+        assert_eq!(steps[1].needs, vec!["needs-provider-stubs"]);
+        assert_eq!(steps[0].lines, (4, 5));
         assert_eq!(
             steps[2].sentence(),
             "Given the bank provider times out after processing the transfer"

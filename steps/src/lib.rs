@@ -17,6 +17,8 @@
 //! Steps never import `minibank` and never know ports: they speak HTTP to the driver's edge
 //! URL and ask the driver for everything else.
 
+#![warn(missing_docs)]
+
 pub mod catalogue;
 mod client;
 mod context;

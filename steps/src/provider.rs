@@ -34,6 +34,7 @@ impl MinibankWorld {
 }
 
 /// The provider accepts every transfer (the normal case; also how it recovers).
+/// Needs: provider-stubs
 /// Example: Given the bank provider accepts transfers
 #[given(expr = "the bank provider accepts transfers")]
 async fn accepts(world: &mut MinibankWorld) -> anyhow::Result<()> {
@@ -41,6 +42,7 @@ async fn accepts(world: &mut MinibankWorld) -> anyhow::Result<()> {
 }
 
 /// The provider refuses every transfer (a 4xx answer).
+/// Needs: provider-stubs
 /// Example: Given the bank provider rejects transfers
 #[given(expr = "the bank provider rejects transfers")]
 async fn rejects(world: &mut MinibankWorld) -> anyhow::Result<()> {
@@ -48,6 +50,7 @@ async fn rejects(world: &mut MinibankWorld) -> anyhow::Result<()> {
 }
 
 /// The provider answers too late; asked afterwards, it says whether it did make the transfer.
+/// Needs: provider-stubs
 /// Example: Given the bank provider times out after processing the transfer
 #[given(regex = r"^the bank provider times out (after|without) processing the transfer$")]
 async fn times_out(world: &mut MinibankWorld, processed: String) -> anyhow::Result<()> {
@@ -59,6 +62,7 @@ async fn times_out(world: &mut MinibankWorld, processed: String) -> anyhow::Resu
 }
 
 /// The provider answers 503 to everything, status queries included.
+/// Needs: provider-stubs
 /// Example: Given the bank provider is down
 #[given(expr = "the bank provider is down")]
 async fn is_down(world: &mut MinibankWorld) -> anyhow::Result<()> {
@@ -66,6 +70,7 @@ async fn is_down(world: &mut MinibankWorld) -> anyhow::Result<()> {
 }
 
 /// The provider is back and accepts transfers again.
+/// Needs: provider-stubs
 /// Example: When the bank provider recovers
 #[when(expr = "the bank provider recovers")]
 async fn recovers(world: &mut MinibankWorld) -> anyhow::Result<()> {
@@ -74,6 +79,7 @@ async fn recovers(world: &mut MinibankWorld) -> anyhow::Result<()> {
 
 /// Checks how many transfer requests the provider received from the customer's account
 /// (retries of one payment carry the same transfer id; the provider deduplicates them).
+/// Needs: provider-stubs
 /// Example: Then the bank provider was asked for 1 transfer from Alice
 #[then(regex = r"^the bank provider was asked for (\d+) transfers? from (.+)$")]
 async fn transfers_received(

@@ -288,6 +288,7 @@ async fn started_new_trace(world: &mut MinibankWorld) -> anyhow::Result<()> {
 
 /// Checks every platform log line about the last request (found by its request id) carries
 /// the request's trace id, and that there is at least one.
+/// Needs: logs
 /// Example: Then every log line of that request carries its trace id
 #[then(expr = "every log line of that request carries its trace id")]
 async fn logs_carry_trace_id(world: &mut MinibankWorld) -> anyhow::Result<()> {

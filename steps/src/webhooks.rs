@@ -93,6 +93,7 @@ impl MinibankWorld {
 }
 
 /// Stands up an endpoint for the merchant and registers it for `payment.settled` and `payment.failed`.
+/// Needs: merchant-endpoints
 /// Example: Given "Acme Coffee" listens for payment webhooks
 #[given(expr = "{actor} listens for payment webhooks")]
 async fn listens(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<()> {
@@ -125,6 +126,7 @@ async fn listens(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<
 }
 
 /// The merchant's endpoint answers 500 to the next deliveries, then 200 again.
+/// Needs: merchant-endpoints
 /// Example: Given "Acme Coffee"'s endpoint fails the next 2 deliveries
 #[given(expr = "{actor}'s endpoint fails the next {int} deliveries")]
 async fn fails_next(world: &mut MinibankWorld, alias: ActorName, times: u64) -> anyhow::Result<()> {
@@ -134,6 +136,7 @@ async fn fails_next(world: &mut MinibankWorld, alias: ActorName, times: u64) -> 
 }
 
 /// The merchant's endpoint answers 503 to every delivery until it comes back.
+/// Needs: merchant-endpoints
 /// Example: Given "Acme Coffee"'s endpoint is down
 #[given(expr = "{actor}'s endpoint is down")]
 async fn endpoint_down(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<()> {
@@ -144,6 +147,7 @@ async fn endpoint_down(world: &mut MinibankWorld, alias: ActorName) -> anyhow::R
 
 /// Waits until the merchant's endpoint accepted an event of that type about the last payment,
 /// and keeps that request for the checks that follow.
+/// Needs: merchant-endpoints
 /// Example: Then "Acme Coffee" receives a payment.settled webhook for the payment
 #[then(expr = "{actor} receives a {event} webhook for the payment")]
 async fn receives(
@@ -315,6 +319,7 @@ async fn delivery_state(
 
 /// Checks the last delivery looked at was attempted exactly as often as the merchant's
 /// endpoint was called about the payment, and more than once (it was retried).
+/// Needs: merchant-endpoints
 /// Example: Then every attempt reached "Acme Coffee"'s endpoint
 #[then(expr = "every attempt reached {actor}'s endpoint")]
 async fn every_attempt_reached(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<()> {
@@ -338,6 +343,7 @@ async fn every_attempt_reached(world: &mut MinibankWorld, alias: ActorName) -> a
 }
 
 /// Checks how many requests about the last payment reached the merchant's endpoint, answered or not.
+/// Needs: merchant-endpoints
 /// Example: Then "Acme Coffee"'s endpoint was called 3 times for the payment
 #[then(expr = "{actor}'s endpoint was called {int} times for the payment")]
 async fn called_times(

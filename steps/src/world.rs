@@ -271,7 +271,7 @@ impl MinibankWorld {
         if let Some(token) = &self.operator_token {
             return Ok(token.clone());
         }
-        let operator = self.driver()?.operator();
+        let operator = self.require(Capability::OperatorAccess)?.operator();
         let token = self
             .sign_in(&operator.client_id, &operator.client_secret)
             .await

@@ -109,3 +109,79 @@ fn every_needs_tag_names_a_known_capability() {
         }
     }
 }
+
+/// The catalogue entry of the definition a step matched, by the definition's source location.
+fn entry_at(location: &cucumber::step::Location) -> Option<&'static catalogue::StepEntry> {
+    let file = location.path.rsplit('/').next().unwrap_or(location.path);
+    catalogue::entries()
+        .iter()
+        .find(|e| e.file == file && (e.lines.0..=e.lines.1).contains(&location.line))
+}
+
+#[test]
+fn scenarios_carry_the_tags_their_steps_need() {
+    let collection = MinibankWorld::collection();
+    let mut problems = Vec::new();
+    for path in feature_files() {
+        let feature = gherkin::Feature::parse_path(&path, gherkin::GherkinEnv::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .expand_examples()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let background: Vec<&gherkin::Step> = feature
+            .background
+            .iter()
+            .flat_map(|b| b.steps.iter())
+            .collect();
+        for scenario in &feature.scenarios {
+            let tags: Vec<&str> = feature
+                .tags
+                .iter()
+                .chain(scenario.tags.iter())
+                .map(|t| t.trim_start_matches('@'))
+                .collect();
+            for step in background.iter().copied().chain(scenario.steps.iter()) {
+                let Ok(Some((_, _, Some(location), _))) = collection.find(step) else {
+                    continue; // undefined steps are reported by the test above
+                };
+                let Some(entry) = entry_at(&location) else {
+                    problems.push(format!(
+                        "{name}: `{}` matched {location}, which the catalogue does not list",
+                        step.value
+                    ));
+                    continue;
+                };
+                for need in &entry.needs {
+                    if !tags.contains(&need.as_str()) {
+                        problems.push(format!(
+                            "{name}:{}: scenario `{}` uses `{}` and must be tagged @{need}",
+                            scenario.position.line, scenario.name, step.value
+                        ));
+                    }
+                }
+                if tags.contains(&"staging-safe")
+                    && entry.needs.iter().any(|n| n != "needs-operator")
+                {
+                    problems.push(format!(
+                        "{name}:{}: scenario `{}` is @staging-safe but `{}` needs @{}",
+                        scenario.position.line,
+                        scenario.name,
+                        step.value,
+                        entry.needs.join(", @")
+                    ));
+                }
+            }
+        }
+    }
+    problems.dedup();
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
