@@ -125,17 +125,16 @@ impl ServiceBuilder {
             .with_context(|| format!("binding {addr}"))?;
         let local_addr = listener.local_addr().context("reading the bound address")?;
         let shutdown = CancellationToken::new();
-        let traced = ServerLayer {
+        let layer = ServerLayer {
             telemetry: self.telemetry.clone(),
             local_addr,
             trust_identity_headers: self.trust_identity_headers,
             traceresponse: self.traceresponse,
-        }
-        .apply(
-            self.router
-                .fallback(no_route)
-                .method_not_allowed_fallback(method_not_allowed),
-        );
+        };
+        let routes = self
+            .router
+            .fallback(no_route)
+            .method_not_allowed_fallback(method_not_allowed);
         let health = Router::new()
             .route("/health/live", get(live))
             .route("/health/ready", get(ready))
@@ -143,10 +142,18 @@ impl ServiceBuilder {
                 check: self.readiness,
                 shutdown: shutdown.clone(),
             });
+        // Internal services keep health probes out of traces (probes every few seconds would
+        // flood the trace store); edge traces them too, because every edge response must carry
+        // `traceresponse` and `x-request-id`.
+        let router = if self.traceresponse {
+            layer.apply(health.merge(routes))
+        } else {
+            health.merge(layer.apply(routes))
+        };
         Ok(Application {
             listener,
             local_addr,
-            router: health.merge(traced),
+            router,
             shutdown,
             background: self.background,
             telemetry: self.telemetry,

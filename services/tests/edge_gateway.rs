@@ -422,3 +422,16 @@ async fn an_unreachable_upstream_is_503_upstream_unavailable() {
         (503, "upstream_unavailable".to_owned())
     );
 }
+
+#[tokio::test]
+async fn edge_health_answers_also_carry_traceresponse_and_a_request_id() {
+    let edge = start_edge(|_| {}).await;
+    let response = http()
+        .get(format!("{}/health/live", edge.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("traceresponse"));
+    assert!(response.headers().contains_key("x-request-id"));
+}
