@@ -14,6 +14,9 @@ use crate::receiver::{DEFAULT_MAX_REQUEST_BYTES, http as otlp_http};
 use crate::store::{StoreConfig, TraceStore};
 use crate::{query, receiver};
 
+/// How long [`RunningSink::shutdown`] lets in-flight requests finish.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// HTTP/2 flow-control windows of the gRPC receiver.
 const GRPC_STREAM_WINDOW_BYTES: u32 = 1024 * 1024;
 const GRPC_CONNECTION_WINDOW_BYTES: u32 = 4 * 1024 * 1024;
@@ -234,12 +237,21 @@ impl RunningSink {
     }
 
     /// Stops accepting connections, lets in-flight requests finish, and waits for the
-    /// servers to exit.
+    /// servers to exit; after [`SHUTDOWN_GRACE`] whatever is still running is aborted, so
+    /// a client that never lets go cannot hold shutdown up.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        for task in self.tasks.drain(..) {
-            if let Err(e) = task.await {
-                tracing::error!(error = %e, "trace sink task failed");
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        for mut task in self.tasks.drain(..) {
+            match tokio::time::timeout_at(deadline, &mut task).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "trace sink task failed"),
+                Err(_) => {
+                    tracing::warn!(
+                        "trace sink server still busy after the grace period; aborting it"
+                    );
+                    task.abort();
+                }
             }
         }
     }

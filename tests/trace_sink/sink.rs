@@ -54,7 +54,31 @@ async fn shutdown_stops_every_listener() {
     let query = sink.query_url();
     let http = sink.otlp_http_addr();
     let grpc = sink.otlp_grpc_addr();
+    // Clients that keep their connections open (HTTP keep-alive, an HTTP/2 channel).
+    let client = http_client();
+    let body = export_request(&[span(1, 1, "edge").build()]).encode_to_vec();
+    let response = client
+        .post(sink.otlp_traces_url())
+        .header("content-type", "application/x-protobuf")
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 200);
+    let mut grpc_client = opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient::connect(sink.otlp_grpc_endpoint())
+        .await
+        .expect("connect");
+    grpc_client
+        .export(export_request(&[span(1, 2, "edge").build()]))
+        .await
+        .expect("export");
+    let started = std::time::Instant::now();
     sink.shutdown().await;
+    assert!(
+        started.elapsed() < harness::sink::SHUTDOWN_GRACE,
+        "open client connections do not hold shutdown up ({:?})",
+        started.elapsed()
+    );
     assert!(
         http_client()
             .get(format!("{query}/api/v3/services"))
