@@ -49,9 +49,14 @@ impl StepEntry {
     /// The sentence to show a reader: the expression, or the first example for a regex step.
     pub fn sentence(&self) -> &str {
         if self.is_regex {
+            // The example without its keyword reads like an expression step's sentence.
             self.examples
                 .first()
-                .map(String::as_str)
+                .map(|e| {
+                    e.split_once(' ')
+                        .filter(|(k, _)| ["Given", "When", "Then"].contains(k))
+                        .map_or(e.as_str(), |(_, rest)| rest)
+                })
                 .unwrap_or(&self.pattern)
         } else {
             &self.pattern
@@ -409,7 +414,7 @@ async fn times_out(w: &mut W) {}
         assert_eq!(steps[0].lines, (4, 5));
         assert_eq!(
             steps[2].sentence(),
-            "Given the bank provider times out after processing the transfer"
+            "the bank provider times out after processing the transfer"
         );
     }
 
