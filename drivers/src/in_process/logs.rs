@@ -23,15 +23,17 @@ use crate::LogReader;
 /// Capture filter when `ACCEPTANCE_LOG` is unset: the platform's info lines, not its libraries'.
 pub const DEFAULT_FILTER: &str = "info,h2=warn,hyper=warn,hyper_util=warn,sqlx=warn,tower=warn,reqwest=warn,wiremock=warn,opentelemetry=warn";
 
-/// Lines kept; older lines are dropped first.
-pub const MAX_LINES: usize = 200_000;
+/// Bytes of log lines kept (about 50,000 typical lines); older lines are dropped first.
+pub const MAX_BYTES: usize = 32 * 1024 * 1024;
 
 /// The bounded buffer of captured JSON log lines.
 #[derive(Default)]
 pub struct LogCapture {
-    lines: Mutex<VecDeque<String>>,
+    lines: Mutex<Lines>,
     /// False when another global subscriber was already installed (then nothing is captured).
     installed: bool,
+    /// Bytes of lines kept ([`MAX_BYTES`] for the process-wide capture).
+    max_bytes: usize,
 }
 
 static CAPTURE: OnceLock<Arc<LogCapture>> = OnceLock::new();
@@ -42,8 +44,9 @@ impl LogCapture {
         CAPTURE
             .get_or_init(|| {
                 let lines = Arc::new(LogCapture {
-                    lines: Mutex::new(VecDeque::new()),
+                    lines: Mutex::new(Lines::default()),
                     installed: true,
+                    max_bytes: MAX_BYTES,
                 });
                 let filter = EnvFilter::try_from_env("ACCEPTANCE_LOG")
                     .unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
@@ -69,7 +72,7 @@ impl LogCapture {
 
     /// Number of lines currently held.
     pub fn len(&self) -> usize {
-        self.lines.lock().len()
+        self.lines.lock().held.len()
     }
 
     /// Whether no line is held.
@@ -81,12 +84,23 @@ impl LogCapture {
         let text = String::from_utf8_lossy(bytes);
         let mut lines = self.lines.lock();
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            if lines.len() == MAX_LINES {
-                lines.pop_front();
+            lines.bytes += line.len();
+            lines.held.push_back(line.to_string());
+        }
+        while lines.bytes > self.max_bytes {
+            match lines.held.pop_front() {
+                Some(oldest) => lines.bytes -= oldest.len(),
+                None => break,
             }
-            lines.push_back(line.to_string());
         }
     }
+}
+
+/// The held lines and their total size.
+#[derive(Default)]
+struct Lines {
+    held: VecDeque<String>,
+    bytes: usize,
 }
 
 #[async_trait]
@@ -95,6 +109,7 @@ impl LogReader for LogCapture {
         let matching: Vec<String> = self
             .lines
             .lock()
+            .held
             .iter()
             .filter(|line| line.contains(needle))
             .cloned()
@@ -140,5 +155,26 @@ impl Drop for EventWriter {
         if !self.bytes.is_empty() {
             self.capture.push(&self.bytes);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_oldest_lines_go_first_once_the_buffer_is_full() {
+        let capture = LogCapture {
+            max_bytes: 40,
+            ..LogCapture::default()
+        };
+        for i in 0..5 {
+            capture.push(format!("{{\"n\":{i},\"pad\":\"xxxx\"}}\n").as_bytes());
+        }
+        // Each line is 20 bytes: only the newest two fit.
+        assert_eq!(capture.len(), 2);
+        let kept = capture.lines_mentioning("pad").await;
+        assert_eq!(kept[0]["n"], 3);
+        assert_eq!(kept[1]["n"], 4);
     }
 }
