@@ -7,9 +7,7 @@ use std::sync::LazyLock;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::Context;
-use opentelemetry::propagation::{
-    Extractor, Injector, TextMapCompositePropagator, TextMapPropagator,
-};
+use opentelemetry::propagation::{Injector, TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use serde::{Deserialize, Serialize};
 
@@ -23,8 +21,28 @@ static PROPAGATOR: LazyLock<TextMapCompositePropagator> = LazyLock::new(|| {
 /// Reads the trace context and baggage from request headers. An invalid or missing `traceparent`
 /// gives a context without a remote parent, so the next span starts a new trace (W3C: restart,
 /// never fail); `tracestate` is ignored then, as the spec requires.
+///
+/// Repeated headers follow the W3C rules: two or more `traceparent` headers make the context
+/// invalid (restart), repeated `tracestate` and `baggage` headers are combined with commas.
 pub fn extract_from_headers(headers: &HeaderMap) -> Context {
-    PROPAGATOR.extract(&HeaderExtractor(headers))
+    let mut fields = std::collections::HashMap::new();
+    let values = |name: &str| -> Vec<&str> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .collect()
+    };
+    if let [traceparent] = values("traceparent").as_slice() {
+        fields.insert("traceparent".to_owned(), (*traceparent).to_owned());
+    }
+    for name in ["tracestate", "baggage"] {
+        let combined = values(name).join(",");
+        if !combined.is_empty() {
+            fields.insert(name.to_owned(), combined);
+        }
+    }
+    PROPAGATOR.extract(&fields)
 }
 
 /// Writes `traceparent`, `tracestate` (when not empty) and `baggage` (when not empty) of `cx`.
@@ -71,28 +89,6 @@ impl PropagatedContext {
             fields.insert("baggage".to_owned(), baggage.clone());
         }
         PROPAGATOR.extract(&fields)
-    }
-}
-
-struct HeaderExtractor<'a>(&'a HeaderMap);
-
-impl Extractor for HeaderExtractor<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|value| value.to_str().ok())
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(HeaderName::as_str).collect()
-    }
-
-    fn get_all(&self, key: &str) -> Option<Vec<&str>> {
-        let values: Vec<&str> = self
-            .0
-            .get_all(key)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .collect();
-        (!values.is_empty()).then_some(values)
     }
 }
 
@@ -146,6 +142,32 @@ mod tests {
         headers.insert("tracestate", HeaderValue::from_static("a=b"));
         let cx = extract_from_headers(&headers);
         assert!(!cx.span().span_context().is_valid());
+    }
+
+    #[test]
+    fn two_traceparent_headers_give_no_parent() {
+        let mut headers = HeaderMap::new();
+        headers.append("traceparent", HeaderValue::from_static(PARENT));
+        headers.append(
+            "traceparent",
+            HeaderValue::from_static("00-1af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+        );
+        assert!(
+            !extract_from_headers(&headers)
+                .span()
+                .span_context()
+                .is_valid()
+        );
+    }
+
+    #[test]
+    fn repeated_tracestate_headers_are_combined() {
+        let mut headers = HeaderMap::new();
+        headers.insert("traceparent", HeaderValue::from_static(PARENT));
+        headers.append("tracestate", HeaderValue::from_static("a=1"));
+        headers.append("tracestate", HeaderValue::from_static("b=2"));
+        let cx = extract_from_headers(&headers);
+        assert_eq!(cx.span().span_context().trace_state().header(), "a=1,b=2");
     }
 
     #[test]
