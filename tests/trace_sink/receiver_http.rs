@@ -238,3 +238,47 @@ async fn a_large_batch_is_decoded_off_the_async_workers_and_stored() {
     assert_eq!(response.status(), 200);
     assert_eq!(sink.store().span_count(&trace_id(9)), 5_000);
 }
+
+#[tokio::test]
+async fn hundreds_of_garbage_bodies_get_200_or_400_and_never_take_the_receiver_down() {
+    let sink = start_sink().await;
+    let valid = export_request(&[span(10, 1, "edge").build()]).encode_to_vec();
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..300 {
+        // Mutate a valid message (flip, truncate) or send pure noise, as protobuf or JSON.
+        let mut body = if round % 3 == 0 {
+            (0..(next() % 512))
+                .map(|_| next() as u8)
+                .collect::<Vec<u8>>()
+        } else {
+            let mut body = valid.clone();
+            for _ in 0..(1 + next() % 4) {
+                let i = (next() as usize) % body.len();
+                body[i] ^= next() as u8;
+            }
+            body
+        };
+        if round % 5 == 0 {
+            body.truncate((next() as usize) % (body.len() + 1));
+        }
+        let content_type = if round % 2 == 0 {
+            PROTOBUF
+        } else {
+            "application/json"
+        };
+        let response = post(&sink.otlp_traces_url(), content_type, None, body).await;
+        let status = response.status().as_u16();
+        assert!(status == 200 || status == 400, "round {round}: {status}");
+    }
+    let response = post(&sink.otlp_traces_url(), PROTOBUF, None, valid).await;
+    assert_eq!(response.status(), 200);
+    // Mutations that still decode may have added other spans; the valid one is there.
+    let trace = sink.store().get(&trace_id(10)).expect("trace stored");
+    assert!(trace.span(&crate::support::span_id(1)).is_some());
+}
