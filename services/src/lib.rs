@@ -16,14 +16,18 @@
 //!   [`http_error::ApiJson`] body extractor that rejects bad JSON as `invalid_request`.
 //! - [`db`]: a `sqlx::AnyPool` from a URL (SQLite file with WAL by default) and embedded migrations.
 //! - [`app`]: [`app::ServiceBuilder`] → [`app::Application`]: health routes, JSON 404/405,
-//!   background tasks, graceful shutdown, binding so port 0 works.
+//!   background tasks, graceful shutdown, binding so port 0 works; [`app::Deps`] is what every
+//!   `build(settings, deps)` receives (its telemetry, the shared HTTP client).
+//!
+//! Migrations live in `services/migrations/<service>/NNNN_name.sql` and are compiled in.
 //!
 //! ## The services
 //! Each is a folder with the same shape: `mod.rs` (`Settings`, `build(settings, deps)`), one
 //! file per operation (parse, apply, encode), `store.rs` (its database), `domain.rs` (newtypes).
 //! - [`edge`]: the only public door (routing, authentication, limits, trace response).
 //! - [`auth`]: clients, tokens, introspection, onboarding.
-//! - `ledger`, `payments`, `webhooks`: accounts and holds, the payment saga, webhook delivery.
+//! - [`ledger`], [`payments`], [`webhooks`]: accounts and holds, the payment saga, webhook
+//!   delivery.
 //!
 //! ## Running them
 //! - [`platform`]: every service as tasks in one process (the in-process test driver and
