@@ -86,3 +86,38 @@ async fn the_jaeger_fetcher_reads_the_sink_back_unchanged() {
     assert_eq!(trace.spans, spans);
     assert!(fetcher.fetch(&trace_id(2)).await.expect("fetch").is_none());
 }
+
+#[tokio::test]
+async fn the_served_json_uses_otlp_json_encodings() {
+    let sink = start_sink().await;
+    sink.store().insert(vec![
+        span(3, 1, "edge")
+            .attr(
+                "http.response.status_code",
+                harness::model::AttrValue::Int(201),
+            )
+            .build(),
+    ]);
+    let url = format!("{}/api/v3/traces/{}", sink.query_url(), trace_id(3));
+    let json: serde_json::Value = http_client()
+        .get(&url)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    let resource = &json["result"]["resourceSpans"][0]["resource"]["attributes"][0];
+    assert_eq!(resource["key"], "service.name");
+    assert_eq!(resource["value"]["stringValue"], "edge");
+    let span = &json["result"]["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+    assert_eq!(
+        span["startTimeUnixNano"], "1001000000",
+        "uint64 as a decimal string"
+    );
+    assert_eq!(
+        span["attributes"][0]["value"]["intValue"], "201",
+        "int64 as a string"
+    );
+    assert_eq!(span["status"]["code"], 0);
+}
