@@ -164,6 +164,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the request body must be a JSON object",
         ));
     }
+    // serde reads a struct from a JSON array too (`["Dora","GBP"]`); the contract wants objects.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "the request body must be a JSON object",
+        ));
+    }
     serde_json::from_slice(bytes).map_err(|error| {
         use serde_json::error::Category;
         match error.classify() {
@@ -204,6 +212,13 @@ mod tests {
         assert!(unknown.message.contains("extra"), "{}", unknown.message);
         let wrong = parse_json::<Body>(br#"{"amount":"ten"}"#).unwrap_err();
         assert_eq!(wrong.code, "invalid_request");
+    }
+
+    #[test]
+    fn an_array_is_not_an_object() {
+        let error = parse_json::<Body>(b" [1]").unwrap_err();
+        assert_eq!(error.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error.code, "invalid_request");
     }
 
     #[test]

@@ -33,7 +33,9 @@ pub fn extract_from_headers(headers: &HeaderMap) -> Context {
             .filter_map(|value| value.to_str().ok())
             .collect()
     };
-    if let [traceparent] = values("traceparent").as_slice() {
+    if let [traceparent] = values("traceparent").as_slice()
+        && well_formed_traceparent(traceparent)
+    {
         fields.insert("traceparent".to_owned(), (*traceparent).to_owned());
     }
     for name in ["tracestate", "baggage"] {
@@ -43,6 +45,20 @@ pub fn extract_from_headers(headers: &HeaderMap) -> Context {
         }
     }
     PROPAGATOR.extract(&fields)
+}
+
+/// The W3C field widths: the SDK's propagator parses ids with `from_str_radix`, which accepts
+/// short ids (`00-4bf9…e47-…` of 30 digits) and zero-pads them into a different trace.
+fn well_formed_traceparent(value: &str) -> bool {
+    let value = value.trim();
+    let parts: Vec<&str> = value.split('-').collect();
+    let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+    parts.len() >= 4
+        && hex(parts[0], 2)
+        && hex(parts[1], 32)
+        && hex(parts[2], 16)
+        && hex(parts[3], 2)
+        && (parts[0] != "00" || parts.len() == 4)
 }
 
 /// Writes `traceparent`, `tracestate` (when not empty) and `baggage` (when not empty) of `cx`.
@@ -142,6 +158,21 @@ mod tests {
         headers.insert("tracestate", HeaderValue::from_static("a=b"));
         let cx = extract_from_headers(&headers);
         assert!(!cx.span().span_context().is_valid());
+    }
+
+    #[test]
+    fn a_traceparent_with_a_short_trace_id_gives_no_parent() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "traceparent",
+            HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e47-00f067aa0ba902b7-01"),
+        );
+        assert!(
+            !extract_from_headers(&headers)
+                .span()
+                .span_context()
+                .is_valid()
+        );
     }
 
     #[test]
