@@ -47,7 +47,7 @@ Feature: Telling the merchant about payments
     Then both answers are the same payment
     And "Acme Coffee" receives a payment.settled webhook for the payment
     And "Acme Coffee"'s delivery for the payment is delivered after 1 attempt
-    And "Acme Coffee"'s endpoint was called 1 times for the payment
+    And "Acme Coffee"'s endpoint was called 1 time for the payment
     And the money in the ledger is conserved
 
   Scenario: Another merchant is not told about payments to Acme
@@ -56,4 +56,5 @@ Feature: Telling the merchant about payments
     When Alice pays "Acme Coffee" 4.00 GBP
     Then "Acme Coffee" receives a payment.settled webhook for the payment
     And "Bean There"'s endpoint was called 0 times for the payment
+    And the webhook is not signed with "Bean There"'s secret
     And the money in the ledger is conserved

@@ -194,11 +194,13 @@ async fn receives(
     Ok(())
 }
 
-/// Checks the webhook's `minibank-signature` with the secret the merchant got at registration,
-/// as a merchant would: HMAC-SHA256 over "<t>.<raw body>", timestamp within five minutes.
+/// Checks the webhook's `minibank-signature` as a merchant would, with the secret that
+/// merchant got at registration: HMAC-SHA256 over "<t>.<raw body>", timestamp within five
+/// minutes. With "not", checks another party's secret does not verify it.
 /// Example: Then the webhook is signed with "Acme Coffee"'s secret
-#[then(expr = "the webhook is signed with {actor}'s secret")]
-async fn signed(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<()> {
+#[then(regex = r"^the webhook is (not )?signed with (.+)'s secret$")]
+async fn signed(world: &mut MinibankWorld, not: String, alias: String) -> anyhow::Result<()> {
+    let alias: ActorName = alias.parse().map_err(anyhow::Error::msg)?;
     let webhook = world
         .webhook
         .as_ref()
@@ -207,13 +209,20 @@ async fn signed(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<(
         .actor(&alias.0)?
         .webhook_secret
         .clone()
-        .context("the merchant has no webhook secret")?;
+        .with_context(|| format!("{alias} has no webhook secret"))?;
     let signature = header(webhook, "minibank-signature")
         .context("the webhook has no minibank-signature header")?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
-    verify_signature(&secret, signature, &webhook.body, now).map_err(anyhow::Error::msg)
+    let verified = verify_signature(&secret, signature, &webhook.body, now);
+    match (not.is_empty(), verified) {
+        (true, verified) => verified.map_err(anyhow::Error::msg),
+        (false, Ok(())) => {
+            anyhow::bail!("{alias}'s secret verifies a webhook meant for someone else")
+        }
+        (false, Err(_)) => Ok(()),
+    }
 }
 
 /// Checks the webhook request continues the trace the payment request started:
@@ -345,7 +354,7 @@ async fn every_attempt_reached(world: &mut MinibankWorld, alias: ActorName) -> a
 /// Checks how many requests about the last payment reached the merchant's endpoint, answered or not.
 /// Needs: merchant-endpoints
 /// Example: Then "Acme Coffee"'s endpoint was called 3 times for the payment
-#[then(expr = "{actor}'s endpoint was called {int} times for the payment")]
+#[then(expr = "{actor}'s endpoint was called {int} time(s) for the payment")]
 async fn called_times(
     world: &mut MinibankWorld,
     alias: ActorName,
