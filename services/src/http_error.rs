@@ -157,7 +157,8 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
     }
 }
 
-/// Parses a JSON body with the same error mapping as [`ApiJson`].
+/// Parses a JSON object body with the same error mapping as [`ApiJson`] (an array, which serde
+/// would read into a struct, is refused).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid_request(
@@ -172,6 +173,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the request body must be a JSON object",
         ));
     }
+    parse_json_document(bytes)
+}
+
+/// Parses any JSON document (an array too) with the same error mapping as [`ApiJson`]: for
+/// bodies that are not objects by contract, such as the W3C test-service instructions.
+pub fn parse_json_document<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|error| {
         use serde_json::error::Category;
         match error.classify() {

@@ -350,7 +350,8 @@ async fn the_propagation_probe_posts_each_argument_continuing_the_trace() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
+    let status = response.status();
+    assert_eq!(status, 200, "{}", response.text().await.unwrap());
     let received = target.received_requests().await.unwrap();
     assert_eq!(received.len(), 2);
     assert_eq!(received[0].url.path(), "/one");
@@ -434,4 +435,29 @@ async fn edge_health_answers_also_carry_traceresponse_and_a_request_id() {
     assert_eq!(response.status(), 200);
     assert!(response.headers().contains_key("traceresponse"));
     assert!(response.headers().contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn token_requests_are_rate_limited_per_client_id() {
+    let edge = start_edge(|settings| {
+        settings.rate_limit = RateLimitSettings {
+            per_second: 1,
+            burst: 1,
+        }
+    })
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/tokens"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&edge.auth)
+        .await;
+    let ask = |client: &str| {
+        http()
+            .post(format!("{}/v1/tokens", edge.url))
+            .json(&json!({"client_id": client, "client_secret": "s"}))
+            .send()
+    };
+    assert_eq!(ask("busy").await.unwrap().status(), 200);
+    assert_eq!(ask("busy").await.unwrap().status(), 429);
+    assert_eq!(ask("quiet").await.unwrap().status(), 200);
 }

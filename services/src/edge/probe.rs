@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::EdgeState;
-use crate::http_error::{ApiError, ApiJson};
+use crate::http_error::{ApiError, parse_json_document};
 use crate::rpc::{RequestContext, RpcRequest};
 
 /// One instruction of the test harness.
@@ -25,8 +25,9 @@ pub struct ProbeCall {
 pub async fn handle(
     State(state): State<EdgeState>,
     ctx: RequestContext,
-    ApiJson(calls): ApiJson<Vec<ProbeCall>>,
+    body: bytes::Bytes,
 ) -> Result<StatusCode, ApiError> {
+    let calls: Vec<ProbeCall> = parse_json_document(&body)?;
     for call in calls {
         if !(call.url.starts_with("http://") || call.url.starts_with("https://")) {
             return Err(ApiError::unprocessable(

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use super::EdgeState;
 use super::routes::{Access, PublicRoute, UpstreamPath};
 use crate::http_error::ApiError;
-use crate::rpc::{RequestContext, RpcError, RpcRequest};
+use crate::rpc::{Identity, RequestContext, RpcError, RpcRequest};
 
 /// Request headers passed upstream; everything else (notably `authorization` and any inbound
 /// `x-minibank-*`) stays at edge. Trace and identity headers are set by the RPC client.
@@ -50,15 +50,13 @@ async fn try_forward(
             Some(identity)
         }
     };
-    let client_key = identity
-        .as_ref()
-        .map(|identity| identity.subject.clone())
-        .unwrap_or_else(|| "anonymous".to_owned());
-    if let Err(wait) = state.rate_limiter.check(&client_key) {
+    let body = read_body(&parts.headers, body, state.body_limit).await?;
+    if let Err(wait) = state
+        .rate_limiter
+        .check(&client_key(identity.as_ref(), &body))
+    {
         return Ok(rate_limited(wait));
     }
-
-    let body = read_body(&parts.headers, body, state.body_limit).await?;
     let path = match route.upstream_path {
         UpstreamPath::Same => parts
             .uri
@@ -93,6 +91,18 @@ async fn try_forward(
         }
         Err(error) => Err(upstream_error(error)),
     }
+}
+
+/// Who the rate limit counts a request against: the token's subject, or for the public token
+/// route the `client_id` it asks for (so one busy client does not starve the others).
+fn client_key(identity: Option<&Identity>, body: &[u8]) -> String {
+    if let Some(identity) = identity {
+        return format!("subject:{}", identity.subject);
+    }
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|value| value.get("client_id")?.as_str().map(str::to_owned))
+        .map_or_else(|| "anonymous".to_owned(), |id| format!("client:{id}"))
 }
 
 /// Reads the body, refusing more than `limit` bytes with 413 `payload_too_large` (checked on

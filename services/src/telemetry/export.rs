@@ -109,31 +109,33 @@ impl ExportControl {
     }
 }
 
-/// Starts the export task on the current tokio runtime.
+/// Starts the export task on the current tokio runtime (an error outside one).
 pub(super) fn start<E: SpanExporter + 'static>(
     mut exporter: E,
     resource: &Resource,
     settings: BatchSettings,
     stats: Arc<ExportStats>,
-) -> (QueueingProcessor, ExportControl) {
+) -> anyhow::Result<(QueueingProcessor, ExportControl)> {
+    let runtime = tokio::runtime::Handle::try_current()
+        .map_err(|_| anyhow::anyhow!("span export needs a tokio runtime"))?;
     exporter.set_resource(resource);
     let (queue, receiver) = mpsc::channel(settings.max_queue_size.max(1));
     let stop = CancellationToken::new();
-    tokio::spawn(run(
+    runtime.spawn(run(
         exporter,
         receiver,
         settings,
         stats.clone(),
         stop.clone(),
     ));
-    (
+    Ok((
         QueueingProcessor {
             queue: queue.clone(),
             stats,
             stop: stop.clone(),
         },
         ExportControl { queue, stop },
-    )
+    ))
 }
 
 async fn run<E: SpanExporter>(

@@ -139,7 +139,7 @@ struct Inner {
 
 impl Telemetry {
     /// Builds the tracer provider for one service and, when an endpoint is configured, starts its
-    /// OTLP/HTTP export task on the current tokio runtime.
+    /// OTLP/HTTP export task on the current tokio runtime (an error outside one).
     pub fn init(settings: &TelemetrySettings) -> anyhow::Result<Self> {
         match &settings.otlp_traces_endpoint {
             None => Ok(Self::build(settings)),
@@ -155,26 +155,26 @@ impl Telemetry {
                     .with_timeout(settings.export_timeout)
                     .build()
                     .with_context(|| format!("building the OTLP exporter for {endpoint}"))?;
-                Ok(Self::with_exporter(settings, exporter))
+                Self::with_exporter(settings, exporter)
             }
         }
     }
 
     /// Like [`Telemetry::init`] but exporting to any [`SpanExporter`] (tests use an in-memory one).
-    /// Must be called inside a tokio runtime: the export task is spawned on it.
+    /// Fails outside a tokio runtime: the export task is spawned on it.
     pub fn with_exporter<E: SpanExporter + 'static>(
         settings: &TelemetrySettings,
         exporter: E,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
         let resource = resource_of(settings);
         let stats = Arc::new(ExportStats::default());
         let (processor, control) =
-            export::start(exporter, &resource, settings_batch(settings), stats.clone());
+            export::start(exporter, &resource, settings_batch(settings), stats.clone())?;
         let provider = SdkTracerProvider::builder()
             .with_resource(resource)
             .with_span_processor(processor)
             .build();
-        Self::assemble(settings, provider, stats, Some(control))
+        Ok(Self::assemble(settings, provider, stats, Some(control)))
     }
 
     /// A provider that makes spans (so ids propagate) but exports nothing.

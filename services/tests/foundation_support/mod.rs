@@ -43,7 +43,7 @@ pub fn telemetry(service: &str) -> (Telemetry, Spans) {
     let spans = Spans::default();
     let settings = TelemetrySettings::new(service, None, Duration::from_millis(1));
     (
-        Telemetry::with_exporter(&settings, CollectingExporter(spans.clone())),
+        Telemetry::with_exporter(&settings, CollectingExporter(spans.clone())).unwrap(),
         spans,
     )
 }
