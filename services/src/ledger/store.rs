@@ -184,29 +184,31 @@ pub async fn account_refusal(
     Ok(None)
 }
 
-/// Inserts the postings of one operation.
+/// Inserts the two legs of one operation in one statement.
 pub async fn insert_postings(
     conn: &mut AnyConnection,
     operation_id: &OperationId,
     currency: &str,
-    postings: &[super::rules::Posting],
+    postings: &[super::rules::Posting; 2],
 ) -> Result<(), ApiError> {
     let now = crate::db::now_rfc3339();
-    for posting in postings {
-        sqlx::query(
-            "INSERT INTO postings (posting_id, operation_id, account_id, amount, currency, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(format!("pst_{}", uuid::Uuid::now_v7()))
-        .bind(operation_id.as_str())
-        .bind(posting.account_id.as_str())
-        .bind(posting.amount)
-        .bind(currency)
-        .bind(&now)
-        .execute(&mut *conn)
-        .await
-        .map_err(ApiError::internal)?;
-    }
+    let [first, second] = postings;
+    sqlx::query(
+        "INSERT INTO postings (posting_id, operation_id, account_id, amount, currency, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6), ($7, $2, $8, $9, $5, $6)",
+    )
+    .bind(format!("pst_{}", uuid::Uuid::now_v7()))
+    .bind(operation_id.as_str())
+    .bind(first.account_id.as_str())
+    .bind(first.amount)
+    .bind(currency)
+    .bind(&now)
+    .bind(format!("pst_{}", uuid::Uuid::now_v7()))
+    .bind(second.account_id.as_str())
+    .bind(second.amount)
+    .execute(&mut *conn)
+    .await
+    .map_err(ApiError::internal)?;
     Ok(())
 }
 
