@@ -12,6 +12,7 @@ use serde_json::json;
 use sqlx::AnyPool;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use super::store::{self, OutboxRow};
 use crate::rpc::{PropagatedContext, RequestContext, RpcClient};
@@ -63,9 +64,22 @@ impl OutboxRelay {
         let fetched = events.len();
         futures::stream::iter(events)
             .for_each_concurrent(CONCURRENCY, |event| async move {
-                if let Err(error) = self.send(&event).await {
-                    tracing::warn!(event_id = %event.event_id, error = format!("{error:#}"), "event not relayed yet");
+                // Log lines about an event carry the trace it continues.
+                let traceparent = event.traceparent.as_deref().unwrap_or_default();
+                let log_span = tracing::info_span!(
+                    "outbox_relay",
+                    service = "payments",
+                    trace_id = traceparent.split('-').nth(1).unwrap_or_default(),
+                    span_id = traceparent.split('-').nth(2).unwrap_or_default(),
+                    event_id = %event.event_id,
+                );
+                async {
+                    if let Err(error) = self.send(&event).await {
+                        tracing::warn!(error = format!("{error:#}"), "event not relayed yet");
+                    }
                 }
+                .instrument(log_span)
+                .await;
             })
             .await;
         Ok(fetched)

@@ -15,6 +15,7 @@ use sqlx::AnyPool;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use super::schedule::RetrySchedule;
 use super::signature;
@@ -101,8 +102,33 @@ impl DeliveryWorker {
             let worker = self.clone();
             sends.spawn(async move {
                 let id = delivery.delivery_id.clone();
-                if let Err(error) = worker.attempt(&delivery).await {
-                    tracing::error!(delivery_id = %id, error = format!("{error:#}"), "recording a delivery attempt failed");
+                // Log lines about a delivery carry the trace it continues.
+                let trace_id = delivery
+                    .traceparent
+                    .as_deref()
+                    .and_then(|t| t.split('-').nth(1))
+                    .unwrap_or_default()
+                    .to_owned();
+                let span_id = delivery
+                    .traceparent
+                    .as_deref()
+                    .and_then(|t| t.split('-').nth(2))
+                    .unwrap_or_default()
+                    .to_owned();
+                let log_span = tracing::info_span!(
+                    "webhook_delivery",
+                    service = "webhooks",
+                    trace_id = %trace_id,
+                    span_id = %span_id,
+                    delivery_id = %id,
+                );
+                if let Err(error) = worker.attempt(&delivery).instrument(log_span.clone()).await {
+                    log_span.in_scope(|| {
+                        tracing::error!(
+                            error = format!("{error:#}"),
+                            "recording a delivery attempt failed"
+                        );
+                    });
                 }
                 worker.in_flight.lock().remove(&id);
             });

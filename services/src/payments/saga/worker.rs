@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use super::driver::SagaDriver;
 use crate::payments::store;
@@ -72,18 +73,26 @@ async fn resume_due(
                 tracestate: row.tracestate.clone(),
                 baggage: row.baggage.clone(),
             });
-            if let Err(error) = driver.drive(&ctx, &claim, row.clone()).await {
-                tracing::error!(
-                    payment_id,
-                    error = format!("{error:#}"),
-                    "resuming a payment failed"
-                );
-                // Look again after a sweep rather than spinning on a payment that keeps failing.
-                let retry_at = store::now_ms() + 1_000;
-                if let Ok(step) = row.step() {
-                    let _ = store::postpone(driver.pool(), &payment_id, step, retry_at).await;
+            // Log lines about a resumed payment carry its trace, like those of a request.
+            let log_span = tracing::info_span!(
+                "resume_payment",
+                service = "payments",
+                trace_id = %ctx.trace_id(),
+                span_id = %ctx.span_context().span_id(),
+                payment_id = %payment_id,
+            );
+            async move {
+                if let Err(error) = driver.drive(&ctx, &claim, row.clone()).await {
+                    tracing::error!(error = format!("{error:#}"), "resuming a payment failed");
+                    // Look again after a sweep rather than spinning on a payment that keeps failing.
+                    let retry_at = store::now_ms() + 1_000;
+                    if let Ok(step) = row.step() {
+                        let _ = store::postpone(driver.pool(), &payment_id, step, retry_at).await;
+                    }
                 }
             }
+            .instrument(log_span)
+            .await;
         });
     }
     Ok(next_due)
