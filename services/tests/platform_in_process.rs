@@ -232,3 +232,64 @@ async fn after_every_service_is_restarted_in_turn_a_payment_still_settles() {
     );
     running.shutdown().await;
 }
+
+#[tokio::test]
+async fn with_the_collector_down_payments_still_settle_and_the_lost_spans_are_counted() {
+    let provider = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/transfers"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"status": "accepted"})))
+        .mount(&provider)
+        .await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let collector = format!("http://{}/v1/traces", closed.local_addr().unwrap());
+    drop(closed);
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(&provider, &dir, Some(collector)).await;
+    let edge = running.edge_url();
+    let operator = running.operator_token().await.unwrap();
+    let (_, customer) = send(
+        http()
+            .post(format!("{edge}/v1/customers"))
+            .bearer_auth(&operator)
+            .json(&json!({"name": "Ada", "currency": "GBP"})),
+    )
+    .await;
+    let (_, merchant) = send(
+        http()
+            .post(format!("{edge}/v1/merchants"))
+            .bearer_auth(&operator)
+            .json(&json!({"name": "Tea Shop", "currency": "GBP"})),
+    )
+    .await;
+    let account = customer["account_id"].as_str().unwrap();
+    send(
+        http()
+            .post(format!("{edge}/v1/accounts/{account}/top-ups"))
+            .bearer_auth(&operator)
+            .json(&json!({"amount": 1000, "currency": "GBP"})),
+    )
+    .await;
+    let customer_token = token(&edge, &customer["client_id"], &customer["client_secret"]).await;
+    let (status, payment) = send(
+        http()
+            .post(format!("{edge}/v1/payments"))
+            .bearer_auth(&customer_token)
+            .header("idempotency-key", "collector-down")
+            .json(
+                &json!({"merchant_id": merchant["merchant_id"], "amount": 300, "currency": "GBP"}),
+            ),
+    )
+    .await;
+    assert_eq!(
+        (status, &payment["status"]),
+        (201, &json!("settled")),
+        "{payment}"
+    );
+
+    running.flush_telemetry(Duration::from_secs(10)).await;
+    let dropped = running.dropped_spans().await;
+    assert!(dropped[&ServiceName::Edge] > 0, "{dropped:?}");
+    assert!(dropped[&ServiceName::Payments] > 0, "{dropped:?}");
+    running.shutdown().await;
+}

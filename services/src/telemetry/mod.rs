@@ -151,6 +151,15 @@ impl Telemetry {
                 let exporter = opentelemetry_otlp::SpanExporter::builder()
                     .with_http()
                     .with_http_client(http)
+                    // One quick retry for a hiccup; a collector that stays down costs spans (the
+                    // bounded queue drops them), never time on the export path.
+                    .with_retry_policy(
+                        opentelemetry_otlp::RetryPolicy::recommended()
+                            .with_max_retries(1)
+                            .with_initial_delay(Duration::from_millis(20))
+                            .with_max_delay(Duration::from_millis(100))
+                            .with_max_jitter(Duration::from_millis(10)),
+                    )
                     .with_endpoint(endpoint.clone())
                     .with_timeout(settings.export_timeout)
                     .build()
