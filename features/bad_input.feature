@@ -96,3 +96,14 @@ Feature: Bad input is refused with a clear answer
   Scenario: An oversized body is refused before it is read
     When the operator sends POST "/v1/customers" with a body of 2000000 bytes
     Then the response is 413 with error code "payload_too_large"
+
+  @staging-safe
+  Scenario Outline: Reading something that does not exist: <case>
+    When <who> sends GET "<path>"
+    Then the response is 404 with error code "not_found"
+
+    Examples:
+      | case             | who           | path                                                  |
+      | unknown account  | Alice         | /v1/accounts/acc_0190f4a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6 |
+      | unknown payment  | Alice         | /v1/payments/pay_0190f4a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6 |
+      | unknown route    | the operator  | /v1/nothing-here                                      |
