@@ -46,4 +46,4 @@ CREATE TABLE outbox (
     created_at  TEXT NOT NULL,
     sent_at     TEXT
 );
-CREATE INDEX outbox_unsent ON outbox (created_at) WHERE sent_at IS NULL;
+CREATE INDEX outbox_unsent ON outbox (event_id) WHERE sent_at IS NULL;

@@ -42,4 +42,4 @@ CREATE TABLE deliveries (
     UNIQUE (event_id, endpoint_id)
 );
 CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
-CREATE INDEX deliveries_by_merchant ON deliveries (merchant_id);
+CREATE INDEX deliveries_by_merchant ON deliveries (merchant_id, delivery_id);

@@ -211,7 +211,7 @@ pub struct OutboxRow {
 pub async fn unsent(pool: &AnyPool, limit: i64) -> anyhow::Result<Vec<OutboxRow>> {
     Ok(sqlx::query_as(
         "SELECT event_id, payment_id, merchant_id, event_type, payload, traceparent, tracestate, baggage \
-         FROM outbox WHERE sent_at IS NULL ORDER BY created_at, event_id LIMIT $1",
+         FROM outbox WHERE sent_at IS NULL ORDER BY event_id LIMIT $1",
     )
     .bind(limit)
     .fetch_all(pool)

@@ -95,7 +95,7 @@ pub async fn deliveries_of(
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT delivery_id, event_id, event_type, endpoint_id, payment_id, status, attempts, \
            last_response_status, last_error, created_at, updated_at \
-         FROM deliveries WHERE merchant_id = $1 ORDER BY created_at DESC, delivery_id DESC LIMIT $2",
+         FROM deliveries WHERE merchant_id = $1 ORDER BY delivery_id DESC LIMIT $2",
     )
     .bind(merchant_id)
     .bind(limit)

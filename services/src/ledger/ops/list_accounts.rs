@@ -42,7 +42,7 @@ pub async fn handle(
         match currency {
             Some(currency) => sqlx::query_as(
                 "SELECT account_id, owner_id, currency, kind, status, balance, held FROM accounts \
-             WHERE owner_id = $1 AND currency = $2 ORDER BY created_at, account_id",
+             WHERE owner_id = $1 AND currency = $2 ORDER BY account_id",
             )
             .bind(owner.as_str())
             .bind(currency.as_str())
@@ -50,7 +50,7 @@ pub async fn handle(
             .await,
             None => sqlx::query_as(
                 "SELECT account_id, owner_id, currency, kind, status, balance, held FROM accounts \
-             WHERE owner_id = $1 ORDER BY created_at, account_id",
+             WHERE owner_id = $1 ORDER BY account_id",
             )
             .bind(owner.as_str())
             .fetch_all(&state.pool)
