@@ -94,7 +94,7 @@ Feature: Bad input is refused with a clear answer
 
   @staging-safe
   Scenario: An oversized body is refused before it is read
-    When the operator sends POST "/v1/customers" with a body of 2000000 bytes
+    When the operator sends POST "/v1/customers" with a body of 200000 bytes
     Then the response is 413 with error code "payload_too_large"
 
   @staging-safe
