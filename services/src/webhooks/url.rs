@@ -49,6 +49,13 @@ impl WebhookUrl {
     }
 }
 
+impl TryFrom<&str> for WebhookUrl {
+    type Error = InvalidUrl;
+    fn try_from(raw: &str) -> Result<Self, Self::Error> {
+        WebhookUrl::parse(raw)
+    }
+}
+
 impl fmt::Display for WebhookUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.0.as_str())

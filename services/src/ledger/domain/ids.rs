@@ -256,6 +256,27 @@ impl IdempotencyKey {
     }
 }
 
+impl TryFrom<&str> for IdempotencyKey {
+    type Error = DomainError;
+    fn try_from(raw: &str) -> Result<Self, Self::Error> {
+        IdempotencyKey::parse(raw)
+    }
+}
+
+impl TryFrom<&str> for OperationId {
+    type Error = DomainError;
+    fn try_from(raw: &str) -> Result<Self, Self::Error> {
+        OperationId::parse(raw)
+    }
+}
+
+impl TryFrom<&str> for OwnerId {
+    type Error = DomainError;
+    fn try_from(raw: &str) -> Result<Self, Self::Error> {
+        OwnerId::parse(raw)
+    }
+}
+
 impl fmt::Debug for IdempotencyKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
