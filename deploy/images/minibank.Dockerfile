@@ -1,14 +1,14 @@
 # One image for every minibank service (`minibank serve <service>`) and the trace sink
-# (`trace-sink`). Build from the repository root:
-#   docker build -f deploy/images/minibank.Dockerfile -t minibank:0.1.0 .
-FROM rust:1-bookworm AS build
-WORKDIR /src
-COPY . .
-RUN cargo build --release --locked --bin minibank --bin trace-sink
-
-# distroless "nonroot" runs as uid 65532, the user the manifests ask for.
-FROM gcr.io/distroless/cc-debian12:nonroot
-COPY --from=build /src/target/release/minibank /src/target/release/trace-sink /usr/local/bin/
+# (`trace-sink`), FROM scratch so that no registry is needed. Its build context is assembled
+# from the release binaries, not from the sources; build it from the repository root with
+#   cargo run -p drivers --bin build-images
+# (drivers/src/containers/images.rs): rootfs/ holds the binaries, every shared library `ldd`
+# lists for them and the dynamic loader; data/ becomes the services' SQLite folder.
+FROM scratch
+COPY rootfs/ /
+COPY --chown=65532:65532 data/ /data/
+# distroless "nonroot" uid, the user the manifests ask for.
 USER 65532:65532
+WORKDIR /data
 EXPOSE 8080
-ENTRYPOINT ["minibank"]
+ENTRYPOINT ["/usr/local/bin/minibank"]

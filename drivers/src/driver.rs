@@ -24,17 +24,29 @@ pub enum Capability {
     ReadLogs,
     /// Use operator credentials to onboard and fund synthetic parties.
     OperatorAccess,
+    /// Stop a service's process and start it again later on the same data ([`Fault::Stop`]).
+    StopService,
+    /// Freeze a service so it accepts connections but never answers ([`Fault::Pause`]).
+    PauseService,
+    /// Cut a service off the network its peers reach it on ([`Fault::Disconnect`]).
+    DisconnectService,
+    /// Stop the OpenTelemetry collector between the services and the trace sink.
+    StopCollector,
 }
 
 impl Capability {
     /// Every capability, for listing.
-    pub const ALL: [Capability; 6] = [
+    pub const ALL: [Capability; 10] = [
         Capability::StubProvider,
         Capability::MerchantEndpoints,
         Capability::RestartService,
         Capability::InjectFaults,
         Capability::ReadLogs,
         Capability::OperatorAccess,
+        Capability::StopService,
+        Capability::PauseService,
+        Capability::DisconnectService,
+        Capability::StopCollector,
     ];
 
     /// The scenario tag that declares a need for this capability, without the `@`.
@@ -46,6 +58,10 @@ impl Capability {
             Capability::InjectFaults => "needs-faults",
             Capability::ReadLogs => "needs-logs",
             Capability::OperatorAccess => "needs-operator",
+            Capability::StopService => "needs-stop-service",
+            Capability::PauseService => "needs-pause-service",
+            Capability::DisconnectService => "needs-disconnect-service",
+            Capability::StopCollector => "needs-stop-collector",
         }
     }
 
@@ -153,6 +169,66 @@ pub trait LogReader: Send + Sync {
     async fn lines_mentioning(&self, needle: &str) -> Vec<serde_json::Value>;
 }
 
+/// A fault only a driver that gives each service its own process and network endpoint can
+/// make (the containers driver). The target is a service name from [`SERVICES`] or
+/// [`COLLECTOR`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Stop the target (graceful, then killed); its data is kept.
+    Stop(String),
+    /// Start a stopped target again and wait until it is ready.
+    Start(String),
+    /// Freeze the target: connections are accepted but nothing is answered.
+    Pause(String),
+    /// Unfreeze a paused target.
+    Resume(String),
+    /// Take the target off the network its peers reach it on.
+    Disconnect(String),
+    /// Put a disconnected target back on the network and wait until it is ready.
+    Reconnect(String),
+}
+
+impl Fault {
+    /// The service or component the fault is about.
+    pub fn target(&self) -> &str {
+        match self {
+            Fault::Stop(t)
+            | Fault::Start(t)
+            | Fault::Pause(t)
+            | Fault::Resume(t)
+            | Fault::Disconnect(t)
+            | Fault::Reconnect(t) => t,
+        }
+    }
+
+    /// The capability a driver needs to make this fault.
+    pub fn capability(&self) -> Capability {
+        match self {
+            Fault::Stop(t) | Fault::Start(t) if t == COLLECTOR => Capability::StopCollector,
+            Fault::Stop(_) | Fault::Start(_) => Capability::StopService,
+            Fault::Pause(_) | Fault::Resume(_) => Capability::PauseService,
+            Fault::Disconnect(_) | Fault::Reconnect(_) => Capability::DisconnectService,
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verb = match self {
+            Fault::Stop(_) => "stop",
+            Fault::Start(_) => "start",
+            Fault::Pause(_) => "pause",
+            Fault::Resume(_) => "resume",
+            Fault::Disconnect(_) => "disconnect",
+            Fault::Reconnect(_) => "reconnect",
+        };
+        write!(f, "{verb} {}", self.target())
+    }
+}
+
+/// The OpenTelemetry collector between the services and the trace sink, as a [`Fault`] target.
+pub const COLLECTOR: &str = "collector";
+
 /// The services of minibank, as drivers name them.
 pub const SERVICES: [&str; 5] = ["edge", "auth", "ledger", "payments", "webhooks"];
 
@@ -181,6 +257,16 @@ pub trait Driver: Send + Sync {
     fn logs(&self) -> Option<Arc<dyn LogReader>>;
     /// Restart one service, when [`Capability::RestartService`] is present.
     async fn restart(&self, service: &str) -> anyhow::Result<()>;
+    /// Make `fault` happen, when the driver has [`Fault::capability`]. The default says the
+    /// capability is missing.
+    async fn fault(&self, fault: Fault) -> anyhow::Result<()> {
+        anyhow::bail!(
+            "capability missing: the {} driver cannot {fault} (needs {}; tag the scenario @{})",
+            self.name(),
+            fault.capability(),
+            fault.capability().tag()
+        )
+    }
     /// Stop everything this driver started.
     async fn shutdown(&self);
 }

@@ -7,8 +7,10 @@
 //! - [`in_process`]: every service as tasks in the test process (default).
 //! - [`stand_ins`]: wiremock stand-ins for the provider and merchant endpoints.
 //! - [`staging`]: a deployed environment described by a profile file.
-//! - [`select`]: a driver by name (`--driver`); containers is not built yet.
+//! - [`containers`]: one container per service on a Docker network, a real collector.
+//! - [`select`]: a driver by name (`--driver`).
 
+pub mod containers;
 mod driver;
 pub mod in_process;
 pub mod select;

@@ -10,6 +10,7 @@ use std::{
 
 use crate::{
     Driver,
+    containers::{ContainersDriver, ContainersOptions},
     in_process::{InProcessDriver, InProcessOptions},
     staging::StagingDriver,
 };
@@ -19,7 +20,7 @@ use crate::{
 pub enum DriverKind {
     /// Every service as tasks in the test process (default).
     InProcess,
-    /// One container per service (testcontainers). Not built yet.
+    /// One container per service (testcontainers) and a real collector.
     Containers,
     /// A deployed environment described by a profile file (`--profile`).
     Staging,
@@ -129,10 +130,26 @@ pub async fn start(kind: DriverKind, options: &DriverOptions) -> Result<Started,
                 selection: None,
             })
         }
-        DriverKind::Containers => Err(StartError::NotBuilt {
-            kind,
-            tracking: "issue: containers driver, see DESIGN.md \"Drivers\"",
-        }),
+        DriverKind::Containers => {
+            let driver = ContainersDriver::start(ContainersOptions::default())
+                .await
+                .map_err(|source| StartError::Failed { kind, source })?;
+            let phases: Vec<String> = driver
+                .boot_phases()
+                .iter()
+                .map(|(phase, took)| format!("{phase} {:.2}s", took.as_secs_f64()))
+                .collect();
+            println!(
+                "containers: booted in {:.2}s ({})",
+                driver.boot_time().as_secs_f64(),
+                phases.join(", ")
+            );
+            Ok(Started {
+                boot_time: driver.boot_time(),
+                driver: Arc::new(driver),
+                selection: None,
+            })
+        }
         DriverKind::Staging => {
             let profile = options.profile.as_ref().ok_or(StartError::Missing {
                 kind,

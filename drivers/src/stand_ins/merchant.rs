@@ -1,7 +1,7 @@
 //! A merchant's webhook endpoint stand-in: its own wiremock server, answering 200 unless told
 //! otherwise, recording every request with the status it answered.
 
-use std::sync::Arc;
+use std::{net::IpAddr, sync::Arc};
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -30,6 +30,18 @@ impl WiremockMerchantEndpoint {
     /// Start a fresh endpoint answering 200 to everything.
     pub async fn start() -> Self {
         let server = MockServer::builder().start().await;
+        Self::serve(server).await
+    }
+
+    /// A fresh endpoint listening on `ip` (an ephemeral port): e.g. the gateway of a container
+    /// network, so services in containers can reach it.
+    pub async fn start_on(ip: IpAddr) -> anyhow::Result<Self> {
+        let listener = std::net::TcpListener::bind((ip, 0))
+            .map_err(|e| anyhow::anyhow!("binding a merchant endpoint to {ip}: {e}"))?;
+        Ok(Self::serve(MockServer::builder().listener(listener).start().await).await)
+    }
+
+    async fn serve(server: MockServer) -> Self {
         let state = Arc::new(Mutex::new(State::default()));
         server
             .register(

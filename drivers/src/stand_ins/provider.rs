@@ -13,6 +13,7 @@
 
 use std::{
     collections::{HashMap, HashSet},
+    net::{IpAddr, Ipv4Addr},
     path::Path,
     sync::Arc,
     time::Duration,
@@ -63,6 +64,16 @@ impl ProviderStandIn {
     /// long a `TimesOut` transfer answer is delayed: make it longer than the platform's
     /// provider timeout.
     pub async fn start(fixtures_dir: &Path, slow_answer_after: Duration) -> anyhow::Result<Self> {
+        Self::start_on(Ipv4Addr::LOCALHOST.into(), fixtures_dir, slow_answer_after).await
+    }
+
+    /// As [`ProviderStandIn::start`], listening on `ip` (an ephemeral port): e.g. the gateway
+    /// of a container network, so services in containers can reach it.
+    pub async fn start_on(
+        ip: IpAddr,
+        fixtures_dir: &Path,
+        slow_answer_after: Duration,
+    ) -> anyhow::Result<Self> {
         let stubs = load_provider_stubs(fixtures_dir)?;
         if let Some(low) = stubs.iter().find(|s| s.priority <= OVERRIDE_PRIORITY) {
             anyhow::bail!(
@@ -72,7 +83,9 @@ impl ProviderStandIn {
                 low.priority
             );
         }
-        let server = MockServer::builder().start().await;
+        let listener = std::net::TcpListener::bind((ip, 0))
+            .map_err(|e| anyhow::anyhow!("binding the provider stand-in to {ip}: {e}"))?;
+        let server = MockServer::builder().listener(listener).start().await;
         for stub in &stubs {
             server.register(stub.to_mock()).await;
         }

@@ -1,0 +1,522 @@
+//! The containers driver itself: boot, the `Driver` impl with its faults, shutdown.
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use futures::future::{join_all, try_join_all};
+use harness::{
+    fetch::{InMemoryFetcher, TraceFetcher},
+    sink::{RunningSink, SinkConfig, TraceSink},
+};
+use testcontainers::{ContainerAsync, GenericImage, bollard::Docker, runners::AsyncRunner as _};
+
+use super::{
+    SETTLE_TIMING,
+    images::{ImageOptions, ImageReport, ensure_images},
+    logs::ContainerLogs,
+    network::{POLL, RunNetwork},
+    run::{RunId, remove_leftovers, remove_run},
+    spec::{self, COLLECTOR_HTTP_PORT, PlatformSettings, SERVICE_PORT},
+};
+use crate::{
+    COLLECTOR, Capabilities, Capability, Driver, Fault, LogReader, MerchantEndpoint,
+    OperatorCredentials, ProviderControl, SERVICES,
+    in_process::DEFAULT_PROVIDER_FIXTURES,
+    stand_ins::{ProviderStandIn, WiremockMerchantEndpoint},
+};
+
+/// Options of the containers driver; [`Default`] is what a normal run uses.
+#[derive(Debug, Clone)]
+pub struct ContainersOptions {
+    /// Folder of provider stub files.
+    pub provider_fixtures: PathBuf,
+    /// How the images are built (or found).
+    pub images: ImageOptions,
+    /// How long a container may take to become ready.
+    pub ready_timeout: Duration,
+    /// How long payments waits for the provider before asking for the transfer's status.
+    pub provider_timeout: Duration,
+}
+
+impl Default for ContainersOptions {
+    fn default() -> Self {
+        ContainersOptions {
+            provider_fixtures: PathBuf::from(DEFAULT_PROVIDER_FIXTURES),
+            images: ImageOptions::default(),
+            ready_timeout: Duration::from_secs(30),
+            provider_timeout: Duration::from_millis(500),
+        }
+    }
+}
+
+/// The containers driver. See the module documentation.
+pub struct ContainersDriver {
+    run: RunId,
+    docker: Docker,
+    network: RunNetwork,
+    operator: OperatorCredentials,
+    edge_url: parking_lot::RwLock<String>,
+    harness_otlp_traces_url: String,
+    fetcher: Arc<InMemoryFetcher>,
+    provider: Arc<ProviderStandIn>,
+    logs: Arc<ContainerLogs>,
+    http: reqwest::Client,
+    ready_timeout: Duration,
+    image_report: ImageReport,
+    boot_time: Duration,
+    boot_phases: Vec<(&'static str, Duration)>,
+    /// Removes this run's containers and network on Ctrl-C or SIGTERM, then exits.
+    interrupt_guard: tokio::task::JoinHandle<()>,
+    /// `None` once shut down.
+    running: tokio::sync::Mutex<Option<Running>>,
+}
+
+/// What must stay alive (and be removed) while the driver runs.
+struct Running {
+    /// By component: the five services and the collector.
+    containers: HashMap<String, ContainerAsync<GenericImage>>,
+    sink: RunningSink,
+}
+
+impl ContainersDriver {
+    /// Boot: clean what crashed runs left, build or reuse the images, create the run's
+    /// network, start the trace sink and the provider stand-in on its gateway, start the
+    /// collector and every service, and wait until each is ready.
+    pub async fn start(options: ContainersOptions) -> anyhow::Result<Self> {
+        let started = Instant::now();
+        let mut phases = Phases::default();
+        let docker = Docker::connect_with_local_defaults().context(
+            "connecting to the Docker engine (is DOCKER_HOST or /var/run/docker.sock right?)",
+        )?;
+        docker
+            .ping()
+            .await
+            .context("the Docker engine does not answer (docker info)")?;
+        let run = RunId::new();
+        let interrupt_guard = spawn_interrupt_guard(docker.clone(), run.clone());
+        let leftovers = remove_leftovers(&docker).await?;
+        if !leftovers.containers.is_empty() || !leftovers.networks.is_empty() {
+            eprintln!(
+                "containers: removed what earlier runs left: containers {:?}, networks {:?}",
+                leftovers.containers, leftovers.networks
+            );
+        }
+        phases.mark("docker ping + leftovers");
+        let image_report = ensure_images(&docker, &options.images)
+            .await
+            .context("building the images")?;
+        phases.mark("images (build or reuse)");
+        let booted = Self::boot(&docker, &run, &options, &image_report, &mut phases).await;
+        let (network, sink, provider, containers, logs, operator) = match booted {
+            Ok(parts) => parts,
+            Err(e) => {
+                // Leave nothing behind when the boot fails half way.
+                let _ = remove_run(&docker, &run).await;
+                interrupt_guard.abort();
+                return Err(e);
+            }
+        };
+        let edge_ip = network.address_of(&docker, containers["edge"].id()).await?;
+        Ok(ContainersDriver {
+            edge_url: parking_lot::RwLock::new(format!("http://{edge_ip}:{SERVICE_PORT}")),
+            harness_otlp_traces_url: sink.otlp_traces_url(),
+            fetcher: Arc::new(InMemoryFetcher::new(sink.store())),
+            provider: Arc::new(provider),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(2))
+                .build()
+                .context("building the readiness HTTP client")?,
+            ready_timeout: options.ready_timeout,
+            image_report,
+            boot_time: started.elapsed(),
+            boot_phases: phases.0,
+            interrupt_guard,
+            running: tokio::sync::Mutex::new(Some(Running { containers, sink })),
+            run,
+            docker,
+            network,
+            operator,
+            logs,
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    async fn boot(
+        docker: &Docker,
+        run: &RunId,
+        options: &ContainersOptions,
+        images: &ImageReport,
+        phases: &mut Phases,
+    ) -> anyhow::Result<(
+        RunNetwork,
+        RunningSink,
+        ProviderStandIn,
+        HashMap<String, ContainerAsync<GenericImage>>,
+        Arc<ContainerLogs>,
+        OperatorCredentials,
+    )> {
+        let network = RunNetwork::create(docker, run).await?;
+        phases.mark("network");
+        // The containers reach the host at the network's gateway: listen there, not on 0.0.0.0.
+        let at_gateway = SocketAddr::new(network.gateway, 0);
+        let sink_config = SinkConfig {
+            otlp_grpc_addr: at_gateway,
+            otlp_http_addr: at_gateway,
+            query_addr: at_gateway,
+            ..SinkConfig::ephemeral()
+        };
+        let slow_answer = options.provider_timeout * 3 + Duration::from_millis(200);
+        let (sink, provider) = tokio::join!(
+            TraceSink::start(sink_config),
+            ProviderStandIn::start_on(network.gateway, &options.provider_fixtures, slow_answer),
+        );
+        let sink = sink.context("starting the trace sink on the network's gateway")?;
+        let provider = provider.context("starting the provider stand-in")?;
+        phases.mark("trace sink + provider stand-in");
+        let operator = OperatorCredentials {
+            client_id: format!("operator-{}", run.as_str()),
+            client_secret: hex_secret(),
+        };
+        let settings = PlatformSettings {
+            operator: operator.clone(),
+            token_signing_key: hex_secret(),
+            provider_url: provider.url(),
+            provider_timeout: options.provider_timeout,
+            export_delay: Duration::from_millis(20),
+        };
+        let mut requests = vec![(
+            COLLECTOR.to_owned(),
+            spec::collector(&images.images, run, &network.name, sink.otlp_grpc_addr()),
+        )];
+        for service in SERVICES {
+            requests.push((
+                service.to_owned(),
+                spec::service(&images.images, run, &network.name, service, &settings),
+            ));
+        }
+        let started = try_join_all(requests.into_iter().map(|(component, request)| async move {
+            let container = request
+                .start()
+                .await
+                .with_context(|| format!("starting the {component} container"))?;
+            anyhow::Ok((component, container))
+        }))
+        .await?;
+        let containers: HashMap<_, _> = started.into_iter().collect();
+        let logs = Arc::new(ContainerLogs::default());
+        for (component, container) in &containers {
+            logs.follow(docker.clone(), component, container.id());
+        }
+        phases.mark("containers started");
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
+        try_join_all(containers.iter().map(|(component, container)| {
+            await_ready(
+                docker,
+                &network,
+                &http,
+                &logs,
+                component,
+                container,
+                options.ready_timeout,
+            )
+        }))
+        .await?;
+        phases.mark("every container ready");
+        Ok((network, sink, provider, containers, logs, operator))
+    }
+
+    /// How long [`ContainersDriver::start`] took.
+    pub fn boot_time(&self) -> Duration {
+        self.boot_time
+    }
+
+    /// Where the boot time went, phase by phase, in order.
+    pub fn boot_phases(&self) -> &[(&'static str, Duration)] {
+        &self.boot_phases
+    }
+
+    /// What the image step built or reused.
+    pub fn image_report(&self) -> &ImageReport {
+        &self.image_report
+    }
+
+    /// This run's id (every container and the network carry it as a label).
+    pub fn run_id(&self) -> &RunId {
+        &self.run
+    }
+
+    /// The captured output of every container.
+    pub fn container_logs(&self) -> Arc<ContainerLogs> {
+        self.logs.clone()
+    }
+
+    async fn apply(&self, fault: &Fault) -> anyhow::Result<()> {
+        let target = fault.target();
+        anyhow::ensure!(
+            target == COLLECTOR || SERVICES.contains(&target),
+            "unknown target {target:?}; known: {SERVICES:?} and {COLLECTOR:?}"
+        );
+        let running = self.running.lock().await;
+        let running = running
+            .as_ref()
+            .context("the containers driver was shut down")?;
+        let container = &running.containers[target];
+        match fault {
+            Fault::Stop(_) => container.stop_with_timeout(Some(10)).await?,
+            Fault::Pause(_) => container.pause().await?,
+            Fault::Resume(_) => container.unpause().await?,
+            Fault::Disconnect(_) => {
+                self.network
+                    .disconnect(&self.docker, container.id())
+                    .await?
+            }
+            Fault::Start(_) | Fault::Reconnect(_) => {
+                if matches!(fault, Fault::Start(_)) {
+                    container.start().await?;
+                    self.logs
+                        .follow(self.docker.clone(), target, container.id());
+                } else {
+                    self.network
+                        .connect(&self.docker, container.id(), target)
+                        .await?;
+                }
+                let ip = await_ready(
+                    &self.docker,
+                    &self.network,
+                    &self.http,
+                    &self.logs,
+                    target,
+                    container,
+                    self.ready_timeout,
+                )
+                .await?;
+                if target == "edge" {
+                    *self.edge_url.write() = format!("http://{ip}:{SERVICE_PORT}");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Waits until `component` answers: a service's `GET /health/ready` is 200, the collector
+/// accepts connections on its OTLP/HTTP port (rotel has no health endpoint). Fails at once
+/// when the container exits, and at the deadline, with the container's last log lines.
+async fn await_ready(
+    docker: &Docker,
+    network: &RunNetwork,
+    http: &reqwest::Client,
+    logs: &ContainerLogs,
+    component: &str,
+    container: &ContainerAsync<GenericImage>,
+    timeout: Duration,
+) -> anyhow::Result<IpAddr> {
+    let deadline = Instant::now() + timeout;
+    let mut last_error = String::from("no address on the network yet");
+    let mut checks = 0u32;
+    loop {
+        if let Ok(ip) = network.address_of(docker, container.id()).await {
+            let answered = if component == COLLECTOR {
+                tokio::net::TcpStream::connect((ip, COLLECTOR_HTTP_PORT))
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            } else {
+                let url = format!("http://{ip}:{SERVICE_PORT}/health/ready");
+                match http.get(&url).send().await {
+                    Ok(r) if r.status().is_success() => Ok(()),
+                    Ok(r) => Err(format!("{url} answered {}", r.status())),
+                    Err(e) => Err(format!("{url}: {e}")),
+                }
+            };
+            match answered {
+                Ok(()) => return Ok(ip),
+                Err(e) => last_error = e,
+            }
+        }
+        checks += 1;
+        let exited = checks % 8 == 0 && !container.is_running().await.unwrap_or(true);
+        if exited || Instant::now() >= deadline {
+            let why = if exited {
+                format!(
+                    "exited (code {:?})",
+                    container.exit_code().await.ok().flatten()
+                )
+            } else {
+                format!("not ready after {timeout:?} ({last_error})")
+            };
+            anyhow::bail!(
+                "{component} {why}; its last log lines:\n{}",
+                logs.tail(component, 20).join("\n")
+            );
+        }
+        // The interval between two checks of the condition, not a wait for it.
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+#[async_trait]
+impl Driver for ContainersDriver {
+    fn name(&self) -> &str {
+        "containers"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::of([
+            Capability::StubProvider,
+            Capability::MerchantEndpoints,
+            Capability::RestartService,
+            Capability::OperatorAccess,
+            Capability::ReadLogs,
+            Capability::StopService,
+            Capability::PauseService,
+            Capability::DisconnectService,
+            Capability::StopCollector,
+        ])
+    }
+
+    fn edge_url(&self) -> String {
+        self.edge_url.read().clone()
+    }
+
+    fn operator(&self) -> OperatorCredentials {
+        self.operator.clone()
+    }
+
+    fn traces(&self) -> Arc<dyn TraceFetcher> {
+        self.fetcher.clone()
+    }
+
+    fn harness_otlp_traces_url(&self) -> Option<String> {
+        Some(self.harness_otlp_traces_url.clone())
+    }
+
+    fn settle_timing(&self) -> (Duration, Duration) {
+        SETTLE_TIMING
+    }
+
+    fn provider(&self) -> Option<Arc<dyn ProviderControl>> {
+        Some(self.provider.clone())
+    }
+
+    async fn new_merchant_endpoint(&self) -> anyhow::Result<Arc<dyn MerchantEndpoint>> {
+        Ok(Arc::new(
+            WiremockMerchantEndpoint::start_on(self.network.gateway).await?,
+        ))
+    }
+
+    fn logs(&self) -> Option<Arc<dyn LogReader>> {
+        Some(self.logs.clone())
+    }
+
+    async fn restart(&self, service: &str) -> anyhow::Result<()> {
+        self.apply(&Fault::Stop(service.to_owned())).await?;
+        self.apply(&Fault::Start(service.to_owned())).await
+    }
+
+    async fn fault(&self, fault: Fault) -> anyhow::Result<()> {
+        self.apply(&fault)
+            .await
+            .with_context(|| format!("containers driver: {fault}"))
+    }
+
+    async fn shutdown(&self) {
+        let Some(running) = self.running.lock().await.take() else {
+            return;
+        };
+        join_all(running.containers.into_values().map(|c| c.rm())).await;
+        if let Err(e) = remove_run(&self.docker, &self.run).await {
+            eprintln!("containers: cleaning up run {}: {e:#}", self.run.as_str());
+        }
+        running.sink.shutdown().await;
+        self.interrupt_guard.abort();
+    }
+}
+
+impl Drop for ContainersDriver {
+    /// Dropped without [`Driver::shutdown`] (a panic): remove the run's objects anyway, from a
+    /// thread of its own, since this may run outside (or inside) an async context.
+    fn drop(&mut self) {
+        let Some(running) = self.running.get_mut().take() else {
+            return;
+        };
+        let run = self.run.clone();
+        let cleaned = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let docker = Docker::connect_with_local_defaults().ok()?;
+                remove_run(&docker, &run).await.ok()
+            })
+        })
+        .join();
+        if !matches!(cleaned, Ok(Some(_))) {
+            eprintln!("containers: could not remove run {}", self.run.as_str());
+        }
+        // The containers are gone; their own drop would need a runtime to remove them again.
+        std::mem::forget(running.containers);
+        self.interrupt_guard.abort();
+    }
+}
+
+/// On Ctrl-C or SIGTERM: remove this run's containers and network, then exit (130).
+fn spawn_interrupt_guard(docker: Docker, run: RunId) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminate => {}
+        }
+        eprintln!(
+            "containers: interrupted; removing run {}'s containers and network",
+            run.as_str()
+        );
+        match remove_run(&docker, &run).await {
+            Ok(removed) => eprintln!("containers: removed {removed:?}"),
+            Err(e) => eprintln!("containers: clean-up failed: {e:#}"),
+        }
+        std::process::exit(130);
+    })
+}
+
+fn hex_secret() -> String {
+    rand::random::<[u8; 32]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Times consecutive boot phases.
+struct Phases(Vec<(&'static str, Duration)>, Instant);
+
+impl Default for Phases {
+    fn default() -> Self {
+        Phases(Vec::new(), Instant::now())
+    }
+}
+
+impl Phases {
+    fn mark(&mut self, name: &'static str) {
+        let now = Instant::now();
+        self.0.push((name, now - self.1));
+        self.1 = now;
+    }
+}

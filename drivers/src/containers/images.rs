@@ -1,0 +1,232 @@
+//! The two images a containers run needs, built here from local files only (nothing is pulled):
+//! `minibank:<hash>` (the release binaries, `FROM scratch`) and `rotel:<hash>` (the collector
+//! from the PyPI wheel). Tags are content hashes of the whole build context, so an unchanged
+//! build is found by name and reused in seconds; a changed binary gets a new tag.
+//!
+//! [`ensure_images`] is what both `cargo run -p drivers --bin build-images` and the containers
+//! driver call.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context as _;
+use futures::StreamExt as _;
+use testcontainers::bollard::{
+    Docker, body_full,
+    query_parameters::{BuildImageOptionsBuilder, BuilderVersion, TagImageOptionsBuilder},
+};
+
+use super::{
+    rootfs::Context,
+    rotel::{self, ROTEL_VERSION},
+    run::is_not_found,
+};
+
+/// The tag `deploy/k8s` refers to; every build also gets it, besides its content tag.
+pub const DEPLOY_TAG: &str = "0.1.0";
+/// Image name of the services (and the trace sink), as `deploy/k8s` names it.
+pub const MINIBANK_IMAGE: &str = "minibank";
+/// Image name of the collector, as `deploy/k8s` names it.
+pub const COLLECTOR_IMAGE: &str = "rotel";
+/// Where the system's CA bundle is, copied into the collector image (rotel loads it at start).
+const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// How to build.
+#[derive(Debug, Clone)]
+pub struct ImageOptions {
+    /// The repository root (holds `deploy/images/` and `target/`).
+    pub workspace: PathBuf,
+    /// Run `cargo build --release` for the binaries first (a no-op when they are fresh), so the
+    /// image never holds a stale binary. Off: use the binaries as they are.
+    pub cargo_build: bool,
+    /// The rotel release.
+    pub rotel_version: String,
+}
+
+impl Default for ImageOptions {
+    /// This repository; cargo build unless `MINIBANK_IMAGES_NO_CARGO_BUILD` is set.
+    fn default() -> Self {
+        ImageOptions {
+            workspace: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")),
+            cargo_build: std::env::var_os("MINIBANK_IMAGES_NO_CARGO_BUILD").is_none(),
+            rotel_version: ROTEL_VERSION.to_owned(),
+        }
+    }
+}
+
+/// The images to run, as `name:tag`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Images {
+    /// `minibank:<hash>`.
+    pub minibank: String,
+    /// `rotel:<hash>`.
+    pub collector: String,
+}
+
+/// What [`ensure_images`] did.
+#[derive(Debug, Clone)]
+pub struct ImageReport {
+    /// The images.
+    pub images: Images,
+    /// Per image: `true` if it was built now, `false` if an identical one was reused.
+    pub built: Vec<(String, bool)>,
+    /// Where the time went, in order.
+    pub phases: Vec<(&'static str, Duration)>,
+}
+
+/// Builds whatever of the two images is missing or stale; reuses the rest.
+pub async fn ensure_images(docker: &Docker, options: &ImageOptions) -> anyhow::Result<ImageReport> {
+    let mut phases = Vec::new();
+    let mut mark = {
+        let mut last = Instant::now();
+        move |phases: &mut Vec<(&'static str, Duration)>, name: &'static str| {
+            phases.push((name, last.elapsed()));
+            last = Instant::now();
+        }
+    };
+    if options.cargo_build {
+        cargo_build_release(&options.workspace)?;
+        mark(&mut phases, "cargo build --release");
+    }
+    let workspace = options.workspace.clone();
+    let rotel_version = options.rotel_version.clone();
+    let (minibank, collector) = tokio::task::spawn_blocking(move || {
+        anyhow::Ok((
+            minibank_context(&workspace)?,
+            collector_context(&workspace, &rotel_version)?,
+        ))
+    })
+    .await
+    .context("assembling the build contexts")??;
+    mark(&mut phases, "assemble + hash contexts");
+    let mut built = Vec::new();
+    let mut names = Vec::new();
+    for (name, context) in [(MINIBANK_IMAGE, minibank), (COLLECTOR_IMAGE, collector)] {
+        let (image, was_built) = ensure_image(docker, name, &context).await?;
+        built.push((image.clone(), was_built));
+        names.push(image);
+    }
+    mark(&mut phases, "docker build (or reuse)");
+    Ok(ImageReport {
+        images: Images {
+            minibank: names[0].clone(),
+            collector: names[1].clone(),
+        },
+        built,
+        phases,
+    })
+}
+
+/// `name:<content hash>`, built from `context` unless it exists already.
+async fn ensure_image(
+    docker: &Docker,
+    name: &str,
+    context: &Context,
+) -> anyhow::Result<(String, bool)> {
+    let tag = &context.content_hash()[..16];
+    let image = format!("{name}:{tag}");
+    match docker.inspect_image(&image).await {
+        Ok(_) => return Ok((image, false)),
+        Err(e) if is_not_found(&e) => {}
+        Err(e) => return Err(e).with_context(|| format!("inspecting image {image}")),
+    }
+    let tar = context.tar().await?;
+    let options = BuildImageOptionsBuilder::default()
+        .dockerfile("Dockerfile")
+        .t(&image)
+        .rm(true)
+        .forcerm(true)
+        .version(BuilderVersion::BuilderV1)
+        .build();
+    let mut stream = docker.build_image(options, None, Some(body_full(tar.into())));
+    let mut output = String::new();
+    while let Some(item) = stream.next().await {
+        let info = item.with_context(|| format!("building {image}:\n{output}"))?;
+        if let Some(line) = info.stream {
+            output.push_str(&line);
+        }
+        if let Some(detail) = info.error_detail {
+            anyhow::bail!(
+                "building {image} failed: {}\n{output}",
+                detail.message.unwrap_or_default()
+            );
+        }
+    }
+    docker
+        .tag_image(
+            &image,
+            Some(
+                TagImageOptionsBuilder::default()
+                    .repo(name)
+                    .tag(DEPLOY_TAG)
+                    .build(),
+            ),
+        )
+        .await
+        .with_context(|| format!("tagging {image} as {name}:{DEPLOY_TAG}"))?;
+    Ok((image, true))
+}
+
+/// The services' image: both release binaries with their libraries, and the data folder.
+fn minibank_context(workspace: &Path) -> anyhow::Result<Context> {
+    let mut context = Context::default();
+    context.copy(
+        &workspace.join("deploy/images/minibank.Dockerfile"),
+        "Dockerfile",
+        0o644,
+    )?;
+    for binary in ["minibank", "trace-sink"] {
+        let path = workspace.join("target/release").join(binary);
+        anyhow::ensure!(
+            path.is_file(),
+            "{} is missing: run `cargo build --release -p minibank --bin minibank -p harness --bin trace-sink`",
+            path.display()
+        );
+        context.add_executable(&path, &format!("usr/local/bin/{binary}"))?;
+    }
+    context.add("data/.keep", Vec::new(), 0o644);
+    Ok(context)
+}
+
+/// The collector's image: the rotel agent with its libraries and the CA bundle.
+fn collector_context(workspace: &Path, rotel_version: &str) -> anyhow::Result<Context> {
+    let agent = rotel::agent_binary(&workspace.join("target/images"), rotel_version)?;
+    let mut context = Context::default();
+    context.copy(
+        &workspace.join("deploy/images/rotel.Dockerfile"),
+        "Dockerfile",
+        0o644,
+    )?;
+    context.add_executable(&agent, "usr/local/bin/rotel")?;
+    context
+        .copy(Path::new(CA_BUNDLE), format!("rootfs{CA_BUNDLE}"), 0o644)
+        .context("rotel refuses to start without a CA bundle (install ca-certificates)")?;
+    Ok(context)
+}
+
+/// `cargo build --release` of the binaries the image holds; output goes to this stderr.
+fn cargo_build_release(workspace: &Path) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(&cargo)
+        .current_dir(workspace)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "minibank",
+            "--bin",
+            "minibank",
+            "-p",
+            "harness",
+            "--bin",
+            "trace-sink",
+        ])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .with_context(|| format!("running {cargo} build --release"))?;
+    anyhow::ensure!(status.success(), "cargo build --release failed ({status})");
+    Ok(())
+}

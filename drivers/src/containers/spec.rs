@@ -1,0 +1,152 @@
+//! What each container is: image, command, labels, network and the environment variables that
+//! configure it (services/API.md "Configuration"; the same variables `deploy/k8s` sets).
+//! Nothing is mounted: a service's SQLite files live in its container's own file system, so
+//! they survive a stop and start, and go away with the container.
+
+use std::{collections::HashMap, net::SocketAddr, time::Duration};
+
+use testcontainers::{ContainerRequest, GenericImage, ImageExt as _};
+
+use super::{images::Images, run::RunId};
+use crate::OperatorCredentials;
+
+/// The port every service listens on inside its container.
+pub const SERVICE_PORT: u16 = 8080;
+/// The collector's OTLP/HTTP port, where services export.
+pub const COLLECTOR_HTTP_PORT: u16 = 4318;
+
+/// What every service of one run shares.
+#[derive(Debug, Clone)]
+pub struct PlatformSettings {
+    /// The bootstrap operator (given to auth).
+    pub operator: OperatorCredentials,
+    /// Token signing key (given to auth only).
+    pub token_signing_key: String,
+    /// The provider stand-in's URL, reachable from the containers.
+    pub provider_url: String,
+    /// How long payments waits for the provider before asking for the transfer's status.
+    pub provider_timeout: Duration,
+    /// The services' batch span processor delay.
+    pub export_delay: Duration,
+}
+
+/// `http://<container name>:8080`: how the services reach `service` on the run's network.
+pub fn internal_url(run: &RunId, service: &str) -> String {
+    format!("http://{}:{SERVICE_PORT}", run.name_of(service))
+}
+
+/// The container of one minibank service: `minibank serve <service>`.
+pub fn service(
+    images: &Images,
+    run: &RunId,
+    network: &str,
+    service: &str,
+    settings: &PlatformSettings,
+) -> ContainerRequest<GenericImage> {
+    let mut env: Vec<(&str, String)> = vec![
+        ("MINIBANK_BIND", format!("0.0.0.0:{SERVICE_PORT}")),
+        (
+            "MINIBANK_DATABASE_URL",
+            format!("sqlite:///data/{service}.db"),
+        ),
+        ("MINIBANK_AUTH_URL", internal_url(run, "auth")),
+        ("MINIBANK_LEDGER_URL", internal_url(run, "ledger")),
+        ("MINIBANK_PAYMENTS_URL", internal_url(run, "payments")),
+        ("MINIBANK_WEBHOOKS_URL", internal_url(run, "webhooks")),
+        ("MINIBANK_PROVIDER_URL", settings.provider_url.clone()),
+        (
+            "MINIBANK_PROVIDER_TIMEOUT",
+            format!("{}ms", settings.provider_timeout.as_millis()),
+        ),
+        // As the in-process platform for tests: retries in milliseconds, no token cache.
+        (
+            "MINIBANK_WEBHOOK_RETRY_SCHEDULE",
+            "20ms,40ms,80ms".to_owned(),
+        ),
+        ("MINIBANK_INTROSPECTION_CACHE_TTL", "0s".to_owned()),
+        ("MINIBANK_UPSTREAM_TIMEOUT", "10s".to_owned()),
+        ("MINIBANK_PROPAGATION_PROBE", "false".to_owned()),
+        ("OTEL_SERVICE_NAME", service.to_owned()),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!(
+                "http://{}:{COLLECTOR_HTTP_PORT}",
+                run.name_of(crate::COLLECTOR)
+            ),
+        ),
+        (
+            "OTEL_BSP_SCHEDULE_DELAY",
+            settings.export_delay.as_millis().to_string(),
+        ),
+        ("OTEL_TRACES_SAMPLER", "parentbased_always_on".to_owned()),
+        ("RUST_LOG", "info".to_owned()),
+    ];
+    if service == "auth" {
+        env.extend([
+            (
+                "MINIBANK_TOKEN_SIGNING_KEY",
+                settings.token_signing_key.clone(),
+            ),
+            (
+                "MINIBANK_OPERATOR_CLIENT_ID",
+                settings.operator.client_id.clone(),
+            ),
+            (
+                "MINIBANK_OPERATOR_CLIENT_SECRET",
+                settings.operator.client_secret.clone(),
+            ),
+        ]);
+    }
+    let (name, tag) = split_image(&images.minibank);
+    let mut request = GenericImage::new(name, tag)
+        .with_cmd(["serve", service])
+        .with_container_name(run.name_of(service))
+        .with_network(network)
+        .with_labels(run.labels())
+        .with_label("org.minibank.component", service);
+    for (key, value) in env {
+        request = request.with_env_var(key, value);
+    }
+    request
+}
+
+/// The collector container: OTLP in (gRPC 4317, HTTP 4318) from the services, OTLP/gRPC out to
+/// the harness's trace sink at `sink_grpc`.
+pub fn collector(
+    images: &Images,
+    run: &RunId,
+    network: &str,
+    sink_grpc: SocketAddr,
+) -> ContainerRequest<GenericImage> {
+    let env = HashMap::from([
+        ("ROTEL_OTLP_GRPC_ENDPOINT", "0.0.0.0:4317".to_owned()),
+        (
+            "ROTEL_OTLP_HTTP_ENDPOINT",
+            format!("0.0.0.0:{COLLECTOR_HTTP_PORT}"),
+        ),
+        ("ROTEL_EXPORTER", "otlp".to_owned()),
+        (
+            "ROTEL_OTLP_EXPORTER_ENDPOINT",
+            format!("http://{sink_grpc}"),
+        ),
+        ("ROTEL_OTLP_EXPORTER_PROTOCOL", "grpc".to_owned()),
+        // Forward quickly: a trace settles once no span arrived for a quiet period.
+        ("ROTEL_BATCH_TIMEOUT", "50ms".to_owned()),
+        ("ROTEL_LOG_FORMAT", "json".to_owned()),
+    ]);
+    let (name, tag) = split_image(&images.collector);
+    let mut request = GenericImage::new(name, tag)
+        .with_cmd(["start"])
+        .with_container_name(run.name_of(crate::COLLECTOR))
+        .with_network(network)
+        .with_labels(run.labels())
+        .with_label("org.minibank.component", crate::COLLECTOR);
+    for (key, value) in env {
+        request = request.with_env_var(key, value);
+    }
+    request
+}
+
+fn split_image(image: &str) -> (&str, &str) {
+    image.rsplit_once(':').unwrap_or((image, "latest"))
+}
