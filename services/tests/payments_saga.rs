@@ -477,3 +477,61 @@ async fn closed_accounts_take_no_new_payments() {
     assert_eq!(money.account(&payer).await["balance"], 1_000);
     assert!(provider.received_requests().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_ledger_failure_during_capture_is_retried_until_it_captures_never_released() {
+    let provider = provider().await;
+    submit_answers(&provider, accepted()).await;
+    // A ledger stand-in that fails the first two captures.
+    let ledger = MockServer::start().await;
+    let account = minibank::ledger::domain::AccountId::generate().to_string();
+    Mock::given(method("GET"))
+        .and(path("/accounts"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"accounts": [{"account_id": account, "currency": "GBP", "status": "open"}]}),
+        ))
+        .mount(&ledger)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/holds"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"hold_id": "hld_1"})))
+        .mount(&ledger)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/holds/hld_1/capture"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&ledger)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/holds/hld_1/capture"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "captured"})))
+        .mount(&ledger)
+        .await;
+    let ledger_url = ledger.uri();
+    let money = Money::start_with(&provider.uri(), move |s| s.ledger_url = ledger_url).await;
+    let customer = minibank::ledger::domain::CustomerId::generate().to_string();
+    let merchant = minibank::ledger::domain::MerchantId::generate().to_string();
+
+    let (code, payment) = money
+        .pay(&customer, "k-1", payment_body(&merchant, 100))
+        .await;
+    assert_eq!((code, status(&payment)), (201, "processing"), "{payment}");
+    let settled = money
+        .final_payment(&customer, payment["payment_id"].as_str().unwrap())
+        .await;
+    assert_eq!(status(&settled), "settled");
+    let calls = ledger.received_requests().await.unwrap();
+    let captures: Vec<Value> = calls
+        .iter()
+        .filter(|r| r.url.path().ends_with("/capture"))
+        .map(|r| r.body_json().unwrap())
+        .collect();
+    assert_eq!(captures.len(), 3);
+    assert!(
+        captures.iter().all(|c| c == &captures[0]),
+        "same operation id every time: {captures:?}"
+    );
+    assert!(!calls.iter().any(|r| r.url.path().ends_with("/release")));
+}

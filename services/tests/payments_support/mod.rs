@@ -33,9 +33,6 @@ pub struct Money {
     _dir: tempfile::TempDir,
 }
 
-/// Adjusts payments' settings before start (e.g. a longer provider timeout).
-pub type Tweak = fn(&mut minibank::payments::Settings);
-
 impl Money {
     /// Starts the three services against `provider_url`.
     pub async fn start(provider_url: &str) -> Money {
@@ -43,7 +40,10 @@ impl Money {
     }
 
     /// Starts the three services, letting the test adjust payments' settings.
-    pub async fn start_with(provider_url: &str, tweak: Tweak) -> Money {
+    pub async fn start_with(
+        provider_url: &str,
+        tweak: impl FnOnce(&mut minibank::payments::Settings),
+    ) -> Money {
         let dir = tempfile::tempdir().unwrap();
         let http = RpcClient::shared_http();
         let deps = |name: &str| Deps::new(Telemetry::disabled(name), http.clone());
