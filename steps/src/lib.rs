@@ -4,6 +4,7 @@
 //! - [`MinibankWorld`] (`world`): one per scenario; actors by alias, their credentials and
 //!   tokens, the last answer, payments and top-ups made, the last trace.
 //! - `namespace`: each scenario's fake data, derived from the run seed and the scenario.
+//! - `placeholders`: `{Alice.account_id}` and friends in paths and bodies.
 //! - `client` + `telemetry`: every HTTP call starts a trace with a root client span of
 //!   service `harness`, exported to the driver's OTLP URL.
 //! - step definitions, one file per domain concept: `actors`, `balances`, `payments`,
@@ -24,6 +25,7 @@ mod client;
 mod context;
 pub mod hooks;
 mod namespace;
+mod placeholders;
 pub mod params;
 mod telemetry;
 mod wait;
