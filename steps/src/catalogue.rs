@@ -19,6 +19,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("http.rs", include_str!("http.rs")),
     ("traces.rs", include_str!("traces.rs")),
     ("platform.rs", include_str!("platform.rs")),
+    ("faults.rs", include_str!("faults.rs")),
     ("bench.rs", include_str!("bench.rs")),
 ];
 
@@ -373,6 +374,7 @@ fn concept_title(file: &str) -> &'static str {
         "http.rs" => "Plain HTTP requests and answers",
         "traces.rs" => "Traces and logs",
         "platform.rs" => "Platform operations",
+        "faults.rs" => "Faults only containers can make",
         "bench.rs" => "Benchmarking",
         _ => "Other steps",
     }

@@ -20,6 +20,7 @@
 
 #![warn(missing_docs)]
 
+pub mod aftermath;
 pub mod catalogue;
 mod client;
 mod context;
@@ -35,6 +36,7 @@ mod access;
 mod actors;
 mod balances;
 mod bench;
+mod faults;
 mod http;
 mod payments;
 mod platform;

@@ -287,7 +287,7 @@ async fn started_new_trace(world: &mut MinibankWorld) -> anyhow::Result<()> {
 }
 
 /// Checks every platform log line about the last request (found by its request id) carries
-/// the request's trace id, and that there is at least one.
+/// the request's trace id and a span id, and that there is at least one.
 /// Needs: logs
 /// Example: Then every log line of that request carries its trace id
 #[then(expr = "every log line of that request carries its trace id")]
@@ -317,18 +317,19 @@ async fn logs_carry_trace_id(world: &mut MinibankWorld) -> anyhow::Result<()> {
         },
     )
     .await?;
+    // `trace_id`/`span_id` at the top level, or under `fields` or `span` (tracing's JSON layout).
+    let field = |line: &serde_json::Value, name: &str| -> Option<String> {
+        [
+            format!("/{name}"),
+            format!("/fields/{name}"),
+            format!("/span/{name}"),
+        ]
+        .iter()
+        .find_map(|p| line.pointer(p).and_then(|v| v.as_str()).map(str::to_owned))
+    };
     let carries = |line: &serde_json::Value| {
-        ["trace_id", "/fields/trace_id", "/span/trace_id"]
-            .iter()
-            .any(|k| {
-                if k.starts_with('/') {
-                    line.pointer(k)
-                } else {
-                    line.get(*k)
-                }
-                .and_then(|v| v.as_str())
-                    == Some(trace_id.as_str())
-            })
+        field(line, "trace_id").as_deref() == Some(trace_id.as_str())
+            && field(line, "span_id").is_some_and(|s| harness::model::SpanId::parse(&s).is_ok())
     };
     let bad: Vec<String> = lines
         .iter()
@@ -337,7 +338,7 @@ async fn logs_carry_trace_id(world: &mut MinibankWorld) -> anyhow::Result<()> {
         .collect();
     anyhow::ensure!(
         bad.is_empty(),
-        "{} of {} log line(s) of request {request_id} lack trace_id {trace_id}:\n{}",
+        "{} of {} log line(s) of request {request_id} lack trace_id {trace_id} or a span_id:\n{}",
         bad.len(),
         lines.len(),
         bad.join("\n")
