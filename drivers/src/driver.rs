@@ -232,6 +232,53 @@ pub const COLLECTOR: &str = "collector";
 /// The services of minibank, as drivers name them.
 pub const SERVICES: [&str; 5] = ["edge", "auth", "ledger", "payments", "webhooks"];
 
+/// What an injected fault does to a call between services ([`CallFault`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallFaultKind {
+    /// Delay the call by this much, then send it.
+    Latency(Duration),
+    /// Answer this HTTP status in the target's place, without sending.
+    Error(u16),
+    /// Fail as a connection lost mid-call, without sending.
+    Drop,
+    /// Never answer (the caller's timeout ends the call).
+    Hang,
+}
+
+/// A fault on calls from one service to another, injected in the shared RPC layer
+/// ([`Capability::InjectFaults`]). Scope it to a scenario with `path_contains` (an account id)
+/// or run the scenario `@serial`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallFault {
+    /// Only calls made by this service (`edge`, `payments`, ...), or any caller.
+    pub caller: Option<String>,
+    /// The called service or system: one of [`SERVICES`], `provider` or `merchant`.
+    pub target: String,
+    /// Only calls with this HTTP method, or any.
+    pub method: Option<String>,
+    /// Only calls whose path and query contain this text, or any.
+    pub path_contains: Option<String>,
+    /// What happens to them.
+    pub kind: CallFaultKind,
+    /// The next `n` matching calls, or every one until cleared.
+    pub times: Option<u32>,
+}
+
+/// Identifies an injected [`CallFault`] while the driver runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CallFaultId(pub u64);
+
+/// The state of a circuit breaker between two services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CircuitView {
+    /// Calls flow.
+    Closed,
+    /// Calls fail fast without being sent.
+    Open,
+    /// The next call is a probe.
+    HalfOpen,
+}
+
 /// How steps reach the system under test. One per run, shared by all scenarios.
 #[async_trait]
 pub trait Driver: Send + Sync {
@@ -266,6 +313,38 @@ pub trait Driver: Send + Sync {
             fault.capability(),
             fault.capability().tag()
         )
+    }
+    /// Inject `fault` into calls between services, when [`Capability::InjectFaults`] is
+    /// present. The default says the capability is missing.
+    async fn inject_call_fault(&self, fault: CallFault) -> anyhow::Result<CallFaultId> {
+        let _ = fault;
+        anyhow::bail!(
+            "capability missing: the {} driver cannot inject faults into calls (tag the scenario @{})",
+            self.name(),
+            Capability::InjectFaults.tag()
+        )
+    }
+    /// How many calls an injected fault has affected so far.
+    async fn call_fault_hits(&self, id: CallFaultId) -> anyhow::Result<u32> {
+        let _ = id;
+        anyhow::bail!("the {} driver injects no call faults", self.name())
+    }
+    /// Stop an injected fault (no error if it expired already).
+    async fn clear_call_fault(&self, id: CallFaultId) -> anyhow::Result<()> {
+        let _ = id;
+        anyhow::bail!("the {} driver injects no call faults", self.name())
+    }
+    /// The circuit from `caller` to `target`, when [`Capability::InjectFaults`] is present.
+    async fn circuit(&self, caller: &str, target: &str) -> anyhow::Result<CircuitView> {
+        anyhow::bail!(
+            "the {} driver cannot read the circuit from {caller} to {target}",
+            self.name()
+        )
+    }
+    /// Undo every [`Fault`] still in force (a scenario failed before it undid its own), and
+    /// say which. The default has nothing to undo.
+    async fn heal(&self) -> anyhow::Result<Vec<Fault>> {
+        Ok(Vec::new())
     }
     /// Stop everything this driver started.
     async fn shutdown(&self);

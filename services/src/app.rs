@@ -28,7 +28,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::http_error::ApiError;
-use crate::rpc::{RpcClient, ServerLayer};
+use crate::rpc::{Resilience, RpcClient, ServerLayer};
 use crate::telemetry::Telemetry;
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -46,22 +46,36 @@ pub struct Deps {
     pub telemetry: Telemetry,
     /// The shared HTTP client every [`RpcClient`] is built on.
     pub http: reqwest::Client,
+    /// Retry, circuit-breaking and fault settings of every [`RpcClient`] (defaults unless
+    /// [`Deps::with_resilience`]).
+    pub resilience: Resilience,
 }
 
 impl Deps {
     /// Bundles a service's telemetry with the shared HTTP client.
     pub fn new(telemetry: Telemetry, http: reqwest::Client) -> Self {
-        Self { telemetry, http }
+        Self {
+            telemetry,
+            http,
+            resilience: Resilience::default(),
+        }
+    }
+
+    /// The same, with these retry, breaker and fault settings for every client.
+    pub fn with_resilience(mut self, resilience: Resilience) -> Self {
+        self.resilience = resilience;
+        self
     }
 
     /// An [`RpcClient`] from this service to `target` at `base_url`.
     pub fn client(&self, target: &str, base_url: &str, timeout: Duration) -> RpcClient {
-        RpcClient::new(
+        RpcClient::with_resilience(
             self.http.clone(),
             self.telemetry.clone(),
             target,
             base_url,
             timeout,
+            &self.resilience,
         )
     }
 }

@@ -17,7 +17,10 @@ use crate::app::{Application, Deps, ShutdownHandle};
 pub use crate::auth::OperatorCredentials;
 use crate::config::Secret;
 use crate::db::sqlite_url;
-use crate::rpc::RpcClient;
+use crate::rpc::{
+    BreakerSettings, CircuitRegistry, CircuitState, FaultInjector, Resilience, RetrySettings,
+    RpcClient,
+};
 use crate::telemetry::{Telemetry, TelemetrySettings};
 use crate::webhooks::schedule::RetrySchedule;
 use crate::{auth, edge, ledger, payments, webhooks};
@@ -108,6 +111,9 @@ pub struct PlatformConfig {
     pub introspection_cache_ttl: Duration,
     /// Millisecond backoffs and sweeps inside the services (tests), instead of production ones.
     pub test_timings: bool,
+    /// Retry, circuit-breaking and fault settings of every RPC client (its fault injector is
+    /// the one [`RunningPlatform::faults`] controls).
+    pub resilience: Resilience,
 }
 
 impl PlatformConfig {
@@ -136,6 +142,20 @@ impl PlatformConfig {
             token_signing_key: Secret::new(hex::encode(rand::random::<[u8; 32]>())),
             introspection_cache_ttl: Duration::ZERO,
             test_timings: true,
+            resilience: Resilience {
+                // Short enough that a scenario waits for recovery in milliseconds; five
+                // consecutive failures so that one slow provider answer cannot open it.
+                breaker: BreakerSettings {
+                    failure_threshold: 5,
+                    open_for: Duration::from_millis(250),
+                },
+                retry: RetrySettings {
+                    backoff: Duration::from_millis(5),
+                    ..RetrySettings::default()
+                },
+                faults: FaultInjector::new(),
+                circuits: CircuitRegistry::default(),
+            },
         }
     }
 }
@@ -209,6 +229,21 @@ impl RunningPlatform {
     /// The operator credentials auth was bootstrapped with.
     pub fn operator(&self) -> &OperatorCredentials {
         &self.config.operator
+    }
+
+    /// The fault rules every RPC client of the platform applies (add and remove them while it
+    /// runs).
+    pub fn faults(&self) -> FaultInjector {
+        self.config.resilience.faults.clone()
+    }
+
+    /// The circuit from `caller` to `target` (e.g. `payments` → `provider`), if that caller
+    /// has a client for that target.
+    pub fn circuit(&self, caller: ServiceName, target: &str) -> Option<CircuitState> {
+        self.config
+            .resilience
+            .circuits
+            .state(caller.as_str(), target)
     }
 
     /// The configuration the platform runs with.
@@ -293,7 +328,8 @@ impl RunningPlatform {
             config.otlp_traces_endpoint.clone(),
             config.export_delay,
         ))?;
-        let deps = Deps::new(telemetry.clone(), self.http.clone());
+        let deps = Deps::new(telemetry.clone(), self.http.clone())
+            .with_resilience(config.resilience.clone());
         let database_url =
             |service: &str| sqlite_url(&config.data_dir.join(format!("{service}.db")));
         let url = |service: ServiceName| self.service_url(service);

@@ -16,8 +16,8 @@ use minibank::platform::{PlatformConfig, RunningPlatform};
 
 use super::{DEFAULT_PROVIDER_FIXTURES, SETTLE_TIMING, logs::LogCapture};
 use crate::{
-    Capabilities, Capability, Driver, LogReader, MerchantEndpoint, OperatorCredentials,
-    ProviderControl,
+    CallFault, CallFaultId, Capabilities, Capability, CircuitView, Driver, LogReader,
+    MerchantEndpoint, OperatorCredentials, ProviderControl,
     stand_ins::{ProviderStandIn, WiremockMerchantEndpoint},
 };
 
@@ -47,6 +47,8 @@ pub struct InProcessDriver {
     fetcher: Arc<InMemoryFetcher>,
     provider: Arc<ProviderStandIn>,
     logs: Option<Arc<LogCapture>>,
+    /// The platform's fault rules (shared with every RPC client in it).
+    faults: minibank::rpc::FaultInjector,
     boot_time: Duration,
     boot_phases: Vec<(&'static str, Duration)>,
     /// `None` once shut down.
@@ -108,6 +110,7 @@ impl InProcessDriver {
             fetcher: Arc::new(InMemoryFetcher::new(sink.store())),
             provider: Arc::new(provider),
             logs,
+            faults: platform.faults(),
             boot_time: started.elapsed(),
             boot_phases: phases.0,
             running: tokio::sync::Mutex::new(Some(Running {
@@ -159,6 +162,7 @@ impl Driver for InProcessDriver {
             Capability::MerchantEndpoints,
             Capability::RestartService,
             Capability::OperatorAccess,
+            Capability::InjectFaults,
         ]);
         if self.logs.as_ref().is_some_and(|l| l.is_capturing()) {
             caps.0.insert(Capability::ReadLogs);
@@ -210,6 +214,27 @@ impl Driver for InProcessDriver {
             .as_ref()
             .context("the in-process driver was shut down")?;
         running.platform.restart(name).await
+    }
+
+    async fn inject_call_fault(&self, fault: CallFault) -> anyhow::Result<CallFaultId> {
+        super::call_faults::inject(&self.faults, fault)
+    }
+
+    async fn call_fault_hits(&self, id: CallFaultId) -> anyhow::Result<u32> {
+        Ok(self.faults.hits(minibank::rpc::FaultId(id.0)))
+    }
+
+    async fn clear_call_fault(&self, id: CallFaultId) -> anyhow::Result<()> {
+        self.faults.remove(minibank::rpc::FaultId(id.0));
+        Ok(())
+    }
+
+    async fn circuit(&self, caller: &str, target: &str) -> anyhow::Result<CircuitView> {
+        let running = self.running.lock().await;
+        let running = running
+            .as_ref()
+            .context("the in-process driver was shut down")?;
+        super::call_faults::circuit(&running.platform, caller, target)
     }
 
     async fn shutdown(&self) {

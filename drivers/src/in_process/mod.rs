@@ -10,6 +10,7 @@
 //!
 //! Merchant endpoints are wiremock servers started on demand, one per call.
 
+mod call_faults;
 mod driver;
 pub mod logs;
 

@@ -158,11 +158,13 @@ fn upstream_error(error: RpcError) -> ApiError {
             "upstream_timeout",
             format!("{target} did not answer in time"),
         ),
-        RpcError::Unreachable { target, .. } => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "upstream_unavailable",
-            format!("{target} is not reachable right now"),
-        ),
+        RpcError::Unreachable { target, .. } | RpcError::CircuitOpen { target, .. } => {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "upstream_unavailable",
+                format!("{target} is not reachable right now"),
+            )
+        }
         _ => {
             tracing::warn!(%error, "upstream call failed");
             ApiError::new(

@@ -15,21 +15,41 @@ use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use std::sync::Arc;
+
+use tower::ServiceExt as _;
+
+use super::breaker::CircuitBreaker;
+use super::breaker::{CircuitOpen, CircuitState};
+use super::call::RpcCall;
 use super::context::RequestContext;
 use super::headers;
 use super::propagation::inject_into_headers;
+use super::stack::{Resilience, RpcStack, build_stack};
 use crate::http_error::ErrorBody;
 use crate::telemetry::Telemetry;
 
 /// Calls one target service (or external system) on behalf of one calling service.
 /// Cheap to clone; all clients of a process should share one `reqwest::Client` (connection pool).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RpcClient {
-    http: reqwest::Client,
     telemetry: Telemetry,
     target: String,
     base_url: String,
     timeout: Duration,
+    stack: RpcStack,
+    breaker: CircuitBreaker,
+}
+
+impl std::fmt::Debug for RpcClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RpcClient")
+            .field("target", &self.target)
+            .field("base_url", &self.base_url)
+            .field("timeout", &self.timeout)
+            .field("circuit", &self.breaker.state())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One request to send with [`RpcClient::send`].
@@ -45,6 +65,9 @@ pub struct RpcRequest {
     pub body: Option<Bytes>,
     /// Overrides the client's timeout for this call.
     pub timeout: Option<Duration>,
+    /// Whether the call may be retried: `None` = idempotent iff the method is (RFC 9110:
+    /// GET, HEAD, OPTIONS, PUT, DELETE); set it for a POST that is idempotent by key.
+    pub idempotent: Option<bool>,
 }
 
 impl RpcRequest {
@@ -56,6 +79,7 @@ impl RpcRequest {
             headers: HeaderMap::new(),
             body: None,
             timeout: None,
+            idempotent: None,
         }
     }
 
@@ -101,6 +125,19 @@ impl RpcRequest {
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
+    }
+
+    /// Says whether this call may be sent twice (see [`RpcRequest::idempotent`]).
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = Some(idempotent);
+        self
+    }
+
+    fn is_idempotent(&self) -> bool {
+        self.idempotent.unwrap_or(matches!(
+            self.method,
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
+        ))
     }
 }
 
@@ -197,6 +234,14 @@ pub enum RpcError {
         /// The decode error.
         message: String,
     },
+    /// The circuit to the target is open: the call failed fast, nothing was sent.
+    #[error("{target} is failing; circuit open, not calling it for another {retry_in:?}")]
+    CircuitOpen {
+        /// Target name.
+        target: String,
+        /// Until the circuit lets a probe through.
+        retry_in: Duration,
+    },
     /// The request could not be built (bad header, unserializable body).
     #[error("could not build the request: {message}")]
     Encode {
@@ -211,6 +256,7 @@ impl RpcError {
         match self {
             RpcError::DeadlineExceeded { .. }
             | RpcError::Unreachable { .. }
+            | RpcError::CircuitOpen { .. }
             | RpcError::Encode { .. } => CallOutcome::NotReached,
             RpcError::Status { status, .. } if status.is_client_error() => CallOutcome::Refused,
             RpcError::Status { .. }
@@ -247,13 +293,40 @@ impl RpcClient {
         base_url: impl Into<String>,
         timeout: Duration,
     ) -> Self {
-        Self {
+        Self::with_resilience(
             http,
             telemetry,
-            target: target.into(),
+            target,
+            base_url,
+            timeout,
+            &Resilience::default(),
+        )
+    }
+
+    /// Like [`RpcClient::new`], with these retry, circuit-breaking and fault settings.
+    pub fn with_resilience(
+        http: reqwest::Client,
+        telemetry: Telemetry,
+        target: impl Into<String>,
+        base_url: impl Into<String>,
+        timeout: Duration,
+        resilience: &Resilience,
+    ) -> Self {
+        let target = target.into();
+        let (stack, breaker) = build_stack(http, resilience, telemetry.service_name(), &target);
+        Self {
+            telemetry,
+            target,
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             timeout,
+            stack,
+            breaker,
         }
+    }
+
+    /// The circuit towards this client's target.
+    pub fn circuit(&self) -> CircuitState {
+        self.breaker.state()
     }
 
     /// The shared HTTP client every `RpcClient` of a process should be built on: connection
@@ -361,6 +434,7 @@ impl RpcClient {
             .start_with_context(tracer, ctx.otel());
         let call_cx = ctx.otel().with_span(span);
 
+        let idempotent = request.is_idempotent();
         let mut headers = request.headers;
         inject_into_headers(&call_cx, &mut headers);
         if let Some(identity) = ctx.identity() {
@@ -373,28 +447,24 @@ impl RpcClient {
             headers::DEADLINE_MS,
             HeaderValue::from(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)),
         );
-        let mut builder = self
-            .http
-            .request(request.method.clone(), parsed)
-            .headers(headers);
-        if let Some(body) = request.body {
-            builder = builder.body(body);
-        }
-
-        let result = tokio::time::timeout(timeout, async {
-            let response = builder.send().await?;
-            let status = response.status();
-            let headers = response.headers().clone();
-            let body = response.bytes().await?;
-            Ok::<_, reqwest::Error>(RpcResponse {
-                status,
-                headers,
-                body,
-            })
-        })
-        .await;
-
+        let call = RpcCall {
+            idempotent,
+            method: request.method.clone(),
+            url: parsed,
+            headers,
+            body: request.body,
+            resends: Arc::default(),
+        };
+        let resends = call.resends.clone();
+        let result = tokio::time::timeout(timeout, self.stack.clone().oneshot(call)).await;
         let span = call_cx.span();
+        let resent = resends.load(std::sync::atomic::Ordering::Relaxed);
+        if resent > 0 {
+            span.set_attribute(KeyValue::new(
+                "http.request.resend_count",
+                i64::from(resent),
+            ));
+        }
         let outcome = match result {
             Ok(Ok(response)) => {
                 span.set_attribute(KeyValue::new(
@@ -411,31 +481,23 @@ impl RpcClient {
                 Ok(response)
             }
             Ok(Err(error)) => {
-                let message = error_chain(&error);
-                let (error_type, error) = if error.is_connect() {
-                    (
-                        "connect_error",
-                        RpcError::Unreachable {
-                            target: self.target.clone(),
-                            message,
+                let error = match error.downcast::<RpcError>() {
+                    Ok(error) => *error,
+                    Err(error) => match error.downcast::<CircuitOpen>() {
+                        Ok(open) => RpcError::CircuitOpen {
+                            target: open.target,
+                            retry_in: open.retry_in,
                         },
-                    )
-                } else if error.is_timeout() {
-                    (
-                        "timeout",
-                        RpcError::Timeout {
+                        Err(other) => RpcError::Transport {
                             target: self.target.clone(),
-                            after: timeout,
+                            message: other.to_string(),
                         },
-                    )
-                } else {
-                    (
-                        "transport_error",
-                        RpcError::Transport {
-                            target: self.target.clone(),
-                            message,
-                        },
-                    )
+                    },
+                };
+                let error_type = match &error {
+                    RpcError::Unreachable { .. } => "connect_error",
+                    RpcError::CircuitOpen { .. } => "circuit_open",
+                    _ => "transport_error",
                 };
                 span.set_attribute(KeyValue::new("error.type", error_type));
                 span.set_status(Status::error(error.to_string()));
@@ -453,16 +515,4 @@ impl RpcClient {
         span.end();
         outcome
     }
-}
-
-/// The error and its sources in one line (reqwest's top-level message hides the cause).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

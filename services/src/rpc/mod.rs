@@ -7,14 +7,27 @@
 //! - [`RpcClient`]: calls a target with a [`RequestContext`]; errors are typed ([`RpcError`])
 //!   and say whether the target could have acted ([`CallOutcome`]).
 //! - [`PropagatedContext`]: a context as strings, for the outbox and the webhook delivery.
+//! - the client's stack ([`build_stack`]): retries with a budget for idempotent calls
+//!   ([`RetryPolicy`]), a circuit breaker per target ([`CircuitBreaker`]), fault injection
+//!   ([`FaultInjector`]), the shared connection pool ([`RpcCall`] → `Transport`).
 
+pub mod breaker;
+pub mod call;
 mod client;
 mod context;
+pub mod fault;
 pub mod headers;
 mod propagation;
+pub mod retry;
 mod server;
+pub mod stack;
 
+pub use breaker::{BreakerSettings, CircuitBreaker, CircuitOpen, CircuitRegistry, CircuitState};
+pub use call::RpcCall;
 pub use client::{CallOutcome, RpcClient, RpcError, RpcRequest, RpcResponse};
 pub use context::{Identity, RequestContext, Role};
+pub use fault::{FaultId, FaultInjector, FaultKind, FaultRule};
 pub use propagation::{PropagatedContext, extract_from_headers, inject_into_headers};
+pub use retry::{RetryPolicy, RetrySettings};
 pub use server::ServerLayer;
+pub use stack::{Resilience, RpcStack, build_stack};

@@ -1,0 +1,224 @@
+//! Fault injection: a layer of the RPC stack that, when a rule matches a call, delays it, answers
+//! an error status in the target's place, drops the connection or hangs. Rules live in one
+//! [`FaultInjector`] shared by every client of a platform and are added and removed while it
+//! runs (the in-process driver controls them); with no rules the layer only forwards.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use parking_lot::Mutex;
+use tower::{BoxError, Layer, Service};
+
+use super::call::RpcCall;
+use super::client::{RpcError, RpcResponse};
+
+/// What happens to a matching call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Wait this long, then send the call as usual.
+    Latency(Duration),
+    /// Do not send; answer this status with a `{"code":"injected_fault"}` body.
+    Error(StatusCode),
+    /// Do not send; fail as a connection lost mid-call ([`RpcError::Transport`]).
+    Drop,
+    /// Never answer (the caller's timeout or deadline ends the call).
+    Hang,
+}
+
+/// Which calls a rule applies to, and what it does to them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultRule {
+    /// Only calls made by this service (`service.name`), or any caller when `None`.
+    pub caller: Option<String>,
+    /// Only calls to this target (`peer.service`, e.g. `ledger`, `provider`).
+    pub target: String,
+    /// Only this method, or any when `None`.
+    pub method: Option<Method>,
+    /// Only calls whose path and query contain this text (e.g. an account id, which scopes a
+    /// fault to one scenario), or any path when `None`.
+    pub path_contains: Option<String>,
+    /// The fault.
+    pub kind: FaultKind,
+    /// Applies to the next `n` matching calls, or until removed when `None`.
+    pub times: Option<u32>,
+}
+
+impl FaultRule {
+    fn matches(&self, caller: &str, target: &str, call: &RpcCall) -> bool {
+        self.caller.as_deref().is_none_or(|c| c == caller)
+            && self.target == target
+            && self.method.as_ref().is_none_or(|m| *m == call.method)
+            && self
+                .path_contains
+                .as_deref()
+                .is_none_or(|text| call.path_and_query().contains(text))
+    }
+}
+
+/// Identifies a rule added to a [`FaultInjector`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FaultId(pub u64);
+
+#[derive(Debug)]
+struct ActiveRule {
+    id: FaultId,
+    rule: FaultRule,
+    hits: u32,
+}
+
+/// The rules of a platform, shared by all its clients. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct FaultInjector {
+    rules: Arc<Mutex<Vec<ActiveRule>>>,
+    hits: Arc<Mutex<Vec<(FaultId, u32)>>>,
+    next_id: Arc<AtomicU64>,
+}
+
+impl FaultInjector {
+    /// An injector without rules.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a rule; it applies from the next matching call.
+    pub fn add(&self, rule: FaultRule) -> FaultId {
+        let id = FaultId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        self.rules.lock().push(ActiveRule { id, rule, hits: 0 });
+        self.hits.lock().push((id, 0));
+        id
+    }
+
+    /// Removes a rule (no effect if it expired already).
+    pub fn remove(&self, id: FaultId) {
+        self.rules.lock().retain(|active| active.id != id);
+    }
+
+    /// How many calls a rule has affected so far (also after it expired or was removed).
+    pub fn hits(&self, id: FaultId) -> u32 {
+        self.hits
+            .lock()
+            .iter()
+            .find(|(rule, _)| *rule == id)
+            .map_or(0, |(_, hits)| *hits)
+    }
+
+    /// The fault for this call, if a rule matches (the oldest matching rule wins); counts the
+    /// hit and expires a rule whose `times` are used up.
+    fn take(&self, caller: &str, target: &str, call: &RpcCall) -> Option<FaultKind> {
+        let mut rules = self.rules.lock();
+        let index = rules
+            .iter()
+            .position(|active| active.rule.matches(caller, target, call))?;
+        let active = &mut rules[index];
+        active.hits += 1;
+        let (id, hits, kind) = (active.id, active.hits, active.rule.kind.clone());
+        if active.rule.times.is_some_and(|times| hits >= times) {
+            rules.remove(index);
+        }
+        drop(rules);
+        if let Some(entry) = self.hits.lock().iter_mut().find(|(rule, _)| *rule == id) {
+            entry.1 = hits;
+        }
+        Some(kind)
+    }
+}
+
+/// Applies a [`FaultInjector`]'s rules to the calls of one (caller, target) pair.
+#[derive(Clone, Debug)]
+pub struct FaultLayer {
+    injector: FaultInjector,
+    caller: Arc<str>,
+    target: Arc<str>,
+}
+
+impl FaultLayer {
+    /// The layer for calls from `caller` to `target`.
+    pub fn new(injector: FaultInjector, caller: &str, target: &str) -> Self {
+        Self {
+            injector,
+            caller: caller.into(),
+            target: target.into(),
+        }
+    }
+}
+
+impl<S> Layer<S> for FaultLayer {
+    type Service = FaultService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        FaultService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service of [`FaultLayer`].
+#[derive(Clone, Debug)]
+pub struct FaultService<S> {
+    inner: S,
+    layer: FaultLayer,
+}
+
+impl<S> Service<RpcCall> for FaultService<S>
+where
+    S: Service<RpcCall, Response = RpcResponse, Error = BoxError> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = RpcResponse;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<RpcResponse, BoxError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, call: RpcCall) -> Self::Future {
+        let fault = self
+            .layer
+            .injector
+            .take(&self.layer.caller, &self.layer.target, &call);
+        let target = self.layer.target.to_string();
+        match fault {
+            None => Box::pin(self.inner.call(call)),
+            Some(FaultKind::Latency(delay)) => {
+                // The inner service was made ready for this call; keep that instance.
+                let clone = self.inner.clone();
+                let mut ready = std::mem::replace(&mut self.inner, clone);
+                Box::pin(async move {
+                    tokio::time::sleep(delay).await;
+                    ready.call(call).await
+                })
+            }
+            Some(FaultKind::Error(status)) => Box::pin(std::future::ready(Ok(injected(status)))),
+            Some(FaultKind::Drop) => Box::pin(std::future::ready(Err(BoxError::from(
+                RpcError::Transport {
+                    target,
+                    message: "connection dropped (injected fault)".to_owned(),
+                },
+            )))),
+            Some(FaultKind::Hang) => Box::pin(std::future::pending()),
+        }
+    }
+}
+
+/// The answer an injected error gives in the target's place.
+fn injected(status: StatusCode) -> RpcResponse {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    RpcResponse {
+        status,
+        headers,
+        body: Bytes::from_static(
+            br#"{"code":"injected_fault","message":"fault injected by the test harness"}"#,
+        ),
+    }
+}
