@@ -83,6 +83,7 @@ async fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
             .normalized(),
         )
         .before(steps::hooks::before_scenario)
+        .after(steps::aftermath::after_scenario)
         .fail_on_skipped();
 
     let mut opts = match cucumber::cli::Opts::<_, _, _, HarnessCli>::try_parse_from(args) {

@@ -76,6 +76,8 @@ pub struct ContainersDriver {
     interrupt_guard: tokio::task::JoinHandle<()>,
     /// `None` once shut down.
     running: tokio::sync::Mutex<Option<Running>>,
+    /// Faults in force, by target: what [`Driver::heal`] undoes.
+    in_force: parking_lot::Mutex<HashMap<String, Fault>>,
 }
 
 /// What must stay alive (and be removed) while the driver runs.
@@ -139,6 +141,7 @@ impl ContainersDriver {
             boot_phases: phases.0,
             interrupt_guard,
             running: tokio::sync::Mutex::new(Some(Running { containers, sink })),
+            in_force: parking_lot::Mutex::default(),
             run,
             docker,
             network,
@@ -419,14 +422,41 @@ impl Driver for ContainersDriver {
     }
 
     async fn restart(&self, service: &str) -> anyhow::Result<()> {
-        self.apply(&Fault::Stop(service.to_owned())).await?;
-        self.apply(&Fault::Start(service.to_owned())).await
+        self.fault(Fault::Stop(service.to_owned())).await?;
+        self.fault(Fault::Start(service.to_owned())).await
     }
 
     async fn fault(&self, fault: Fault) -> anyhow::Result<()> {
         self.apply(&fault)
             .await
-            .with_context(|| format!("containers driver: {fault}"))
+            .map_err(|e| anyhow::anyhow!("containers driver: {fault}: {e:#}"))?;
+        let target = fault.target().to_owned();
+        let mut in_force = self.in_force.lock();
+        match fault {
+            Fault::Stop(_) | Fault::Pause(_) | Fault::Disconnect(_) => {
+                in_force.insert(target, fault);
+            }
+            Fault::Start(_) | Fault::Resume(_) | Fault::Reconnect(_) => {
+                in_force.remove(&target);
+            }
+        }
+        Ok(())
+    }
+
+    async fn heal(&self) -> anyhow::Result<Vec<Fault>> {
+        let in_force: Vec<Fault> = self.in_force.lock().values().cloned().collect();
+        let mut undone = Vec::new();
+        for fault in in_force {
+            let undo = match &fault {
+                Fault::Stop(t) => Fault::Start(t.clone()),
+                Fault::Pause(t) => Fault::Resume(t.clone()),
+                Fault::Disconnect(t) => Fault::Reconnect(t.clone()),
+                Fault::Start(_) | Fault::Resume(_) | Fault::Reconnect(_) => continue,
+            };
+            self.fault(undo.clone()).await?;
+            undone.push(undo);
+        }
+        Ok(undone)
     }
 
     async fn shutdown(&self) {

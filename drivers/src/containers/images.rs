@@ -7,6 +7,7 @@
 //! driver call.
 
 use std::{
+    collections::HashMap,
     path::{Path, PathBuf},
     process::Command,
     time::{Duration, Instant},
@@ -16,7 +17,10 @@ use anyhow::Context as _;
 use futures::StreamExt as _;
 use testcontainers::bollard::{
     Docker, body_full,
-    query_parameters::{BuildImageOptionsBuilder, BuilderVersion, TagImageOptionsBuilder},
+    query_parameters::{
+        BuildImageOptionsBuilder, BuilderVersion, ListImagesOptionsBuilder, RemoveImageOptions,
+        TagImageOptionsBuilder,
+    },
 };
 
 use super::{
@@ -167,7 +171,35 @@ async fn ensure_image(
         )
         .await
         .with_context(|| format!("tagging {image} as {name}:{DEPLOY_TAG}"))?;
+    remove_older_builds(docker, name, tag).await;
     Ok((image, true))
+}
+
+/// Removes `name:<hash>` images other than `current`, so rebuilds do not pile up. An image a
+/// container still uses (another run) is refused by Docker and kept.
+async fn remove_older_builds(docker: &Docker, name: &str, current: &str) {
+    let filters = HashMap::from([("reference", vec![name])]);
+    let Ok(images) = docker
+        .list_images(Some(
+            ListImagesOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+    else {
+        return;
+    };
+    let is_content_tag = |tag: &str| tag.len() == 16 && tag.bytes().all(|b| b.is_ascii_hexdigit());
+    for reference in images.iter().flat_map(|i| i.repo_tags.iter()) {
+        let Some((repo, tag)) = reference.rsplit_once(':') else {
+            continue;
+        };
+        if repo == name && tag != current && is_content_tag(tag) {
+            let _ = docker
+                .remove_image(reference, None::<RemoveImageOptions>, None)
+                .await;
+        }
+    }
 }
 
 /// The services' image: both release binaries with their libraries, and the data folder.
