@@ -26,6 +26,7 @@ pub mod model;
 pub mod ops;
 pub mod rules;
 mod store;
+pub mod write_gate;
 
 use std::net::SocketAddr;
 
@@ -69,7 +70,10 @@ impl Settings {
 pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application> {
     let pool = db::connect(&settings.database_url).await?;
     db::migrate(&pool, MIGRATIONS).await?;
-    let state = LedgerState::new(pool.clone());
+    let state = LedgerState::new(
+        pool.clone(),
+        write_gate::WriteGate::for_url(&settings.database_url),
+    );
     ServiceBuilder::new(deps.telemetry, router(state))
         .readiness(move || {
             let pool = pool.clone();
@@ -83,12 +87,14 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application
 #[derive(Clone, Debug)]
 pub struct LedgerState {
     pool: AnyPool,
+    /// Taken before every write transaction (see [`write_gate`]).
+    gate: write_gate::WriteGate,
 }
 
 impl LedgerState {
-    /// State over an open, migrated pool.
-    pub fn new(pool: AnyPool) -> Self {
-        LedgerState { pool }
+    /// State over an open, migrated pool, with the write gate its database needs.
+    pub fn new(pool: AnyPool, gate: write_gate::WriteGate) -> Self {
+        LedgerState { pool, gate }
     }
 
     /// The pool (for readiness checks).

@@ -35,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::{Application, Deps, ServiceBuilder};
 use crate::config;
 use crate::db::{self, Migration};
+use crate::ledger::write_gate::WriteGate;
 use ledger_client::LedgerClient;
 use provider_client::ProviderClient;
 use saga::backoff::Backoff;
@@ -146,8 +147,10 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application
     let pool = db::connect(&settings.database_url).await?;
     db::migrate(&pool, MIGRATIONS).await?;
     let relay_wake = Arc::new(Notify::new());
+    let gate = WriteGate::for_url(&settings.database_url);
     let driver = Arc::new(SagaDriver::new(
         pool.clone(),
+        gate.clone(),
         LedgerClient::new(deps.client("ledger", &settings.ledger_url, settings.internal_timeout)),
         ProviderClient::new(deps.client(
             "provider",
@@ -160,6 +163,7 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application
     ));
     let relay = relay::OutboxRelay {
         pool: pool.clone(),
+        gate,
         webhooks: deps.client(
             "webhooks",
             &settings.webhooks_url,

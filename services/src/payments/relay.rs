@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::store::{self, OutboxRow};
+use crate::ledger::write_gate::WriteGate;
 use crate::rpc::{PropagatedContext, RequestContext, RpcClient};
 
 /// Events fetched per pass.
@@ -27,6 +28,8 @@ const CONCURRENCY: usize = 16;
 pub struct OutboxRelay {
     /// The payments database.
     pub pool: AnyPool,
+    /// Its write gate.
+    pub gate: WriteGate,
     /// The webhooks service.
     pub webhooks: RpcClient,
     /// Woken after an event is committed.
@@ -108,6 +111,6 @@ impl OutboxRelay {
             body["baggage"] = json!(baggage);
         }
         let _: serde_json::Value = self.webhooks.post_json(&ctx, "/events", &body).await?;
-        store::mark_sent(&self.pool, &event.event_id).await
+        store::mark_sent(&self.pool, &self.gate, &event.event_id).await
     }
 }

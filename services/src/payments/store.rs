@@ -7,6 +7,7 @@ use sqlx::AnyPool;
 use super::model::{PAYMENT_COLUMNS, PaymentRow};
 use super::saga::state::{FailureReason, Step};
 use crate::ledger::domain::EventId;
+use crate::ledger::write_gate::WriteGate;
 use crate::rpc::PropagatedContext;
 
 /// Current time in unix milliseconds (what `next_attempt_at` holds).
@@ -46,7 +47,8 @@ pub async fn load_by_key(
 }
 
 /// Inserts a new payment unless the customer already used its idempotency key; true if inserted.
-pub async fn insert(pool: &AnyPool, row: &PaymentRow) -> anyhow::Result<bool> {
+pub async fn insert(pool: &AnyPool, gate: &WriteGate, row: &PaymentRow) -> anyhow::Result<bool> {
+    let _write = gate.enter().await;
     let inserted = sqlx::query(
         "INSERT INTO payments (payment_id, customer_id, merchant_id, payer_account_id, \
            payee_account_id, amount, currency, reference, step, failure_reason, hold_id, \
@@ -105,9 +107,11 @@ pub struct Advance<'a> {
 /// `from` (another driver advanced it; the caller reloads).
 pub async fn advance(
     pool: &AnyPool,
+    gate: &WriteGate,
     payment_id: &str,
     change: Advance<'_>,
 ) -> anyhow::Result<Option<PaymentRow>> {
+    let _write = gate.enter().await;
     let now = crate::db::now_rfc3339();
     // One statement changes the step and returns the new row (RETURNING: SQLite >= 3.35 and
     // PostgreSQL); no row means another driver moved the payment on first.
@@ -159,10 +163,12 @@ pub async fn advance(
 /// Records a failed attempt of the current step: the worker drives it again at `retry_at_ms`.
 pub async fn postpone(
     pool: &AnyPool,
+    gate: &WriteGate,
     payment_id: &str,
     step: Step,
     retry_at_ms: i64,
 ) -> anyhow::Result<()> {
+    let _write = gate.enter().await;
     sqlx::query(
         "UPDATE payments SET status_attempts = status_attempts + 1, next_attempt_at = $1 \
          WHERE payment_id = $2 AND step = $3",
@@ -219,7 +225,8 @@ pub async fn unsent(pool: &AnyPool, limit: i64) -> anyhow::Result<Vec<OutboxRow>
 }
 
 /// Marks an event as accepted by webhooks.
-pub async fn mark_sent(pool: &AnyPool, event_id: &str) -> anyhow::Result<()> {
+pub async fn mark_sent(pool: &AnyPool, gate: &WriteGate, event_id: &str) -> anyhow::Result<()> {
+    let _write = gate.enter().await;
     sqlx::query("UPDATE outbox SET sent_at = $1 WHERE event_id = $2")
         .bind(crate::db::now_rfc3339())
         .bind(event_id)

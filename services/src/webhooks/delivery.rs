@@ -20,6 +20,7 @@ use tracing::Instrument as _;
 use super::schedule::RetrySchedule;
 use super::signature;
 use super::store::{self, AttemptResult, DueDelivery};
+use crate::ledger::write_gate::WriteGate;
 use crate::payments::store::now_ms;
 use crate::rpc::{PropagatedContext, RequestContext, RpcClient, RpcRequest};
 
@@ -32,6 +33,7 @@ const MAX_IN_FLIGHT: usize = 64;
 #[derive(Debug)]
 pub struct DeliveryWorker {
     pool: AnyPool,
+    gate: WriteGate,
     /// Client for merchant endpoints (absolute URLs; target `merchant`).
     merchants: RpcClient,
     schedule: RetrySchedule,
@@ -44,6 +46,7 @@ impl DeliveryWorker {
     /// A worker over the webhooks pool.
     pub fn new(
         pool: AnyPool,
+        gate: WriteGate,
         merchants: RpcClient,
         schedule: RetrySchedule,
         wake: Arc<Notify>,
@@ -51,6 +54,7 @@ impl DeliveryWorker {
     ) -> Self {
         DeliveryWorker {
             pool,
+            gate,
             merchants,
             schedule,
             wake,
@@ -185,6 +189,7 @@ impl DeliveryWorker {
         tracing::info!(delivery_id = %delivery.delivery_id, attempt = attempts_made, result = ?result, "webhook delivery attempt");
         store::record_attempt(
             &self.pool,
+            &self.gate,
             &delivery.delivery_id,
             delivery.attempts,
             &result,

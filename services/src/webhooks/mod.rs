@@ -45,6 +45,7 @@ use tokio::sync::Notify;
 use crate::app::{Application, Deps, ServiceBuilder};
 use crate::config;
 use crate::db::{self, Migration};
+use crate::ledger::write_gate::WriteGate;
 use delivery::DeliveryWorker;
 use schedule::RetrySchedule;
 
@@ -101,6 +102,7 @@ impl Settings {
 #[derive(Clone, Debug)]
 pub struct WebhooksState {
     pool: AnyPool,
+    gate: WriteGate,
     delivery_wake: Arc<Notify>,
 }
 
@@ -108,6 +110,11 @@ impl WebhooksState {
     /// The database pool.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The database's write gate (taken before every write transaction).
+    pub fn gate(&self) -> &WriteGate {
+        &self.gate
     }
 
     /// Tells the delivery worker new deliveries exist.
@@ -121,8 +128,10 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application
     let pool = db::connect(&settings.database_url).await?;
     db::migrate(&pool, MIGRATIONS).await?;
     let wake = Arc::new(Notify::new());
+    let gate = WriteGate::for_url(&settings.database_url);
     let worker = Arc::new(DeliveryWorker::new(
         pool.clone(),
+        gate.clone(),
         deps.client(
             "merchant",
             "http://merchant.invalid",
@@ -134,6 +143,7 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application
     ));
     let state = WebhooksState {
         pool: pool.clone(),
+        gate,
         delivery_wake: wake,
     };
     let router = Router::new()

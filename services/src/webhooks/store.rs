@@ -224,6 +224,7 @@ pub enum AttemptResult {
 /// Records an attempt (only if nobody recorded it first).
 pub async fn record_attempt(
     pool: &AnyPool,
+    gate: &crate::ledger::write_gate::WriteGate,
     delivery_id: &str,
     attempts_before: i64,
     result: &AttemptResult,
@@ -239,6 +240,7 @@ pub async fn record_attempt(
             ("dead_lettered", *status, Some(error.clone()), 0)
         }
     };
+    let _write = gate.enter().await;
     sqlx::query(
         "UPDATE deliveries SET status = $1, attempts = attempts + 1, last_response_status = $2, \
            last_error = $3, next_attempt_at = $4, updated_at = $5 \

@@ -34,6 +34,7 @@ pub async fn handle(
 ) -> Result<Recorded, ApiError> {
     let payee = request.to_account_id.as_str();
     let description = format!("capture {hold_id} {payee}");
+    let _write = state.gate.enter().await;
     let mut tx = state.pool.begin().await.map_err(ApiError::internal)?;
     if let Some(first) = store::claim(&mut tx, &request.operation_id, &description).await? {
         return Ok(first);

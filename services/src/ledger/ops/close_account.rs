@@ -15,6 +15,7 @@ pub async fn handle(
     State(state): State<LedgerState>,
     Path(account_id): Path<String>,
 ) -> Result<Json<AccountView>, ApiError> {
+    let _write = state.gate.enter().await;
     let mut conn = state.pool.acquire().await.map_err(ApiError::internal)?;
     sqlx::query(
         "UPDATE accounts SET status = 'closed' WHERE account_id = $1 AND kind <> 'funding'",

@@ -38,6 +38,7 @@ pub async fn handle(
     let account_id = request.account_id.as_str();
     let description = format!("hold {account_id} {money}");
 
+    let _write = state.gate.enter().await;
     let mut tx = state.pool.begin().await.map_err(ApiError::internal)?;
     if let Some(first) = store::claim(&mut tx, &request.operation_id, &description).await? {
         return Ok(first);

@@ -48,6 +48,7 @@ pub async fn handle(
 ) -> Result<Recorded, ApiError> {
     let currency = Currency::parse(&request.currency)
         .map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
+    let _write = state.gate.enter().await;
     let mut conn = state.pool.acquire().await.map_err(ApiError::internal)?;
     let inserted = sqlx::query(
         "INSERT INTO accounts (account_id, owner_id, currency, kind, status, balance, held, created_at) \

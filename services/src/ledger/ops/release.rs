@@ -26,6 +26,7 @@ pub async fn handle(
     ApiJson(request): ApiJson<Release>,
 ) -> Result<Recorded, ApiError> {
     let description = format!("release {hold_id}");
+    let _write = state.gate.enter().await;
     let mut tx = state.pool.begin().await.map_err(ApiError::internal)?;
     if let Some(first) = store::claim(&mut tx, &request.operation_id, &description).await? {
         return Ok(first);

@@ -78,6 +78,7 @@ async fn apply(
     let money = Money::new(amount, currency);
     let description = format!("top_up {account_id} {money}");
 
+    let _write = state.gate.enter().await;
     let mut tx = state.pool.begin().await.map_err(ApiError::internal)?;
     if let Some(first) = store::claim(&mut tx, &operation_id, &description).await? {
         return Ok(first);

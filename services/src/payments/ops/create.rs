@@ -157,7 +157,7 @@ pub async fn handle(
     let claim = state.driver.try_claim(&row.payment_id).ok_or_else(|| {
         ApiError::internal(anyhow::anyhow!("a fresh payment id was already in flight"))
     })?;
-    if !store::insert(state.pool(), &row)
+    if !store::insert(state.pool(), state.driver.gate(), &row)
         .await
         .map_err(ApiError::internal)?
     {

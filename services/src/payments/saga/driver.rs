@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use super::backoff::Backoff;
 use super::state::{self, FailureReason, Outcome, Step};
 use crate::ledger::domain::Money;
+use crate::ledger::write_gate::WriteGate;
 use crate::payments::ledger_client::{LedgerClient, LedgerFailure};
 use crate::payments::model::PaymentRow;
 use crate::payments::provider_client::ProviderClient;
@@ -23,6 +24,7 @@ use crate::rpc::{PropagatedContext, RequestContext};
 #[derive(Debug)]
 pub struct SagaDriver {
     pool: AnyPool,
+    gate: WriteGate,
     ledger: LedgerClient,
     provider: ProviderClient,
     backoff: Backoff,
@@ -51,6 +53,7 @@ impl SagaDriver {
     /// A driver over the payments pool and the two dependencies.
     pub fn new(
         pool: AnyPool,
+        gate: WriteGate,
         ledger: LedgerClient,
         provider: ProviderClient,
         backoff: Backoff,
@@ -59,6 +62,7 @@ impl SagaDriver {
     ) -> Self {
         SagaDriver {
             pool,
+            gate,
             ledger,
             provider,
             backoff,
@@ -71,6 +75,11 @@ impl SagaDriver {
     /// The database pool.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The database's write gate.
+    pub fn gate(&self) -> &WriteGate {
+        &self.gate
     }
 
     /// The ledger client.
@@ -175,7 +184,7 @@ impl SagaDriver {
                 hold_id: hold_id.as_deref(),
                 context: &context,
             };
-            row = match store::advance(&self.pool, &row.payment_id, change).await? {
+            row = match store::advance(&self.pool, &self.gate, &row.payment_id, change).await? {
                 Some(next) => {
                     tracing::info!(payment_id = %next.payment_id, from = %step, to = %transition.step, "payment advanced");
                     if transition.step.is_final() {
@@ -197,7 +206,7 @@ impl SagaDriver {
         let delay = self.backoff.delay(attempts, &mut rand::rng());
         let retry_at = store::now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
         tracing::warn!(payment_id = %row.payment_id, step = %step, attempts, retry_in_ms = delay.as_millis() as u64, why, "payment step postponed");
-        store::postpone(&self.pool, &row.payment_id, step, retry_at).await?;
+        store::postpone(&self.pool, &self.gate, &row.payment_id, step, retry_at).await?;
         self.worker_wake.notify_one();
         Ok(store::load(&self.pool, &row.payment_id)
             .await?

@@ -87,7 +87,14 @@ async fn resume_due(
                     // Look again after a sweep rather than spinning on a payment that keeps failing.
                     let retry_at = store::now_ms() + 1_000;
                     if let Ok(step) = row.step() {
-                        let _ = store::postpone(driver.pool(), &payment_id, step, retry_at).await;
+                        let _ = store::postpone(
+                            driver.pool(),
+                            driver.gate(),
+                            &payment_id,
+                            step,
+                            retry_at,
+                        )
+                        .await;
                     }
                 }
             }

@@ -75,6 +75,7 @@ pub async fn handle(
     })
     .to_string();
 
+    let _write = state.gate().enter().await;
     let mut tx = state.pool().begin().await.map_err(ApiError::internal)?;
     let inserted = sqlx::query(
         "INSERT INTO events (event_id, event_type, merchant_id, payment_id, body, traceparent, \

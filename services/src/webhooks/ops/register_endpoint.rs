@@ -92,6 +92,7 @@ async fn register(
     let events: Vec<String> = events.iter().map(|t| t.as_str().to_owned()).collect();
     let endpoint_id = EndpointId::generate();
     let secret = new_secret();
+    let _write = state.gate().enter().await;
     sqlx::query(
         "INSERT INTO endpoints (endpoint_id, merchant_id, url, events, secret, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
