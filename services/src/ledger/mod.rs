@@ -19,7 +19,8 @@
 //!   `POST /v1/accounts/{id}/top-ups` (`accounts:fund`), `GET /v1/ledger/audit` (`ledger:audit`)
 //!
 //! Layout: [`domain`] holds the value types shared by the money services, [`rules`] the pure
-//! double-entry rules, [`ops`] one file per operation, `store` the shared SQL.
+//! double-entry rules, [`ops`] one file per operation, `store` the shared SQL, and
+//! [`write_gate`] the one-writer-at-a-time queue every money service puts in front of SQLite.
 
 pub mod domain;
 pub mod model;
