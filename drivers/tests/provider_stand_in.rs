@@ -44,12 +44,24 @@ fn accounts(list: &[&str]) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn by_default_every_transfer_is_accepted_with_its_id_echoed_and_status_is_unknown() {
+async fn by_default_every_transfer_is_accepted_with_its_id_echoed() {
     let provider = stand_in().await;
     let (status, body) = submit(&provider, "pay_1", "acc_a").await;
     assert_eq!(status, 201);
     assert_eq!(body, json!({"transfer_id": "pay_1", "status": "accepted"}));
-    assert_eq!(status_of(&provider, "pay_1").await.0, 404);
+}
+
+#[tokio::test]
+async fn a_status_query_knows_the_transfers_it_accepted_and_404s_the_rest() {
+    let provider = stand_in().await;
+    submit(&provider, "pay_known", "acc_a").await;
+    let (status, body) = status_of(&provider, "pay_known").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!({"transfer_id": "pay_known", "status": "accepted"})
+    );
+    assert_eq!(status_of(&provider, "pay_never_sent").await.0, 404);
 }
 
 #[tokio::test]
@@ -116,6 +128,31 @@ async fn times_out_answers_late_and_the_status_query_says_processed() {
     assert_eq!(body["status"], "accepted");
     // Another scenario's transfer keeps the default answer.
     assert_eq!(status_of(&provider, "pay_unrelated").await.0, 404);
+}
+
+#[tokio::test]
+async fn a_processed_transfer_stays_accepted_after_the_scope_goes_back_to_normal() {
+    let provider = stand_in().await;
+    let scope = accounts(&["acc_late"]);
+    provider
+        .set_behaviour(&scope, ProviderBehaviour::TimesOut { processed: true })
+        .await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let _ = client
+        .post(format!("{}/transfers", provider.url()))
+        .json(&transfer("pay_late", "acc_late"))
+        .send()
+        .await;
+    provider
+        .set_behaviour(&scope, ProviderBehaviour::Accepts)
+        .await;
+    assert_eq!(
+        status_of(&provider, "pay_late").await.1["status"],
+        "accepted"
+    );
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 use std::{
     path::{Path, PathBuf},
+    sync::Arc,
     time::Duration,
 };
 
@@ -41,7 +42,8 @@ pub struct ProviderStub {
     /// Why the stub exists (documentation only).
     #[serde(default)]
     pub description: String,
-    /// Wiremock priority; lower wins. Per-scenario behaviours use 1, so defaults should be higher.
+    /// Wiremock priority; lower wins. Per-scenario behaviours use 1 and the status of a
+    /// transfer the stand-in processed 50, so defaults must be above 50.
     #[serde(default = "default_priority")]
     pub priority: u8,
     /// Which requests it answers.
@@ -110,6 +112,13 @@ impl ProviderStub {
 
     /// The wiremock mock that plays this stub.
     pub fn to_mock(&self) -> Mock {
+        self.to_mock_observed(None)
+    }
+
+    /// The wiremock mock that plays this stub, telling `observer` about every request it
+    /// answers and the status it answered with (the provider stand-in remembers which
+    /// transfers it accepted this way).
+    pub fn to_mock_observed(&self, observer: Option<AnswerObserver>) -> Mock {
         let builder = Mock::given(method(self.request.method.as_str()));
         let builder = match (&self.request.path, &self.request.path_regex) {
             (Some(p), _) => builder.and(path(p.as_str())),
@@ -117,7 +126,10 @@ impl ProviderStub {
             (None, None) => builder,
         };
         builder
-            .respond_with(TemplatedResponder(self.response.clone()))
+            .respond_with(TemplatedResponder {
+                response: self.response.clone(),
+                observer,
+            })
             .with_priority(self.priority)
             .named(if self.description.is_empty() {
                 format!("{} stub", self.request.method)
@@ -126,6 +138,9 @@ impl ProviderStub {
             })
     }
 }
+
+/// Told about each request a stub answers, with the status it answered.
+pub type AnswerObserver = Arc<dyn Fn(&Request, u16) + Send + Sync>;
 
 fn regex_lite_check(re: &str) -> Result<(), String> {
     regex::Regex::new(re)
@@ -161,17 +176,24 @@ pub fn load_provider_stubs(dir: &Path) -> Result<Vec<ProviderStub>, FixtureError
 }
 
 /// Answers with a [`StubResponse`], filling placeholders from the request.
-struct TemplatedResponder(StubResponse);
+struct TemplatedResponder {
+    response: StubResponse,
+    observer: Option<AnswerObserver>,
+}
 
 impl Respond for TemplatedResponder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let mut template = ResponseTemplate::new(self.0.status);
-        if let Some(body) = &self.0.body {
+        let response = &self.response;
+        if let Some(observer) = &self.observer {
+            observer(request, response.status);
+        }
+        let mut template = ResponseTemplate::new(response.status);
+        if let Some(body) = &response.body {
             let request_body: Value = request.body_json().unwrap_or(Value::Null);
             template = template.set_body_json(fill(body, &request_body, request.url.path()));
         }
-        if self.0.delay_ms > 0 {
-            template = template.set_delay(Duration::from_millis(self.0.delay_ms));
+        if response.delay_ms > 0 {
+            template = template.set_delay(Duration::from_millis(response.delay_ms));
         }
         template
     }

@@ -6,6 +6,6 @@ mod fixtures;
 mod merchant;
 mod provider;
 
-pub use fixtures::{FixtureError, ProviderStub, load_provider_stubs};
+pub use fixtures::{AnswerObserver, FixtureError, ProviderStub, load_provider_stubs};
 pub use merchant::WiremockMerchantEndpoint;
 pub use provider::ProviderStandIn;

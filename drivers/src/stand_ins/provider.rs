@@ -10,6 +10,12 @@
 //! the default stubs answer again. The responder records `transfer_id -> account`, which is how
 //! the one `GET /transfers/{id}` override (a custom matcher) knows which scenario a status query
 //! belongs to: the transfer id is the payment id, unknown until the platform sends it.
+//!
+//! Like the real provider, the stand-in remembers the transfers it processed (accepted by a
+//! default stub, or processed behind a `TimesOut { processed: true }`): a status query for one
+//! answers `accepted` whatever the scope's behaviour later becomes, so a transfer answered
+//! too late for the platform (a loaded machine) is still settled rather than failed. Status
+//! queries for anything else get the default stub (404).
 
 use std::{
     collections::{HashMap, HashSet},
@@ -27,11 +33,14 @@ use wiremock::{
     matchers::{body_partial_json, method, path, path_regex},
 };
 
-use super::fixtures::load_provider_stubs;
+use super::fixtures::{AnswerObserver, load_provider_stubs};
 use crate::{ProviderBehaviour, ProviderControl};
 
-/// Priority of per-scenario overrides; fixture defaults must use a larger number.
+/// Priority of per-scenario overrides.
 const OVERRIDE_PRIORITY: u8 = 1;
+/// Priority of the status answer for transfers the stand-in processed; fixture defaults must
+/// use a larger number.
+const PROCESSED_PRIORITY: u8 = 50;
 
 /// Who gets which behaviour, and which account each overridden transfer came from.
 #[derive(Default)]
@@ -40,6 +49,8 @@ struct Scopes {
     behaviours: HashMap<String, ProviderBehaviour>,
     /// `transfer_id -> debtor_account` for transfers answered by an override.
     transfers: HashMap<String, String>,
+    /// Transfers the provider processed (money moved), by id.
+    processed: HashSet<String>,
     /// How long a `TimesOut` answer is held back (beyond the platform's provider timeout).
     slow_answer_after: Duration,
 }
@@ -75,10 +86,10 @@ impl ProviderStandIn {
         slow_answer_after: Duration,
     ) -> anyhow::Result<Self> {
         let stubs = load_provider_stubs(fixtures_dir)?;
-        if let Some(low) = stubs.iter().find(|s| s.priority <= OVERRIDE_PRIORITY) {
+        if let Some(low) = stubs.iter().find(|s| s.priority <= PROCESSED_PRIORITY) {
             anyhow::bail!(
-                "provider stub {:?} has priority {}; defaults need a priority above {OVERRIDE_PRIORITY} \
-                 so per-scenario behaviours win",
+                "provider stub {:?} has priority {}; defaults need a priority above {PROCESSED_PRIORITY} \
+                 so per-scenario behaviours and the status of processed transfers win",
                 low.description,
                 low.priority
             );
@@ -86,13 +97,30 @@ impl ProviderStandIn {
         let listener = std::net::TcpListener::bind((ip, 0))
             .map_err(|e| anyhow::anyhow!("binding the provider stand-in to {ip}: {e}"))?;
         let server = MockServer::builder().listener(listener).start().await;
-        for stub in &stubs {
-            server.register(stub.to_mock()).await;
-        }
         let scopes = Arc::new(Mutex::new(Scopes {
             slow_answer_after,
             ..Scopes::default()
         }));
+        let remember = remember_processed(scopes.clone());
+        for stub in &stubs {
+            server
+                .register(stub.to_mock_observed(Some(remember.clone())))
+                .await;
+        }
+        server
+            .register(
+                Mock::given(method("GET"))
+                    .and(path_regex(r"^/transfers/[^/]+$"))
+                    .and(ProcessedTransfer(scopes.clone()))
+                    .respond_with(|request: &Request| {
+                        ResponseTemplate::new(200).set_body_json(
+                            json!({"transfer_id": transfer_id_in_path(request), "status": "accepted"}),
+                        )
+                    })
+                    .with_priority(PROCESSED_PRIORITY)
+                    .named("status query of a transfer the provider processed"),
+            )
+            .await;
         // One status-query override for every scope: it finds the scope through the transfer id.
         server
             .register(
@@ -172,6 +200,34 @@ impl ProviderControl for ProviderStandIn {
     }
 }
 
+/// Remembers the transfers a default stub accepted (2xx to `POST /transfers`).
+fn remember_processed(scopes: Arc<Mutex<Scopes>>) -> AnswerObserver {
+    Arc::new(move |request: &Request, status: u16| {
+        let accepted = (200..300).contains(&status)
+            && request.method == http::Method::POST
+            && request.url.path() == "/transfers";
+        let id = request
+            .body_json::<Value>()
+            .ok()
+            .and_then(|b| b.get("transfer_id")?.as_str().map(str::to_string));
+        if let (true, Some(id)) = (accepted, id) {
+            scopes.lock().processed.insert(id);
+        }
+    })
+}
+
+/// Matches a status query for a transfer the provider processed.
+struct ProcessedTransfer(Arc<Mutex<Scopes>>);
+
+impl Match for ProcessedTransfer {
+    fn matches(&self, request: &Request) -> bool {
+        self.0
+            .lock()
+            .processed
+            .contains(transfer_id_in_path(request))
+    }
+}
+
 /// Matches while `account` has a behaviour other than the default.
 struct AccountOverridden {
     account: String,
@@ -217,13 +273,23 @@ impl Respond for TransferResponder {
             Some(ProviderBehaviour::Rejects) => ResponseTemplate::new(422).set_body_json(
                 json!({"transfer_id": transfer_id, "status": "rejected", "reason": "rejected by the provider stand-in"}),
             ),
-            Some(ProviderBehaviour::TimesOut { .. }) => ResponseTemplate::new(201)
-                .set_body_json(json!({"transfer_id": transfer_id, "status": "accepted"}))
-                .set_delay(scopes.slow_answer_after),
+            Some(ProviderBehaviour::TimesOut { processed }) => {
+                if let (true, Some(id)) = (*processed, transfer_id.as_str()) {
+                    scopes.processed.insert(id.to_string());
+                }
+                ResponseTemplate::new(201)
+                    .set_body_json(json!({"transfer_id": transfer_id, "status": "accepted"}))
+                    .set_delay(scopes.slow_answer_after)
+            }
             Some(ProviderBehaviour::IsDown) => provider_down(),
             // The matcher let the request through, then the behaviour changed: answer normally.
-            Some(ProviderBehaviour::Accepts) | None => ResponseTemplate::new(201)
-                .set_body_json(json!({"transfer_id": transfer_id, "status": "accepted"})),
+            Some(ProviderBehaviour::Accepts) | None => {
+                if let Some(id) = transfer_id.as_str() {
+                    scopes.processed.insert(id.to_string());
+                }
+                ResponseTemplate::new(201)
+                    .set_body_json(json!({"transfer_id": transfer_id, "status": "accepted"}))
+            }
         }
     }
 }
