@@ -168,9 +168,13 @@ pub fn is_not_found(error: &testcontainers::bollard::errors::Error) -> bool {
     )
 }
 
-/// Whether a process with this pid exists on this machine.
+/// Whether a process with this pid runs on this machine (a zombie, killed but not yet reaped
+/// by its parent, does not count).
 fn process_alive(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        let state = stat.rsplit_once(") ").map(|(_, rest)| rest.trim_start());
+        !state.is_some_and(|s| s.starts_with('Z') || s.starts_with('X'))
+    })
 }
 
 #[cfg(test)]
