@@ -482,7 +482,7 @@ async fn closed_accounts_take_no_new_payments() {
 async fn a_ledger_failure_during_capture_is_retried_until_it_captures_never_released() {
     let provider = provider().await;
     submit_answers(&provider, accepted()).await;
-    // A ledger stand-in that fails the first two captures.
+    // A ledger stand-in that fails the first four captures.
     let ledger = MockServer::start().await;
     let account = minibank::ledger::domain::AccountId::generate().to_string();
     Mock::given(method("GET"))
@@ -500,7 +500,8 @@ async fn a_ledger_failure_during_capture_is_retried_until_it_captures_never_rele
     Mock::given(method("POST"))
         .and(path("/holds/hld_1/capture"))
         .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(2)
+        // More failures than the RPC layer's own retries (2), so the saga has to postpone.
+        .up_to_n_times(4)
         .with_priority(1)
         .mount(&ledger)
         .await;
@@ -528,7 +529,7 @@ async fn a_ledger_failure_during_capture_is_retried_until_it_captures_never_rele
         .filter(|r| r.url.path().ends_with("/capture"))
         .map(|r| r.body_json().unwrap())
         .collect();
-    assert_eq!(captures.len(), 3);
+    assert_eq!(captures.len(), 5);
     assert!(
         captures.iter().all(|c| c == &captures[0]),
         "same operation id every time: {captures:?}"

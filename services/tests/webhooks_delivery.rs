@@ -330,3 +330,56 @@ async fn an_unreachable_endpoint_is_retried_and_dead_lettered_with_the_error() {
     );
     assert!(dead.get("last_response_status").is_none());
 }
+
+#[tokio::test]
+async fn a_dead_endpoint_does_not_hold_up_deliveries_to_other_merchants() {
+    let webhooks = spawn_webhooks().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let broken = merchant();
+    webhooks
+        .register(
+            &broken,
+            &format!("http://{closed}/hooks"),
+            json!(["payment.settled"]),
+        )
+        .await;
+    for _ in 0..3 {
+        webhooks
+            .event(&event_id(), &broken, "payment.settled")
+            .await;
+    }
+    // Enough failures to open the broken endpoint's circuit.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while webhooks
+        .deliveries(&broken)
+        .await
+        .iter()
+        .map(|d| d["attempts"].as_i64().unwrap_or(0))
+        .sum::<i64>()
+        < 5
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the broken endpoint was not tried"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let endpoint = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&endpoint)
+        .await;
+    let healthy = merchant();
+    webhooks
+        .register(&healthy, &endpoint.uri(), json!(["payment.settled"]))
+        .await;
+    webhooks
+        .event(&event_id(), &healthy, "payment.settled")
+        .await;
+    let delivered = webhooks.delivery_reaching(&healthy, "delivered").await;
+    assert_eq!(delivered["attempts"], 1, "{delivered}");
+}

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::ledger::domain::{Currency, Money};
-use crate::rpc::{CallOutcome, RequestContext, RpcClient, RpcError};
+use crate::rpc::{CallOutcome, RequestContext, RpcClient, RpcError, RpcRequest};
 
 /// An account as the ledger lists it (the fields payments needs).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -139,7 +139,10 @@ impl LedgerClient {
             "amount": money.minor_units(),
             "currency": money.currency(),
         });
-        let answer: HoldAnswer = self.rpc.post_json(ctx, "/holds", &body).await?;
+        let answer: HoldAnswer = self
+            .rpc
+            .call_json(ctx, keyed_post("/holds", &body)?)
+            .await?;
         Ok(answer.hold_id)
     }
 
@@ -152,10 +155,8 @@ impl LedgerClient {
         to_account_id: &str,
     ) -> Result<(), LedgerFailure> {
         let body = json!({ "operation_id": operation_id, "to_account_id": to_account_id });
-        let _: serde_json::Value = self
-            .rpc
-            .post_json(ctx, &format!("/holds/{hold_id}/capture"), &body)
-            .await?;
+        let request = keyed_post(&format!("/holds/{hold_id}/capture"), &body)?;
+        let _: serde_json::Value = self.rpc.call_json(ctx, request).await?;
         Ok(())
     }
 
@@ -167,10 +168,14 @@ impl LedgerClient {
         hold_id: &str,
     ) -> Result<(), LedgerFailure> {
         let body = json!({ "operation_id": operation_id });
-        let _: serde_json::Value = self
-            .rpc
-            .post_json(ctx, &format!("/holds/{hold_id}/release"), &body)
-            .await?;
+        let request = keyed_post(&format!("/holds/{hold_id}/release"), &body)?;
+        let _: serde_json::Value = self.rpc.call_json(ctx, request).await?;
         Ok(())
     }
+}
+
+/// A ledger mutation: a POST that is idempotent by its operation id, so the RPC stack may retry
+/// it after a failure that says "try again" (the ledger replays the first result).
+fn keyed_post(path: &str, body: &serde_json::Value) -> Result<RpcRequest, RpcError> {
+    Ok(RpcRequest::post_json(path, body)?.idempotent(true))
 }

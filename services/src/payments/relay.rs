@@ -16,7 +16,7 @@ use tracing::Instrument as _;
 
 use super::store::{self, OutboxRow};
 use crate::ledger::write_gate::WriteGate;
-use crate::rpc::{PropagatedContext, RequestContext, RpcClient};
+use crate::rpc::{PropagatedContext, RequestContext, RpcClient, RpcRequest};
 
 /// Events fetched per pass.
 const BATCH: i64 = 256;
@@ -110,7 +110,9 @@ impl OutboxRelay {
         if let Some(baggage) = &propagated.baggage {
             body["baggage"] = json!(baggage);
         }
-        let _: serde_json::Value = self.webhooks.post_json(&ctx, "/events", &body).await?;
+        // Idempotent by event id (webhooks deduplicates), so the RPC stack may retry it.
+        let request = RpcRequest::post_json("/events", &body)?.idempotent(true);
+        let _: serde_json::Value = self.webhooks.call_json(&ctx, request).await?;
         store::mark_sent(&self.pool, &self.gate, &event.event_id).await
     }
 }

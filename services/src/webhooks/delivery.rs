@@ -3,8 +3,12 @@
 //! parent is the stored context), and records the attempt: 2xx → `delivered`; otherwise the next
 //! attempt is scheduled on the [`RetrySchedule`] with jitter, and after the last one the delivery
 //! is `dead_lettered`.
+//!
+//! Each endpoint origin (`scheme://host:port`) gets its own RPC client, hence its own circuit
+//! breaker: one merchant's dead endpoint never fails deliveries to the others. A delivery refused
+//! by an open circuit was not sent, so it waits for the circuit without spending an attempt.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,9 +24,10 @@ use tracing::Instrument as _;
 use super::schedule::RetrySchedule;
 use super::signature;
 use super::store::{self, AttemptResult, DueDelivery};
+use crate::app::Deps;
 use crate::ledger::write_gate::WriteGate;
 use crate::payments::store::now_ms;
-use crate::rpc::{PropagatedContext, RequestContext, RpcClient, RpcRequest};
+use crate::rpc::{PropagatedContext, RequestContext, RpcClient, RpcError, RpcRequest};
 
 /// Deliveries fetched per pass.
 const BATCH: i64 = 256;
@@ -34,8 +39,12 @@ const MAX_IN_FLIGHT: usize = 64;
 pub struct DeliveryWorker {
     pool: AnyPool,
     gate: WriteGate,
-    /// Client for merchant endpoints (absolute URLs; target `merchant`).
-    merchants: RpcClient,
+    /// Builds the clients for merchant endpoints (target `merchant`).
+    deps: Deps,
+    /// How long one attempt may take.
+    timeout: Duration,
+    /// One client (one circuit) per endpoint origin.
+    merchants: Mutex<HashMap<String, RpcClient>>,
     schedule: RetrySchedule,
     wake: Arc<Notify>,
     sweep: Duration,
@@ -47,7 +56,8 @@ impl DeliveryWorker {
     pub fn new(
         pool: AnyPool,
         gate: WriteGate,
-        merchants: RpcClient,
+        deps: Deps,
+        timeout: Duration,
         schedule: RetrySchedule,
         wake: Arc<Notify>,
         sweep: Duration,
@@ -55,7 +65,9 @@ impl DeliveryWorker {
         DeliveryWorker {
             pool,
             gate,
-            merchants,
+            deps,
+            timeout,
+            merchants: Mutex::default(),
             schedule,
             wake,
             sweep,
@@ -140,6 +152,18 @@ impl DeliveryWorker {
         store::next_due_after(&self.pool, now).await
     }
 
+    /// The client (and circuit) for the endpoint at `url`.
+    fn client_for(&self, url: &str) -> RpcClient {
+        let origin = reqwest::Url::parse(url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_else(|_| url.to_owned());
+        self.merchants
+            .lock()
+            .entry(origin.clone())
+            .or_insert_with(|| self.deps.client("merchant", &origin, self.timeout))
+            .clone()
+    }
+
     /// One attempt: sign, send, record.
     async fn attempt(&self, delivery: &DueDelivery) -> anyhow::Result<()> {
         let ctx = RequestContext::continuing(&PropagatedContext {
@@ -157,7 +181,7 @@ impl DeliveryWorker {
         let outcome = match request {
             Ok(mut request) => {
                 request.body = Some(Bytes::from(delivery.body.clone()));
-                match self.merchants.send(&ctx, request).await {
+                match self.client_for(&delivery.url).send(&ctx, request).await {
                     Ok(response) if response.status.is_success() => {
                         Ok(i64::from(response.status.as_u16()))
                     }
@@ -165,6 +189,18 @@ impl DeliveryWorker {
                         Some(i64::from(response.status.as_u16())),
                         format!("endpoint answered {}", response.status),
                     )),
+                    Err(RpcError::CircuitOpen { retry_in, .. }) => {
+                        // Not sent: wait for the circuit, keep the attempt.
+                        let retry_at = now_ms() + i64::try_from(retry_in.as_millis()).unwrap_or(0);
+                        return store::defer(
+                            &self.pool,
+                            &self.gate,
+                            &delivery.delivery_id,
+                            delivery.attempts,
+                            retry_at,
+                        )
+                        .await;
+                    }
                     Err(error) => Err((None, error.to_string())),
                 }
             }

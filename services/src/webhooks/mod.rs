@@ -132,11 +132,8 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application
     let worker = Arc::new(DeliveryWorker::new(
         pool.clone(),
         gate.clone(),
-        deps.client(
-            "merchant",
-            "http://merchant.invalid",
-            settings.delivery_timeout,
-        ),
+        deps.clone(),
+        settings.delivery_timeout,
         settings.retry_schedule.clone(),
         wake.clone(),
         settings.sweep,

@@ -257,3 +257,26 @@ pub async fn record_attempt(
     .await?;
     Ok(())
 }
+
+/// Moves a pending delivery's next attempt to `retry_at_ms` without counting an attempt (the
+/// last one was never sent).
+pub async fn defer(
+    pool: &AnyPool,
+    gate: &crate::ledger::write_gate::WriteGate,
+    delivery_id: &str,
+    attempts_before: i64,
+    retry_at_ms: i64,
+) -> anyhow::Result<()> {
+    let _write = gate.enter().await;
+    sqlx::query(
+        "UPDATE deliveries SET next_attempt_at = $1, updated_at = $2 \
+         WHERE delivery_id = $3 AND status = 'pending' AND attempts = $4",
+    )
+    .bind(retry_at_ms)
+    .bind(crate::db::now_rfc3339())
+    .bind(delivery_id)
+    .bind(attempts_before)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
