@@ -32,11 +32,13 @@ pub enum Capability {
     DisconnectService,
     /// Stop the OpenTelemetry collector between the services and the trace sink.
     StopCollector,
+    /// Start and stop extra replicas of a service while it runs (edge follows them).
+    Replicas,
 }
 
 impl Capability {
     /// Every capability, for listing.
-    pub const ALL: [Capability; 10] = [
+    pub const ALL: [Capability; 11] = [
         Capability::StubProvider,
         Capability::MerchantEndpoints,
         Capability::RestartService,
@@ -47,6 +49,7 @@ impl Capability {
         Capability::PauseService,
         Capability::DisconnectService,
         Capability::StopCollector,
+        Capability::Replicas,
     ];
 
     /// The scenario tag that declares a need for this capability, without the `@`.
@@ -62,6 +65,7 @@ impl Capability {
             Capability::PauseService => "needs-pause-service",
             Capability::DisconnectService => "needs-disconnect-service",
             Capability::StopCollector => "needs-stop-collector",
+            Capability::Replicas => "needs-replicas",
         }
     }
 
@@ -258,6 +262,9 @@ pub struct CallFault {
     pub method: Option<String>,
     /// Only calls whose path and query contain this text, or any.
     pub path_contains: Option<String>,
+    /// Only calls to this replica of the target (1 = the first, 2 = the first added with
+    /// [`Driver::add_replica`], ...), or any.
+    pub replica: Option<usize>,
     /// What happens to them.
     pub kind: CallFaultKind,
     /// The next `n` matching calls, or every one until cleared.
@@ -345,6 +352,23 @@ pub trait Driver: Send + Sync {
     /// say which. The default has nothing to undo.
     async fn heal(&self) -> anyhow::Result<Vec<Fault>> {
         Ok(Vec::new())
+    }
+    /// Start another replica of `service`, when [`Capability::Replicas`] is present; edge
+    /// balances over it from its next call.
+    async fn add_replica(&self, service: &str) -> anyhow::Result<()> {
+        anyhow::bail!(
+            "capability missing: the {} driver cannot add a replica of {service} (tag the scenario @{})",
+            self.name(),
+            Capability::Replicas.tag()
+        )
+    }
+    /// Stop the newest replica [`Driver::add_replica`] started for `service`.
+    async fn remove_replica(&self, service: &str) -> anyhow::Result<()> {
+        anyhow::bail!(
+            "capability missing: the {} driver cannot remove a replica of {service} (tag the scenario @{})",
+            self.name(),
+            Capability::Replicas.tag()
+        )
     }
     /// Stop everything this driver started.
     async fn shutdown(&self);

@@ -78,6 +78,24 @@ impl Deps {
             &self.resilience,
         )
     }
+
+    /// An [`RpcClient`] from this service to `target`, balanced over the replicas `replicas`
+    /// lists as it changes.
+    pub fn balanced_client(
+        &self,
+        target: &str,
+        replicas: crate::rpc::Replicas,
+        timeout: Duration,
+    ) -> RpcClient {
+        RpcClient::balanced(
+            self.http.clone(),
+            self.telemetry.clone(),
+            target,
+            replicas,
+            timeout,
+            &self.resilience,
+        )
+    }
 }
 
 /// Assembles a service: its routes, readiness check and background tasks.

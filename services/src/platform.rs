@@ -17,6 +17,7 @@ use crate::app::{Application, Deps, ShutdownHandle};
 pub use crate::auth::OperatorCredentials;
 use crate::config::Secret;
 use crate::db::sqlite_url;
+use crate::edge::Discovery;
 use crate::rpc::{
     BreakerSettings, CircuitRegistry, CircuitState, FaultInjector, Resilience, RetrySettings,
     RpcClient,
@@ -174,6 +175,10 @@ pub struct RunningPlatform {
     http: reqwest::Client,
     addrs: HashMap<ServiceName, SocketAddr>,
     services: Mutex<HashMap<ServiceName, RunningService>>,
+    /// Where edge finds the replicas of the services behind it.
+    discovery: Discovery,
+    /// Replicas started after boot, oldest first.
+    replicas: Mutex<Vec<(ServiceName, RunningService)>>,
 }
 
 impl fmt::Debug for RunningPlatform {
@@ -194,6 +199,8 @@ pub async fn start(config: PlatformConfig) -> anyhow::Result<RunningPlatform> {
         http: RpcClient::shared_http(),
         addrs: HashMap::new(),
         services: Mutex::new(HashMap::new()),
+        discovery: Discovery::new(),
+        replicas: Mutex::new(Vec::new()),
         config,
     };
     for name in ServiceName::ALL {
@@ -207,6 +214,9 @@ pub async fn start(config: PlatformConfig) -> anyhow::Result<RunningPlatform> {
             .await
             .with_context(|| format!("starting {name}"))?;
         platform.addrs.insert(name, service.addr);
+        platform
+            .discovery
+            .set(name.as_str(), vec![format!("http://{}", service.addr)]);
         platform.services.get_mut().insert(name, service);
     }
     Ok(platform)
@@ -311,8 +321,54 @@ impl RunningPlatform {
         Ok(())
     }
 
+    /// Starts another replica of `service` (ledger or auth: the services without background
+    /// workers, which would contend over one database) on a new port and the same database, and
+    /// tells edge, which balances over it from its next call. Returns its base URL.
+    pub async fn add_replica(&self, service: ServiceName) -> anyhow::Result<String> {
+        anyhow::ensure!(
+            matches!(service, ServiceName::Ledger | ServiceName::Auth),
+            "only ledger and auth can have replicas here, not {service}"
+        );
+        let running = self
+            .launch(service, SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .with_context(|| format!("starting a replica of {service}"))?;
+        let url = format!("http://{}", running.addr);
+        self.replicas.lock().await.push((service, running));
+        self.discovery.add(service.as_str(), &url);
+        Ok(url)
+    }
+
+    /// Stops the newest replica of `service` that [`RunningPlatform::add_replica`] started:
+    /// edge stops choosing it first, then it drains and stops.
+    pub async fn remove_replica(&self, service: ServiceName) -> anyhow::Result<()> {
+        let running = {
+            let mut replicas = self.replicas.lock().await;
+            let index = replicas
+                .iter()
+                .rposition(|(name, _)| *name == service)
+                .with_context(|| format!("{service} has no added replica to remove"))?;
+            replicas.remove(index).1
+        };
+        self.discovery
+            .remove(service.as_str(), &format!("http://{}", running.addr));
+        stop(service, running).await;
+        Ok(())
+    }
+
+    /// The `host:port` of `service`'s replica number `ordinal` (1 = the first one started at
+    /// boot, 2 = the first added replica, ...), as edge calls it.
+    pub fn replica_address(&self, service: ServiceName, ordinal: usize) -> Option<String> {
+        let urls = self.discovery.replicas(service.as_str());
+        let url = urls.get(ordinal.checked_sub(1)?)?;
+        Some(url.trim_start_matches("http://").to_owned())
+    }
+
     /// Stops every service: edge first, so no new work arrives, then the others.
     pub async fn shutdown(self) {
+        for (name, running) in self.replicas.into_inner() {
+            stop(name, running).await;
+        }
         let mut services = self.services.into_inner();
         for name in ServiceName::ALL.into_iter().rev() {
             if let Some(running) = services.remove(&name) {
@@ -392,6 +448,7 @@ impl RunningPlatform {
                     url(ServiceName::Webhooks),
                 );
                 settings.propagation_probe = config.propagation_probe;
+                settings.discovery = Some(self.discovery.clone());
                 settings.introspection_cache_ttl = config.introspection_cache_ttl;
                 if config.test_timings {
                     settings.upstream_timeout = Duration::from_secs(10);

@@ -41,6 +41,7 @@ mod http;
 mod payments;
 mod platform;
 mod provider;
+mod replicas;
 mod resilience;
 mod traces;
 mod webhooks;

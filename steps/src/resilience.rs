@@ -46,7 +46,7 @@ impl MinibankWorld {
     }
 
     /// Injects `fault` and remembers it as this scenario's latest.
-    async fn inject(&mut self, fault: CallFault) -> anyhow::Result<CallFaultId> {
+    pub(crate) async fn inject(&mut self, fault: CallFault) -> anyhow::Result<CallFaultId> {
         let driver = self.require(Capability::InjectFaults)?;
         let id = driver.inject_call_fault(fault).await?;
         self.resilience(|state| state.faults.push(id));
@@ -73,13 +73,14 @@ impl MinibankWorld {
             target: "ledger".into(),
             method: Some(method.into()),
             path_contains: Some(format!("{account_id}{path_suffix}")),
+            replica: None,
             kind,
             times,
         })
     }
 
     /// Waits until the circuit from `caller` to `target` is `wanted`.
-    async fn await_circuit(
+    pub(crate) async fn await_circuit(
         &self,
         caller: &str,
         target: &str,

@@ -8,7 +8,22 @@ use minibank::rpc::{CircuitState, FaultId, FaultInjector, FaultKind, FaultRule};
 use crate::{CallFault, CallFaultId, CallFaultKind, CircuitView};
 
 /// Adds `fault` to the platform's rules.
-pub(super) fn inject(faults: &FaultInjector, fault: CallFault) -> anyhow::Result<CallFaultId> {
+pub(super) fn inject(
+    platform: &RunningPlatform,
+    faults: &FaultInjector,
+    fault: CallFault,
+) -> anyhow::Result<CallFaultId> {
+    let address = match fault.replica {
+        None => None,
+        Some(ordinal) => {
+            let service: ServiceName = fault.target.parse()?;
+            Some(
+                platform
+                    .replica_address(service, ordinal)
+                    .with_context(|| format!("{service} has no replica number {ordinal}"))?,
+            )
+        }
+    };
     let kind = match fault.kind {
         CallFaultKind::Latency(delay) => FaultKind::Latency(delay),
         CallFaultKind::Error(status) => FaultKind::Error(
@@ -28,6 +43,7 @@ pub(super) fn inject(faults: &FaultInjector, fault: CallFault) -> anyhow::Result
         target: fault.target,
         method,
         path_contains: fault.path_contains,
+        address,
         kind,
         times: fault.times,
     });

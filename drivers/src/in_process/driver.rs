@@ -163,6 +163,7 @@ impl Driver for InProcessDriver {
             Capability::RestartService,
             Capability::OperatorAccess,
             Capability::InjectFaults,
+            Capability::Replicas,
         ]);
         if self.logs.as_ref().is_some_and(|l| l.is_capturing()) {
             caps.0.insert(Capability::ReadLogs);
@@ -217,7 +218,31 @@ impl Driver for InProcessDriver {
     }
 
     async fn inject_call_fault(&self, fault: CallFault) -> anyhow::Result<CallFaultId> {
-        super::call_faults::inject(&self.faults, fault)
+        let running = self.running.lock().await;
+        let running = running
+            .as_ref()
+            .context("the in-process driver was shut down")?;
+        super::call_faults::inject(&running.platform, &self.faults, fault)
+    }
+
+    async fn add_replica(&self, service: &str) -> anyhow::Result<()> {
+        let running = self.running.lock().await;
+        let running = running
+            .as_ref()
+            .context("the in-process driver was shut down")?;
+        running
+            .platform
+            .add_replica(service.parse()?)
+            .await
+            .map(drop)
+    }
+
+    async fn remove_replica(&self, service: &str) -> anyhow::Result<()> {
+        let running = self.running.lock().await;
+        let running = running
+            .as_ref()
+            .context("the in-process driver was shut down")?;
+        running.platform.remove_replica(service.parse()?).await
     }
 
     async fn call_fault_hits(&self, id: CallFaultId) -> anyhow::Result<u32> {

@@ -28,6 +28,7 @@ use crate::rpc::{RequestContext, RpcClient};
 use authenticate::Authenticator;
 use rate_limit::{RateLimitSettings, RateLimiter};
 use routes::{Target, public_routes};
+pub use upstream::Discovery;
 use upstream::Upstream;
 
 /// The OpenAPI document of the public API.
@@ -56,6 +57,9 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     /// Serve `POST /test` (W3C trace-context test service).
     pub propagation_probe: bool,
+    /// Where edge follows the upstreams' replicas while it runs; `None` = the URL lists above,
+    /// fixed.
+    pub discovery: Option<Discovery>,
 }
 
 impl Settings {
@@ -78,6 +82,7 @@ impl Settings {
             introspection_cache_ttl: Duration::from_secs(5),
             rate_limit: RateLimitSettings::default(),
             propagation_probe: false,
+            discovery: None,
         }
     }
 
@@ -128,6 +133,7 @@ impl Settings {
                 config::parse_bool,
             )?
             .unwrap_or(false),
+            discovery: None,
         })
     }
 }
@@ -160,13 +166,21 @@ impl EdgeState {
 /// Builds and binds edge.
 pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application> {
     let timeout = settings.upstream_timeout;
-    let auth = Upstream::new(&deps, "auth", &settings.auth_urls, timeout)?;
+    let discovery = settings.discovery.clone().unwrap_or_else(|| {
+        let fixed = Discovery::new();
+        fixed.set("auth", settings.auth_urls.clone());
+        fixed.set("ledger", settings.ledger_urls.clone());
+        fixed.set("payments", settings.payments_urls.clone());
+        fixed.set("webhooks", settings.webhooks_urls.clone());
+        fixed
+    });
+    let auth = Upstream::new(&deps, "auth", &discovery, timeout)?;
     let state = EdgeState {
         authenticator: Authenticator::new(auth.clone(), settings.introspection_cache_ttl),
         auth,
-        ledger: Upstream::new(&deps, "ledger", &settings.ledger_urls, timeout)?,
-        payments: Upstream::new(&deps, "payments", &settings.payments_urls, timeout)?,
-        webhooks: Upstream::new(&deps, "webhooks", &settings.webhooks_urls, timeout)?,
+        ledger: Upstream::new(&deps, "ledger", &discovery, timeout)?,
+        payments: Upstream::new(&deps, "payments", &discovery, timeout)?,
+        webhooks: Upstream::new(&deps, "webhooks", &discovery, timeout)?,
         rate_limiter: RateLimiter::new(settings.rate_limit),
         body_limit: settings.body_limit,
         upstream_timeout: timeout,

@@ -1,48 +1,100 @@
-//! An upstream service behind edge: one or more replicas, chosen round robin.
+//! An upstream service behind edge: one RPC client balanced over its replicas, which come from
+//! [`Discovery`] and may change while edge runs.
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::sync::watch;
 
 use crate::app::Deps;
 use crate::rpc::RpcClient;
 
-/// The replicas of one upstream service.
+/// The replica URLs of each upstream, changeable while edge runs (service discovery). The
+/// in-process platform adds and removes replicas through it; from the environment it holds
+/// the comma-separated lists edge started with. Cheap to clone; clones share the lists.
+#[derive(Clone, Debug, Default)]
+pub struct Discovery {
+    channels: Arc<Mutex<HashMap<String, watch::Sender<Vec<String>>>>>,
+}
+
+impl Discovery {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn sender(&self, target: &str) -> watch::Sender<Vec<String>> {
+        self.channels
+            .lock()
+            .entry(target.to_owned())
+            .or_insert_with(|| watch::Sender::new(Vec::new()))
+            .clone()
+    }
+
+    /// Replaces `target`'s replicas.
+    pub fn set(&self, target: &str, urls: Vec<String>) {
+        self.sender(target).send_replace(urls);
+    }
+
+    /// Adds a replica of `target` (no effect if listed).
+    pub fn add(&self, target: &str, url: &str) {
+        self.sender(target).send_if_modified(|urls| {
+            let new = !urls.iter().any(|u| u == url);
+            if new {
+                urls.push(url.to_owned());
+            }
+            new
+        });
+    }
+
+    /// Removes a replica of `target`; callers stop choosing it from their next call.
+    pub fn remove(&self, target: &str, url: &str) {
+        self.sender(target).send_if_modified(|urls| {
+            let before = urls.len();
+            urls.retain(|u| u != url);
+            urls.len() != before
+        });
+    }
+
+    /// `target`'s replicas now.
+    pub fn replicas(&self, target: &str) -> Vec<String> {
+        self.sender(target).borrow().clone()
+    }
+
+    /// Follows `target`'s replicas.
+    pub fn watch(&self, target: &str) -> watch::Receiver<Vec<String>> {
+        self.sender(target).subscribe()
+    }
+}
+
+/// The replicas of one upstream service, behind one balanced client.
 #[derive(Clone, Debug)]
 pub struct Upstream {
-    replicas: Arc<[RpcClient]>,
-    next: Arc<AtomicUsize>,
+    client: RpcClient,
 }
 
 impl Upstream {
-    /// An upstream named `target` (its `peer.service`) over `base_urls` (at least one).
+    /// An upstream named `target` (its `peer.service`) over the replicas `discovery` lists for
+    /// it (at least one when edge starts).
     pub fn new(
         deps: &Deps,
         target: &str,
-        base_urls: &[String],
+        discovery: &Discovery,
         timeout: Duration,
     ) -> anyhow::Result<Self> {
         anyhow::ensure!(
-            !base_urls.is_empty(),
+            !discovery.replicas(target).is_empty(),
             "{target} needs at least one base URL"
         );
         Ok(Self {
-            replicas: base_urls
-                .iter()
-                .map(|url| deps.client(target, url, timeout))
-                .collect(),
-            next: Arc::new(AtomicUsize::new(0)),
+            client: deps.balanced_client(target, discovery.watch(target), timeout),
         })
     }
 
-    /// The replica to use for the next call (round robin).
+    /// The client to call it with (it picks a replica per attempt).
     pub fn pick(&self) -> &RpcClient {
-        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.replicas.len();
-        &self.replicas[index]
-    }
-
-    /// How many replicas there are.
-    pub fn replicas(&self) -> usize {
-        self.replicas.len()
+        &self.client
     }
 }

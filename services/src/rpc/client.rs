@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use tower::ServiceExt as _;
 
-use super::breaker::CircuitBreaker;
-use super::breaker::{CircuitOpen, CircuitState};
+use super::balance::Replicas;
+use super::breaker::CircuitOpen;
 use super::call::RpcCall;
 use super::context::RequestContext;
 use super::headers;
@@ -38,7 +38,6 @@ pub struct RpcClient {
     base_url: String,
     timeout: Duration,
     stack: RpcStack,
-    breaker: CircuitBreaker,
 }
 
 impl std::fmt::Debug for RpcClient {
@@ -47,7 +46,6 @@ impl std::fmt::Debug for RpcClient {
             .field("target", &self.target)
             .field("base_url", &self.base_url)
             .field("timeout", &self.timeout)
-            .field("circuit", &self.breaker.state())
             .finish_non_exhaustive()
     }
 }
@@ -313,20 +311,47 @@ impl RpcClient {
         resilience: &Resilience,
     ) -> Self {
         let target = target.into();
-        let (stack, breaker) = build_stack(http, resilience, telemetry.service_name(), &target);
+        let stack = build_stack(http, resilience, telemetry.service_name(), &target, None);
         Self {
             telemetry,
             target,
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             timeout,
             stack,
-            breaker,
         }
     }
 
-    /// The circuit towards this client's target.
-    pub fn circuit(&self) -> CircuitState {
-        self.breaker.state()
+    /// A client for `target` balanced over the replicas `replicas` lists, now and as it
+    /// changes (service discovery); paths are relative to whichever replica is chosen.
+    pub fn balanced(
+        http: reqwest::Client,
+        telemetry: Telemetry,
+        target: impl Into<String>,
+        replicas: Replicas,
+        timeout: Duration,
+        resilience: &Resilience,
+    ) -> Self {
+        let target = target.into();
+        // Paths are joined to this URL, then the balancer puts the chosen replica's address in.
+        let base_url = replicas
+            .borrow()
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "http://replica.invalid".to_owned());
+        let stack = build_stack(
+            http,
+            resilience,
+            telemetry.service_name(),
+            &target,
+            Some(replicas),
+        );
+        Self {
+            telemetry,
+            target,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            timeout,
+            stack,
+        }
     }
 
     /// The shared HTTP client every `RpcClient` of a process should be built on: connection

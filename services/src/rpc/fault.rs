@@ -42,6 +42,8 @@ pub struct FaultRule {
     /// Only calls whose path and query contain this text (e.g. an account id, which scopes a
     /// fault to one scenario), or any path when `None`.
     pub path_contains: Option<String>,
+    /// Only calls to the replica at this `host:port`, or any replica when `None`.
+    pub address: Option<String>,
     /// The fault.
     pub kind: FaultKind,
     /// Applies to the next `n` matching calls, or until removed when `None`.
@@ -53,6 +55,11 @@ impl FaultRule {
         self.caller.as_deref().is_none_or(|c| c == caller)
             && self.target == target
             && self.method.as_ref().is_none_or(|m| *m == call.method)
+            && self.address.as_deref().is_none_or(|address| {
+                let host = call.url.host_str().unwrap_or_default();
+                let port = call.url.port_or_known_default().unwrap_or_default();
+                address == format!("{host}:{port}")
+            })
             && self
                 .path_contains
                 .as_deref()

@@ -11,6 +11,7 @@
 //!   ([`RetryPolicy`]), a circuit breaker per target ([`CircuitBreaker`]), fault injection
 //!   ([`FaultInjector`]), the shared connection pool ([`RpcCall`] → `Transport`).
 
+pub mod balance;
 pub mod breaker;
 pub mod call;
 mod client;
@@ -22,6 +23,7 @@ pub mod retry;
 mod server;
 pub mod stack;
 
+pub use balance::{Replicas, RoundRobin};
 pub use breaker::{BreakerSettings, CircuitBreaker, CircuitOpen, CircuitRegistry, CircuitState};
 pub use call::RpcCall;
 pub use client::{CallOutcome, RpcClient, RpcError, RpcRequest, RpcResponse};

@@ -159,6 +159,7 @@ mod tests {
             target: "ledger".into(),
             method: None,
             path_contains: None,
+            address: None,
             kind,
             times: Some(times),
         });

@@ -3,9 +3,12 @@
 //! in [`RpcClient::send`](super::RpcClient::send), around the whole stack, so one span and one
 //! deadline cover every attempt.
 
+use std::sync::Arc;
+
 use tower::util::BoxCloneSyncService;
 use tower::{BoxError, ServiceBuilder};
 
+use super::balance::{MakeReplica, ReplicaStack, Replicas, RoundRobin};
 use super::breaker::{BreakerSettings, CircuitBreaker, CircuitBreakerLayer, CircuitRegistry};
 use super::call::{RpcCall, Transport};
 use super::client::RpcResponse;
@@ -28,24 +31,53 @@ pub struct Resilience {
     pub circuits: CircuitRegistry,
 }
 
-/// Builds the stack from `caller` to `target` on the shared client `http`; returns it with the
-/// circuit breaker, whose state the caller may inspect (edge's balancer skips open replicas).
+/// Builds the stack from `caller` to `target` on the shared client `http`: over one replica
+/// (the call's own URL) or, given `replicas`, balanced over the replicas they list.
 pub fn build_stack(
     http: reqwest::Client,
     resilience: &Resilience,
     caller: &str,
     target: &str,
-) -> (RpcStack, CircuitBreaker) {
+    replicas: Option<Replicas>,
+) -> RpcStack {
+    // Outermost: a retry is a new attempt through everything below, so each attempt is
+    // balanced afresh (it may reach another replica), judged by that replica's breaker and can
+    // meet an injected fault like a real one. The policy retries idempotent calls only.
+    let retry = tower::retry::RetryLayer::new(RetryPolicy::new(resilience.retry));
+    match replicas {
+        None => {
+            let (replica, _breaker) = replica_stack(http, resilience, caller, target);
+            BoxCloneSyncService::new(ServiceBuilder::new().layer(retry).service(replica))
+        }
+        Some(replicas) => {
+            let resilience = resilience.clone();
+            let (caller, name) = (caller.to_owned(), target.to_owned());
+            let make: MakeReplica = Arc::new(move |_base: &str| {
+                replica_stack(http.clone(), &resilience, &caller, &name)
+            });
+            BoxCloneSyncService::new(
+                ServiceBuilder::new()
+                    .layer(retry)
+                    // Below the retry: picks a replica per attempt, skipping those whose
+                    // circuit is open (failure detection), following the discovery channel.
+                    .service(RoundRobin::new(target, replicas, make)),
+            )
+        }
+    }
+}
+
+/// The stack of one replica: what sits below the retry and the balancer.
+fn replica_stack(
+    http: reqwest::Client,
+    resilience: &Resilience,
+    caller: &str,
+    target: &str,
+) -> (ReplicaStack, CircuitBreaker) {
     let breaker = CircuitBreaker::new(target, resilience.breaker);
     resilience.circuits.register(caller, target, &breaker);
     let stack = ServiceBuilder::new()
-        // Outermost: a retry is a new attempt through everything below, so each attempt is
-        // judged by the breaker and can meet an injected fault like a real one.
-        .layer(tower::retry::RetryLayer::new(RetryPolicy::new(
-            resilience.retry,
-        )))
-        // Below the retry: each attempt counts for (and can be refused by) the circuit; an open
-        // circuit's refusal is not retried, so callers fail fast.
+        // First: each attempt counts for (and can be refused by) this replica's circuit; an
+        // open circuit's refusal is not retried, so callers fail fast.
         .layer(CircuitBreakerLayer::new(breaker.clone()))
         // Below the breaker: injected failures trip the circuit and cost retries exactly as
         // real ones do; a hang is ended by the call's timeout, which wraps the whole stack.
