@@ -50,7 +50,7 @@ impl MinibankWorld {
                 201,
             )
             .await
-            .with_context(|| format!("onboarding {alias} as {name:?}"))?;
+            .map_err(|e| anyhow::anyhow!("onboarding {alias} as {name:?}: {e:#}"))?;
         let field = |f: &str| {
             answer
                 .str_field(f)

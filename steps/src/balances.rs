@@ -44,7 +44,7 @@ impl MinibankWorld {
             201,
         )
         .await
-        .with_context(|| format!("topping up {alias} with {money}"))?;
+        .map_err(|e| anyhow::anyhow!("topping up {alias} with {money}: {e:#}"))?;
         self.top_ups.push(TopUp {
             account_id,
             amount: money.minor,
@@ -209,7 +209,7 @@ async fn money_is_conserved(world: &mut MinibankWorld) -> anyhow::Result<()> {
             200,
         )
         .await
-        .context("the operator's ledger audit")?;
+        .map_err(|e| anyhow::anyhow!("the operator's ledger audit: {e:#}"))?;
     anyhow::ensure!(
         audit
             .json

@@ -107,7 +107,7 @@ async fn listens(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<
             201,
         )
         .await
-        .with_context(|| format!("registering {alias}'s webhook endpoint"))?;
+        .map_err(|e| anyhow::anyhow!("registering {alias}'s webhook endpoint: {e:#}"))?;
     let secret = answer
         .str_field("secret")
         .context("no secret in the registration answer")?

@@ -7,7 +7,7 @@
 
 use std::{collections::BTreeMap, fmt, sync::Arc, time::Duration};
 
-use anyhow::{Context as _, anyhow};
+use anyhow::anyhow;
 use drivers::{Capability, Driver, MerchantEndpoint, ProviderBehaviour};
 use serde_json::{Value, json};
 
@@ -275,7 +275,7 @@ impl MinibankWorld {
         let token = self
             .sign_in(&operator.client_id, &operator.client_secret)
             .await
-            .context("signing in as the operator")?;
+            .map_err(|e| anyhow!("signing in as the operator: {e:#}"))?;
         self.operator_token = Some(token.clone());
         Ok(token)
     }
@@ -290,7 +290,7 @@ impl MinibankWorld {
         let token = self
             .sign_in(&id, &secret)
             .await
-            .with_context(|| format!("signing in as {alias}"))?;
+            .map_err(|e| anyhow!("signing in as {alias}: {e:#}"))?;
         self.actor_mut(alias)?.token = Some(token.clone());
         Ok(token)
     }
