@@ -14,7 +14,7 @@ pub mod containers;
 mod driver;
 pub mod in_process;
 pub mod select;
-pub mod stand_ins;
 pub mod staging;
+pub mod stand_ins;
 
 pub use driver::*;
