@@ -87,3 +87,24 @@ fn the_catalogue_lists_every_step_definition() {
         "the catalogue lists {listed} step definitions, the sources have {attributes} step attributes"
     );
 }
+
+#[test]
+fn every_step_file_is_in_the_catalogue() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+    let listed: Vec<&str> = catalogue::SOURCES.iter().map(|(name, _)| *name).collect();
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("steps/src").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        let has_steps = ["#[given(", "#[when(", "#[then("]
+            .iter()
+            .any(|a| text.contains(a));
+        if has_steps && name != "catalogue.rs" && !listed.contains(&name.as_str()) {
+            missing.push(name);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "step files missing from catalogue::SOURCES in steps/src/catalogue.rs: {missing:?}"
+    );
+}
