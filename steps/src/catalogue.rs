@@ -20,6 +20,8 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("traces.rs", include_str!("traces.rs")),
     ("platform.rs", include_str!("platform.rs")),
     ("faults.rs", include_str!("faults.rs")),
+    ("resilience.rs", include_str!("resilience.rs")),
+    ("replicas.rs", include_str!("replicas.rs")),
     ("bench.rs", include_str!("bench.rs")),
 ];
 
@@ -150,7 +152,8 @@ fn split_doc(doc: &[String]) -> (String, Vec<String>, Vec<String>) {
             examples.push(example.trim().to_owned());
         } else if let Some(need) = line.strip_prefix("Needs:") {
             needs.extend(
-                need.split_whitespace()
+                need.split(|c: char| c.is_whitespace() || c == ',')
+                    .filter(|n| !n.is_empty())
                     .map(|n| format!("needs-{}", n.trim_start_matches("needs-"))),
             );
         } else {
@@ -375,6 +378,10 @@ fn concept_title(file: &str) -> &'static str {
         "traces.rs" => "Traces and logs",
         "platform.rs" => "Platform operations",
         "faults.rs" => "Faults only containers can make",
+        "resilience.rs" => {
+            "Faults between services: retries, timeouts, circuit breaking, rate limits"
+        }
+        "replicas.rs" => "Replicas: discovery, load balancing, failure detection",
         "bench.rs" => "Benchmarking",
         _ => "Other steps",
     }
@@ -391,7 +398,7 @@ mod tests {
 async fn customer(w: &mut W) {}
 
 /// Times out.
-/// Needs: provider-stubs
+/// Needs: provider-stubs, faults
 /// Example: Given the bank provider times out after processing the transfer
 #[given(regex = r"^the bank provider times out (after|without) processing the transfer$")]
 #[when(
@@ -412,7 +419,7 @@ async fn times_out(w: &mut W) {}
         );
         assert!(steps[1].is_regex);
         assert_eq!(steps[2].keyword, "When");
-        assert_eq!(steps[1].needs, vec!["needs-provider-stubs"]);
+        assert_eq!(steps[1].needs, vec!["needs-provider-stubs", "needs-faults"]);
         assert_eq!(steps[0].lines, (4, 5));
         assert_eq!(
             steps[2].sentence(),

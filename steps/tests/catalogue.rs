@@ -50,11 +50,18 @@ fn every_step_has_an_example_that_it_matches() {
             ));
             continue;
         }
-        // The example is checked under the definition's own keyword (a step may answer several).
-        match collection.find(&gherkin_step(entry.keyword, text)) {
-            Ok(Some(_)) => {}
+        // The example must reach this very definition (which may answer several keywords
+        // with different sentences; the example shows one of them).
+        match collection.find(&gherkin_step(keyword, text)) {
+            Ok(Some((_, _, Some(location), _)))
+                if location.path.ends_with(entry.file)
+                    && (entry.lines.0..=entry.lines.1).contains(&location.line) => {}
+            Ok(Some((_, _, location, _))) => problems.push(format!(
+                "{}: the example `{example}` matches {location:?}, not `{}`",
+                entry.file, entry.pattern
+            )),
             Ok(None) => problems.push(format!(
-                "{}: the example `{example}` does not match `{}`",
+                "{}: the example `{example}` matches no step (expected `{}`)",
                 entry.file, entry.pattern
             )),
             Err(e) => problems.push(format!(
