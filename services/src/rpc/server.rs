@@ -9,6 +9,12 @@
 //!    every log line about the request can be tied to its trace;
 //! 5. records the status (error status on 5xx), logs one line, answers `x-request-id` (and
 //!    `traceresponse` at edge) and ends the span.
+//!
+//! Cancellation: the handler runs at most until the propagated deadline (then 504
+//! `deadline_exceeded`, and the handler's future, with every call it was making downstream, is
+//! dropped). When the caller disconnects, the server drops the whole request future; the span
+//! then ends marked `minibank.cancelled` instead of being lost. The deadline left on arrival and
+//! the baggage keys received are span attributes, so propagation is visible hop by hop.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,7 +34,10 @@ use tracing::Instrument as _;
 use super::context::{Identity, RequestContext};
 use super::headers;
 use super::propagation::extract_from_headers;
+use crate::http_error::ApiError;
 use crate::telemetry::Telemetry;
+use axum::response::IntoResponse as _;
+use opentelemetry::baggage::BaggageExt as _;
 
 /// How a service's routes are wrapped.
 #[derive(Clone, Debug)]
@@ -101,12 +110,31 @@ async fn rpc_server(
     let otel = parent.with_span(span);
     let span_context = otel.span().span_context().clone();
 
-    let deadline = request
+    let deadline_ms = request
         .headers()
         .get(headers::DEADLINE_MS)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|millis| started + Duration::from_millis(millis));
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let deadline = deadline_ms.map(|millis| started + Duration::from_millis(millis));
+    if let Some(millis) = deadline_ms {
+        otel.span().set_attribute(KeyValue::new(
+            "minibank.deadline.remaining_ms",
+            i64::try_from(millis).unwrap_or(i64::MAX),
+        ));
+    }
+    let baggage_keys: Vec<String> = otel
+        .baggage()
+        .iter()
+        .map(|(key, _)| key.to_string())
+        .collect();
+    if !baggage_keys.is_empty() {
+        let mut keys = baggage_keys;
+        keys.sort();
+        otel.span()
+            .set_attribute(KeyValue::new("minibank.baggage.keys", keys.join(",")));
+    }
+    // Ends the span as cancelled if this future is dropped before the answer (caller gone).
+    let in_flight = InFlight(Some(otel.clone()));
     let request_id = request
         .headers()
         .get(headers::REQUEST_ID)
@@ -131,11 +159,28 @@ async fn rpc_server(
         method = %method,
         route = route.as_deref().unwrap_or("unmatched"),
     );
-    let mut response = next
+    let handler = next
         .run(request)
         .with_context(otel.clone())
-        .instrument(log_span.clone())
-        .await;
+        .instrument(log_span.clone());
+    let mut response = match deadline {
+        // Past the caller's deadline nobody waits for the answer: stop the work.
+        Some(deadline) => match tokio::time::timeout_at(deadline, handler).await {
+            Ok(response) => response,
+            Err(_elapsed) => {
+                otel.span()
+                    .set_attribute(KeyValue::new("error.type", "deadline_exceeded"));
+                ApiError::new(
+                    http::StatusCode::GATEWAY_TIMEOUT,
+                    "deadline_exceeded",
+                    "the caller's deadline passed before the answer was ready",
+                )
+                .into_response()
+            }
+        },
+        None => handler.await,
+    };
+    in_flight.finish();
 
     let status = response.status();
     let span = otel.span();
@@ -170,6 +215,27 @@ async fn rpc_server(
     }
     span.end();
     response
+}
+
+/// The span of a request being answered; if dropped unfinished, the caller went away.
+struct InFlight(Option<opentelemetry::Context>);
+
+impl InFlight {
+    fn finish(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(otel) = self.0.take() {
+            let span = otel.span();
+            span.set_attribute(KeyValue::new("minibank.cancelled", true));
+            span.set_status(Status::error("the caller went away; the work was stopped"));
+            span.end();
+            tracing::info!(trace_id = %span.span_context().trace_id(), "request cancelled by the caller");
+        }
+    }
 }
 
 /// `server.address`/`server.port` from the Host header (what the client used), else the socket.
