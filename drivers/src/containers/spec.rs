@@ -58,14 +58,14 @@ pub fn service(
             "MINIBANK_PROVIDER_TIMEOUT",
             format!("{}ms", settings.provider_timeout.as_millis()),
         ),
-        // As the in-process platform for tests: retries in milliseconds, no token cache; and
-        // a short upstream deadline, so a frozen service makes callers time out quickly.
+        // As the in-process platform for tests: retries in milliseconds, no token cache, edge's
+        // upstream deadline 10 s (a frozen service makes callers wait that long).
         (
             "MINIBANK_WEBHOOK_RETRY_SCHEDULE",
             "20ms,40ms,80ms".to_owned(),
         ),
         ("MINIBANK_INTROSPECTION_CACHE_TTL", "0s".to_owned()),
-        ("MINIBANK_UPSTREAM_TIMEOUT", "3s".to_owned()),
+        ("MINIBANK_UPSTREAM_TIMEOUT", "10s".to_owned()),
         ("MINIBANK_PROPAGATION_PROBE", "false".to_owned()),
         ("OTEL_SERVICE_NAME", service.to_owned()),
         (
