@@ -34,11 +34,13 @@ pub enum Capability {
     StopCollector,
     /// Start and stop extra replicas of a service while it runs (edge follows them).
     Replicas,
+    /// Read each service's request metrics and the connection pool's counters.
+    Metrics,
 }
 
 impl Capability {
     /// Every capability, for listing.
-    pub const ALL: [Capability; 11] = [
+    pub const ALL: [Capability; 12] = [
         Capability::StubProvider,
         Capability::MerchantEndpoints,
         Capability::RestartService,
@@ -50,6 +52,7 @@ impl Capability {
         Capability::DisconnectService,
         Capability::StopCollector,
         Capability::Replicas,
+        Capability::Metrics,
     ];
 
     /// The scenario tag that declares a need for this capability, without the `@`.
@@ -66,6 +69,7 @@ impl Capability {
             Capability::DisconnectService => "needs-disconnect-service",
             Capability::StopCollector => "needs-stop-collector",
             Capability::Replicas => "needs-replicas",
+            Capability::Metrics => "needs-metrics",
         }
     }
 
@@ -286,6 +290,30 @@ pub enum CircuitView {
     HalfOpen,
 }
 
+/// What one route of one service has served (request rate, errors, duration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteMetrics {
+    /// HTTP method.
+    pub method: String,
+    /// Route template, e.g. `/v1/accounts/{account_id}`.
+    pub route: String,
+    /// Requests answered.
+    pub requests: u64,
+    /// Of which answered 5xx.
+    pub errors: u64,
+    /// Time spent answering them, in total.
+    pub duration: Duration,
+}
+
+/// How the connections between services were used: calls sent, connections opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    /// Calls sent between services (every attempt).
+    pub calls: u64,
+    /// Connections opened for them.
+    pub connections_opened: u64,
+}
+
 /// How steps reach the system under test. One per run, shared by all scenarios.
 #[async_trait]
 pub trait Driver: Send + Sync {
@@ -368,6 +396,22 @@ pub trait Driver: Send + Sync {
             "capability missing: the {} driver cannot remove a replica of {service} (tag the scenario @{})",
             self.name(),
             Capability::Replicas.tag()
+        )
+    }
+    /// `service`'s request metrics per route, when [`Capability::Metrics`] is present.
+    async fn route_metrics(&self, service: &str) -> anyhow::Result<Vec<RouteMetrics>> {
+        anyhow::bail!(
+            "capability missing: the {} driver cannot read {service}'s metrics (tag the scenario @{})",
+            self.name(),
+            Capability::Metrics.tag()
+        )
+    }
+    /// Calls and connections between services so far, when [`Capability::Metrics`] is present.
+    async fn pool_use(&self) -> anyhow::Result<PoolUse> {
+        anyhow::bail!(
+            "capability missing: the {} driver cannot read the connection pool (tag the scenario @{})",
+            self.name(),
+            Capability::Metrics.tag()
         )
     }
     /// Stop everything this driver started.

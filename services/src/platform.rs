@@ -19,9 +19,10 @@ use crate::config::Secret;
 use crate::db::sqlite_url;
 use crate::edge::Discovery;
 use crate::rpc::{
-    BreakerSettings, CircuitRegistry, CircuitState, FaultInjector, Resilience, RetrySettings,
-    RpcClient,
+    BreakerSettings, CircuitRegistry, CircuitState, FaultInjector, PoolStats, Resilience,
+    RetrySettings, RpcClient,
 };
+pub use crate::telemetry::RouteMetric;
 use crate::telemetry::{Telemetry, TelemetrySettings};
 use crate::webhooks::schedule::RetrySchedule;
 use crate::{auth, edge, ledger, payments, webhooks};
@@ -156,6 +157,7 @@ impl PlatformConfig {
                 },
                 faults: FaultInjector::new(),
                 circuits: CircuitRegistry::default(),
+                pool: PoolStats::default(),
             },
         }
     }
@@ -196,7 +198,7 @@ pub async fn start(config: PlatformConfig) -> anyhow::Result<RunningPlatform> {
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut platform = RunningPlatform {
-        http: RpcClient::shared_http(),
+        http: RpcClient::shared_http_counted(&config.resilience.pool),
         addrs: HashMap::new(),
         services: Mutex::new(HashMap::new()),
         discovery: Discovery::new(),
@@ -254,6 +256,23 @@ impl RunningPlatform {
             .resilience
             .circuits
             .state(caller.as_str(), target)
+    }
+
+    /// Calls sent between services and connections opened for them, since boot (one shared
+    /// pool for the whole platform).
+    pub fn pool_stats(&self) -> (u64, u64) {
+        let pool = &self.config.resilience.pool;
+        (pool.calls(), pool.connections_opened())
+    }
+
+    /// `service`'s request metrics per route (its first replica).
+    pub async fn route_metrics(&self, service: ServiceName) -> Vec<RouteMetric> {
+        self.services
+            .lock()
+            .await
+            .get(&service)
+            .map(|running| running.telemetry.metrics().snapshot())
+            .unwrap_or_default()
     }
 
     /// The configuration the platform runs with.

@@ -39,6 +39,7 @@ mod bench;
 mod cancellation;
 mod faults;
 mod http;
+mod metrics;
 mod payments;
 mod platform;
 mod propagation;

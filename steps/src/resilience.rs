@@ -210,6 +210,7 @@ async fn ledger_recovers(world: &mut MinibankWorld) -> anyhow::Result<()> {
 
 /// The actor reads their account; the answer (whatever it is) and how long it took are kept.
 /// Example: When Alice checks her balance
+#[given(regex = r"^(.+) checks (?:her|his|their) balance$")]
 #[when(regex = r"^(.+) checks (?:her|his|their) balance$")]
 async fn checks_balance(world: &mut MinibankWorld, alias: String) -> anyhow::Result<()> {
     let alias: ActorName = alias.parse().map_err(anyhow::Error::msg)?;

@@ -164,6 +164,7 @@ impl Driver for InProcessDriver {
             Capability::OperatorAccess,
             Capability::InjectFaults,
             Capability::Replicas,
+            Capability::Metrics,
         ]);
         if self.logs.as_ref().is_some_and(|l| l.is_capturing()) {
             caps.0.insert(Capability::ReadLogs);
@@ -223,6 +224,26 @@ impl Driver for InProcessDriver {
             .as_ref()
             .context("the in-process driver was shut down")?;
         super::call_faults::inject(&running.platform, &self.faults, fault)
+    }
+
+    async fn route_metrics(&self, service: &str) -> anyhow::Result<Vec<crate::RouteMetrics>> {
+        let running = self.running.lock().await;
+        let running = running
+            .as_ref()
+            .context("the in-process driver was shut down")?;
+        Ok(super::call_faults::route_metrics(&running.platform, service.parse()?).await)
+    }
+
+    async fn pool_use(&self) -> anyhow::Result<crate::PoolUse> {
+        let running = self.running.lock().await;
+        let running = running
+            .as_ref()
+            .context("the in-process driver was shut down")?;
+        let (calls, connections_opened) = running.platform.pool_stats();
+        Ok(crate::PoolUse {
+            calls,
+            connections_opened,
+        })
     }
 
     async fn add_replica(&self, service: &str) -> anyhow::Result<()> {

@@ -11,6 +11,7 @@ use http::{HeaderMap, Method};
 use tower::{BoxError, Service};
 
 use super::client::{RpcError, RpcResponse};
+use super::pool::PoolStats;
 
 /// One attempt of one call, as the layers of the stack see it. Cheap to clone (the body is
 /// reference counted), so the retry layer can resend it.
@@ -53,14 +54,16 @@ impl RpcCall {
 pub struct Transport {
     http: reqwest::Client,
     target: Arc<str>,
+    pool: PoolStats,
 }
 
 impl Transport {
-    /// A transport to `target` on the shared client `http`.
-    pub fn new(http: reqwest::Client, target: &str) -> Self {
+    /// A transport to `target` on the shared client `http`, counting its calls in `pool`.
+    pub fn new(http: reqwest::Client, target: &str, pool: PoolStats) -> Self {
         Self {
             http,
             target: target.into(),
+            pool,
         }
     }
 }
@@ -76,6 +79,7 @@ impl Service<RpcCall> for Transport {
     }
 
     fn call(&mut self, call: RpcCall) -> Self::Future {
+        self.pool.count_call();
         let mut builder = self
             .http
             .request(call.method, call.url)

@@ -24,6 +24,7 @@ use super::breaker::CircuitOpen;
 use super::call::RpcCall;
 use super::context::RequestContext;
 use super::headers;
+use super::pool::PoolStats;
 use super::propagation::inject_into_headers;
 use super::stack::{Resilience, RpcStack, build_stack};
 use crate::http_error::ErrorBody;
@@ -357,9 +358,16 @@ impl RpcClient {
     /// The shared HTTP client every `RpcClient` of a process should be built on: connection
     /// pooling, no proxy from the environment (all traffic is loopback or cluster-internal).
     pub fn shared_http() -> reqwest::Client {
+        Self::shared_http_counted(&PoolStats::default())
+    }
+
+    /// [`RpcClient::shared_http`], counting the connections it opens into `stats` (pass the
+    /// same stats in [`Resilience::pool`] so calls are counted too).
+    pub fn shared_http_counted(stats: &PoolStats) -> reqwest::Client {
         reqwest::Client::builder()
             .no_proxy()
             .pool_idle_timeout(Duration::from_secs(30))
+            .connector_layer(stats.connector_layer())
             .build()
             .unwrap_or_else(|_| reqwest::Client::new())
     }

@@ -192,6 +192,12 @@ async fn rpc_server(
         span.set_attribute(KeyValue::new("error.type", status.as_u16().to_string()));
         span.set_status(Status::error(format!("HTTP {}", status.as_u16())));
     }
+    layer.telemetry.metrics().record(
+        &method,
+        route.as_deref(),
+        status.as_u16(),
+        started.elapsed(),
+    );
     log_span.in_scope(|| {
         tracing::info!(
             status = status.as_u16(),

@@ -13,6 +13,7 @@ use super::breaker::{BreakerSettings, CircuitBreaker, CircuitBreakerLayer, Circu
 use super::call::{RpcCall, Transport};
 use super::client::RpcResponse;
 use super::fault::{FaultInjector, FaultLayer};
+use super::pool::PoolStats;
 use super::retry::{RetryPolicy, RetrySettings};
 
 /// The stack, type-erased: what [`RpcClient`](super::RpcClient) holds.
@@ -29,6 +30,10 @@ pub struct Resilience {
     pub faults: FaultInjector,
     /// Where every client's circuit is registered, to be inspected.
     pub circuits: CircuitRegistry,
+    /// Counts the calls sent (build the shared client with
+    /// [`RpcClient::shared_http_counted`](super::RpcClient::shared_http_counted) on the same
+    /// stats to count its connections too).
+    pub pool: PoolStats,
 }
 
 /// Builds the stack from `caller` to `target` on the shared client `http`: over one replica
@@ -83,6 +88,6 @@ fn replica_stack(
         // real ones do; a hang is ended by the call's timeout, which wraps the whole stack.
         .layer(FaultLayer::new(resilience.faults.clone(), caller, target))
         // Innermost: the shared reqwest client, one connection pool for the whole process.
-        .service(Transport::new(http, target));
+        .service(Transport::new(http, target, resilience.pool.clone()));
     (BoxCloneSyncService::new(stack), breaker)
 }

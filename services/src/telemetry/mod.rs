@@ -15,6 +15,7 @@
 
 mod export;
 mod json_logs;
+mod metrics;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,7 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider, SpanExporter};
 
 pub use export::ExportStats;
 pub use json_logs::JsonLogLayer;
+pub use metrics::{RouteMetric, ServiceMetrics};
 
 use crate::config::{env_parsed, env_var, parse_bool, parse_duration};
 
@@ -48,6 +50,11 @@ pub struct TelemetrySettings {
     pub max_batch_size: usize,
     /// One export request may take this long before its spans are dropped (`OTEL_BSP_EXPORT_TIMEOUT`).
     pub export_timeout: Duration,
+    /// Full OTLP/HTTP metrics URL (`OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`); `None` = request
+    /// metrics are kept in memory only ([`Telemetry::metrics`]).
+    pub otlp_metrics_endpoint: Option<String>,
+    /// How often metrics are exported (`OTEL_METRIC_EXPORT_INTERVAL`, milliseconds).
+    pub metrics_interval: Duration,
 }
 
 impl TelemetrySettings {
@@ -66,6 +73,8 @@ impl TelemetrySettings {
             max_queue_size: 4096,
             max_batch_size: 512,
             export_timeout: Duration::from_secs(5),
+            otlp_metrics_endpoint: None,
+            metrics_interval: Duration::from_secs(60),
         }
     }
 
@@ -99,6 +108,13 @@ impl TelemetrySettings {
         }
         if let Some(size) = env_parsed("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", parse_count)? {
             settings.max_batch_size = size;
+        }
+        // Only an explicit metrics endpoint: a traces-only collector must not get metrics.
+        if !disabled {
+            settings.otlp_metrics_endpoint = env_var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+        }
+        if let Some(interval) = env_parsed("OTEL_METRIC_EXPORT_INTERVAL", parse_millis)? {
+            settings.metrics_interval = interval;
         }
         Ok(settings)
     }
@@ -135,6 +151,7 @@ struct Inner {
     tracer: SdkTracer,
     stats: Arc<ExportStats>,
     control: Option<export::ExportControl>,
+    metrics: ServiceMetrics,
 }
 
 impl Telemetry {
@@ -205,8 +222,19 @@ impl Telemetry {
         control: Option<export::ExportControl>,
     ) -> Self {
         let tracer = provider.tracer("minibank");
+        let metrics = match &settings.otlp_metrics_endpoint {
+            Some(endpoint) => {
+                ServiceMetrics::exported(endpoint, resource_of(settings), settings.metrics_interval)
+                    .unwrap_or_else(|error| {
+                        tracing::warn!(error = format!("{error:#}"), "metrics kept in memory only");
+                        ServiceMetrics::in_memory()
+                    })
+            }
+            None => ServiceMetrics::in_memory(),
+        };
         Self {
             inner: Arc::new(Inner {
+                metrics,
                 service_name: settings.service_name.clone(),
                 instance_id: settings.instance_id.clone(),
                 provider,
@@ -237,6 +265,11 @@ impl Telemetry {
         &self.inner.instance_id
     }
 
+    /// This service's request metrics per route.
+    pub fn metrics(&self) -> &ServiceMetrics {
+        &self.inner.metrics
+    }
+
     /// Spans exported and dropped so far.
     pub fn stats(&self) -> &ExportStats {
         &self.inner.stats
@@ -258,6 +291,7 @@ impl Telemetry {
 
     /// Flushes what is queued (bounded by `timeout`) and stops the export task.
     pub async fn shutdown(&self, timeout: Duration) {
+        self.inner.metrics.shutdown();
         if let Some(control) = &self.inner.control {
             control.flush(timeout).await;
             control.stop();

@@ -1,0 +1,14 @@
+@needs-operator @needs-faults @needs-metrics
+Feature: Every service counts its requests, failures and time, per route
+  Each service records, for every route, how many requests it answered, how many failed and
+  how long they took, and exports them over OTLP when a metrics endpoint is configured. The
+  figures are shared by every scenario, so this reads them alone.
+
+  @serial @mesh-metrics
+  Scenario: Balance reads, one of them failing, show up in edge's figures
+    Given Alice is a customer with 80.00 GBP
+    And the bank's figures are noted
+    And the ledger fails the next 3 reads of Alice's account
+    When Alice checks her balance 4 times
+    Then edge counted 4 more requests to GET "/v1/accounts/{account_id}", 1 of them failed
+    And the money in the ledger is conserved

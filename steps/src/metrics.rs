@@ -1,0 +1,102 @@
+//! Metrics and connection pooling, read through the driver: each service's request count,
+//! errors and time per route, and the calls and connections between services. A scenario notes
+//! the figures, acts, and checks the difference; the figures are shared by every scenario, so
+//! the scenarios using these run `@serial`.
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+use cucumber::{given, then};
+use drivers::{Capability, PoolUse, RouteMetrics};
+
+use crate::{MinibankWorld, params::Method};
+
+/// The figures noted by each scenario, by namespace.
+static NOTED: LazyLock<Mutex<HashMap<String, (Vec<RouteMetrics>, PoolUse)>>> =
+    LazyLock::new(Default::default);
+
+fn route<'a>(metrics: &'a [RouteMetrics], method: &str, path: &str) -> Option<&'a RouteMetrics> {
+    metrics
+        .iter()
+        .find(|m| m.method == method && m.route == path)
+}
+
+impl MinibankWorld {
+    fn noted(&self) -> anyhow::Result<(Vec<RouteMetrics>, PoolUse)> {
+        NOTED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(self.ns.tag())
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("the bank's figures were not noted in this scenario"))
+    }
+}
+
+/// Notes edge's request metrics and the connection pool's counters, to compare later.
+/// Needs: metrics
+/// Example: Given the bank's figures are noted
+#[given(expr = "the bank's figures are noted")]
+async fn note(world: &mut MinibankWorld) -> anyhow::Result<()> {
+    let driver = world.require(Capability::Metrics)?;
+    let metrics = driver.route_metrics("edge").await?;
+    let pool = driver.pool_use().await?;
+    NOTED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(world.ns.tag().to_owned(), (metrics, pool));
+    Ok(())
+}
+
+/// Since the figures were noted, edge counted exactly this many requests and 5xx errors on the
+/// route, and time spent on them.
+/// Needs: metrics
+/// Example: Then edge counted 4 more requests to GET "/v1/accounts/{account_id}", 1 of them failed
+#[then(expr = "edge counted {int} more requests to {method} {string}, {int} of them failed")]
+async fn counted(
+    world: &mut MinibankWorld,
+    requests: u64,
+    method: Method,
+    path: String,
+    errors: u64,
+) -> anyhow::Result<()> {
+    let driver = world.require(Capability::Metrics)?;
+    let (before, _) = world.noted()?;
+    let after = driver.route_metrics("edge").await?;
+    let method = method.0.as_str().to_owned();
+    let now = route(&after, &method, &path).ok_or_else(|| {
+        anyhow::anyhow!("edge has no metrics for {method} {path}; it has {after:?}")
+    })?;
+    let (old_requests, old_errors, old_duration) = route(&before, &method, &path)
+        .map_or((0, 0, Default::default()), |m| {
+            (m.requests, m.errors, m.duration)
+        });
+    anyhow::ensure!(
+        now.requests - old_requests == requests && now.errors - old_errors == errors,
+        "edge counted {} more requests and {} more errors on {method} {path}, expected {requests} and {errors}",
+        now.requests - old_requests,
+        now.errors - old_errors
+    );
+    anyhow::ensure!(
+        now.duration > old_duration,
+        "edge recorded no time for those requests"
+    );
+    Ok(())
+}
+
+/// Since the figures were noted, at least `calls` calls between services were sent, over at
+/// most `connections` newly opened connections: the rest reused pooled ones.
+/// Needs: metrics
+/// Example: Then at least 40 calls between services went over at most 2 new connections
+#[then(expr = "at least {int} calls between services went over at most {int} new connections")]
+async fn reused(world: &mut MinibankWorld, calls: u64, connections: u64) -> anyhow::Result<()> {
+    let driver = world.require(Capability::Metrics)?;
+    let (_, before) = world.noted()?;
+    let after = driver.pool_use().await?;
+    let sent = after.calls - before.calls;
+    let opened = after.connections_opened - before.connections_opened;
+    anyhow::ensure!(
+        sent >= calls && opened <= connections,
+        "{sent} calls between services opened {opened} connections (expected at least {calls} calls over at most {connections})"
+    );
+    Ok(())
+}
