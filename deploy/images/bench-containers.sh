@@ -13,7 +13,7 @@ out="$(mktemp -d)"
 
 cargo build -q -p drivers --bin build-images
 cargo build -q --release -p minibank --bin minibank -p harness --bin trace-sink
-cargo test -q --test acceptance --no-run 2>/dev/null
+cargo test -q --test acceptance --no-run
 
 for ref in $(docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '^(minibank|rotel):' || true); do
   docker rmi "$ref" >/dev/null 2>&1 || true
