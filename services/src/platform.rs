@@ -19,8 +19,8 @@ use crate::config::Secret;
 use crate::db::sqlite_url;
 use crate::edge::Discovery;
 use crate::rpc::{
-    BreakerSettings, CircuitRegistry, CircuitState, FaultInjector, PoolStats, Resilience,
-    RetrySettings, RpcClient,
+    BreakerSettings, CircuitRegistry, CircuitState, FaultInjector, HealthChecks, PoolStats,
+    Resilience, RetrySettings, RpcClient,
 };
 pub use crate::telemetry::RouteMetric;
 use crate::telemetry::{Telemetry, TelemetrySettings};
@@ -158,6 +158,13 @@ impl PlatformConfig {
                 faults: FaultInjector::new(),
                 circuits: CircuitRegistry::default(),
                 pool: PoolStats::default(),
+                // Edge checks its upstreams' replicas every 50 ms: a replica that stops
+                // answering is out of rotation within a scenario step.
+                health_checks: Some(HealthChecks {
+                    path: "/health/ready".to_owned(),
+                    interval: Duration::from_millis(50),
+                    timeout: Duration::from_millis(200),
+                }),
             },
         }
     }

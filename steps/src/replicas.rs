@@ -133,19 +133,50 @@ async fn second_replica_fails(world: &mut MinibankWorld) -> anyhow::Result<()> {
         .map(drop)
 }
 
-/// Checks that edge has taken a ledger replica out of rotation: its circuit is open, or
-/// half-open (the pause is over and only a probe may go to it), not closed.
+/// Waits until edge has taken a ledger replica out of rotation: its circuit is open (or
+/// half-open: the pause is over and only a probe may go to it), or it failed a health check.
 /// Needs: faults
-/// Example: Then edge has taken the failing ledger replica out of rotation
-#[then(expr = "edge has taken the failing ledger replica out of rotation")]
+/// Example: Then edge takes the failing ledger replica out of rotation
+#[then(expr = "edge takes the failing ledger replica out of rotation")]
 async fn ejected(world: &mut MinibankWorld) -> anyhow::Result<()> {
     let driver = world.require(Capability::InjectFaults)?;
-    let state = driver.circuit("edge", "ledger").await?;
-    anyhow::ensure!(
-        state != CircuitView::Closed,
-        "every circuit from edge to the ledger is closed: the failing replica is still in rotation"
-    );
-    Ok(())
+    wait::until(
+        "edge to take a ledger replica out of rotation",
+        world.patience(),
+        || {
+            let driver = driver.clone();
+            async move {
+                let state = driver.circuit("edge", "ledger").await?;
+                Ok(if state == CircuitView::Closed {
+                    Err("every ledger replica is in rotation".to_owned())
+                } else {
+                    Ok(())
+                })
+            }
+        },
+    )
+    .await
+}
+
+/// edge's health checks of the second ledger replica fail (it answers 503) until the ledger
+/// recovers; the calls it serves are not affected.
+/// Needs: faults, replicas
+/// Example: When the second ledger replica stops passing its health checks
+#[when(expr = "the second ledger replica stops passing its health checks")]
+async fn health_fails(world: &mut MinibankWorld) -> anyhow::Result<()> {
+    world.require(Capability::Replicas)?;
+    world
+        .inject(CallFault {
+            caller: Some("edge".into()),
+            target: "ledger".into(),
+            method: Some("GET".into()),
+            path_contains: Some("/health/ready".into()),
+            replica: Some(2),
+            kind: CallFaultKind::Error(503),
+            times: None,
+        })
+        .await
+        .map(drop)
 }
 
 /// Keeps reading the actor's account (each read must succeed) until edge has let the replica

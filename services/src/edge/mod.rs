@@ -24,7 +24,7 @@ use axum::routing::{get, on, post};
 
 use crate::app::{Application, Deps, ServiceBuilder};
 use crate::config;
-use crate::rpc::{RequestContext, RpcClient};
+use crate::rpc::{HealthChecks, RequestContext, RpcClient};
 use authenticate::Authenticator;
 use rate_limit::{RateLimitSettings, RateLimiter};
 use routes::{Target, public_routes};
@@ -164,7 +164,11 @@ impl EdgeState {
 }
 
 /// Builds and binds edge.
-pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application> {
+pub async fn build(settings: Settings, mut deps: Deps) -> anyhow::Result<Application> {
+    // edge health-checks its upstreams' replicas (every 5 s unless the platform says otherwise).
+    deps.resilience
+        .health_checks
+        .get_or_insert_with(HealthChecks::default);
     let timeout = settings.upstream_timeout;
     let discovery = settings.discovery.clone().unwrap_or_else(|| {
         let fixed = Discovery::new();

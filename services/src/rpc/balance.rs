@@ -1,12 +1,16 @@
 //! Load balancing with service discovery and failure detection: a round robin over a target's
 //! replicas, whose list comes from a `watch` channel (replicas are added and removed while the
-//! caller runs; it follows without a restart). Each replica has its own stack below the
-//! balancer (its own circuit breaker), and a replica whose circuit is open is skipped: it is
-//! ejected after repeated failures and let back in when its half-open probe succeeds.
+//! caller runs; it follows without a restart). A replica is skipped while
+//! - its circuit is open (passive detection: it failed calls repeatedly; its half-open probe
+//!   lets it back in), or
+//! - its last health check failed (active detection, [`HealthChecks`]: `GET /health/ready`
+//!   every interval, through the fault layer so tests can fail it; one answer readmits it).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Weak;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
@@ -21,8 +25,43 @@ use super::client::{RpcError, RpcResponse};
 /// The stack below the balancer for one replica.
 pub type ReplicaStack = BoxCloneSyncService<RpcCall, RpcResponse, BoxError>;
 
-/// Builds a replica's stack for its base URL, with its circuit breaker.
-pub type MakeReplica = Arc<dyn Fn(&str) -> (ReplicaStack, CircuitBreaker) + Send + Sync>;
+/// What a replica is called through.
+#[derive(Clone)]
+pub struct ReplicaParts {
+    /// The calls' stack (breaker, faults, transport).
+    pub stack: ReplicaStack,
+    /// The health checks' stack (faults, transport: a failed check is not a failed call).
+    pub probe: ReplicaStack,
+    /// The replica's circuit.
+    pub breaker: CircuitBreaker,
+    /// Whether its last health check passed (true until one fails).
+    pub healthy: Arc<AtomicBool>,
+}
+
+/// Builds a replica's parts for its base URL.
+pub type MakeReplica = Arc<dyn Fn(&str) -> ReplicaParts + Send + Sync>;
+
+/// How replicas are health-checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HealthChecks {
+    /// The path asked (`/health/ready`).
+    pub path: String,
+    /// Time between two rounds of checks.
+    pub interval: Duration,
+    /// A check not answered 2xx within this fails.
+    pub timeout: Duration,
+}
+
+impl Default for HealthChecks {
+    /// `/health/ready` every 5 s, 1 s to answer.
+    fn default() -> Self {
+        Self {
+            path: "/health/ready".to_owned(),
+            interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(1),
+        }
+    }
+}
 
 /// The live replica base URLs of one target (`http://host:port`), as a discovery source.
 pub type Replicas = watch::Receiver<Vec<String>>;
@@ -31,25 +70,36 @@ pub type Replicas = watch::Receiver<Vec<String>>;
 struct Member {
     base: String,
     url: reqwest::Url,
-    stack: ReplicaStack,
-    breaker: CircuitBreaker,
+    parts: ReplicaParts,
 }
 
-/// Round robin over the replicas a [`Replicas`] channel lists, skipping open circuits.
-#[derive(Clone)]
-pub struct RoundRobin {
+impl Member {
+    fn in_rotation(&self) -> bool {
+        self.parts.healthy.load(Ordering::Relaxed)
+            && self.parts.breaker.state() != CircuitState::Open
+    }
+}
+
+struct Shared {
     target: Arc<str>,
     replicas: Replicas,
-    members: Arc<Mutex<Vec<Member>>>,
-    next: Arc<AtomicUsize>,
+    members: Mutex<Vec<Member>>,
     make: MakeReplica,
+}
+
+/// Round robin over the replicas a [`Replicas`] channel lists, skipping replicas out of
+/// rotation (open circuit or failed health check).
+#[derive(Clone)]
+pub struct RoundRobin {
+    shared: Arc<Shared>,
+    next: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for RoundRobin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RoundRobin")
-            .field("target", &self.target)
-            .field("replicas", &*self.replicas.borrow())
+            .field("target", &self.shared.target)
+            .field("replicas", &*self.shared.replicas.borrow())
             .finish_non_exhaustive()
     }
 }
@@ -58,14 +108,85 @@ impl RoundRobin {
     /// A balancer for `target` over `replicas`, building each replica's stack with `make`.
     pub fn new(target: &str, replicas: Replicas, make: MakeReplica) -> Self {
         Self {
-            target: target.into(),
-            replicas,
-            members: Arc::default(),
+            shared: Arc::new(Shared {
+                target: target.into(),
+                replicas,
+                members: Mutex::default(),
+                make,
+            }),
             next: Arc::default(),
-            make,
         }
     }
 
+    /// Also health-checks every replica as `checks` says, from a task on the current runtime
+    /// that ends when the balancer is dropped.
+    pub fn with_health_checks(self, checks: HealthChecks) -> Self {
+        let shared = Arc::downgrade(&self.shared);
+        tokio::spawn(health_loop(shared, checks));
+        self
+    }
+
+    fn members(&self) -> Vec<Member> {
+        self.shared.members()
+    }
+
+    /// The next member in turn that is in rotation; if none is, the next one (its breaker then
+    /// fails the call fast, or the call tells whether it is really down).
+    fn choose(&self) -> Option<Member> {
+        let members = self.members();
+        if members.is_empty() {
+            return None;
+        }
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let healthy = (0..members.len())
+            .map(|offset| &members[(start + offset) % members.len()])
+            .find(|member| member.in_rotation());
+        Some(healthy.unwrap_or(&members[start % members.len()]).clone())
+    }
+}
+
+/// One round of health checks every `checks.interval`, all replicas at once, until the
+/// balancer is gone.
+async fn health_loop(shared: Weak<Shared>, checks: HealthChecks) {
+    let mut ticks = tokio::time::interval(checks.interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(members) = shared.upgrade().map(|shared| shared.members()) else {
+            return;
+        };
+        futures::future::join_all(members.into_iter().map(|member| check(member, &checks))).await;
+    }
+}
+
+async fn check(member: Member, checks: &HealthChecks) {
+    let Ok(url) = member.url.join(&checks.path) else {
+        return;
+    };
+    let call = RpcCall {
+        method: http::Method::GET,
+        url,
+        headers: http::HeaderMap::new(),
+        body: None,
+        idempotent: true,
+        resends: Arc::default(),
+        deadline: tokio::time::Instant::now() + checks.timeout,
+        timeout: checks.timeout,
+    };
+    let answer = member.parts.probe.oneshot(call).await;
+    let healthy = matches!(answer, Ok(response) if response.status.is_success());
+    let was = member.parts.healthy.swap(healthy, Ordering::Relaxed);
+    if was != healthy {
+        tracing::warn!(
+            replica = %member.base,
+            healthy,
+            "replica {} rotation after a health check",
+            if healthy { "back in" } else { "taken out of" }
+        );
+    }
+}
+
+impl Shared {
     /// The members for the current replica list: kept members keep their stack (circuit,
     /// pooled connections); new replicas get one; removed ones are dropped.
     fn members(&self) -> Vec<Member> {
@@ -82,32 +203,16 @@ impl RoundRobin {
                 if let Some(kept) = members.iter().find(|m| m.base == *base) {
                     next.push(kept.clone());
                 } else if let Ok(url) = reqwest::Url::parse(base) {
-                    let (stack, breaker) = (self.make)(base);
                     next.push(Member {
                         base: base.clone(),
                         url,
-                        stack,
-                        breaker,
+                        parts: (self.make)(base),
                     });
                 }
             }
             *members = next;
         }
         members.clone()
-    }
-
-    /// The next member in turn whose circuit is not open; if all are open, the next one
-    /// (its breaker then fails the call fast).
-    fn choose(&self) -> Option<Member> {
-        let members = self.members();
-        if members.is_empty() {
-            return None;
-        }
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let healthy = (0..members.len())
-            .map(|offset| &members[(start + offset) % members.len()])
-            .find(|member| member.breaker.state() != CircuitState::Open);
-        Some(healthy.unwrap_or(&members[start % members.len()]).clone())
     }
 }
 
@@ -124,7 +229,7 @@ impl Service<RpcCall> for RoundRobin {
     fn call(&mut self, mut call: RpcCall) -> Self::Future {
         let Some(member) = self.choose() else {
             let error = RpcError::Unreachable {
-                target: self.target.to_string(),
+                target: self.shared.target.to_string(),
                 message: "no replica is registered".to_owned(),
             };
             return Box::pin(std::future::ready(Err(error.into())));
@@ -133,6 +238,6 @@ impl Service<RpcCall> for RoundRobin {
         let _ = call.url.set_scheme(member.url.scheme());
         let _ = call.url.set_host(member.url.host_str());
         let _ = call.url.set_port(member.url.port());
-        Box::pin(member.stack.oneshot(call))
+        Box::pin(member.parts.stack.oneshot(call))
     }
 }

@@ -75,28 +75,61 @@ pub struct CircuitBreaker {
 /// open. Holds them weakly: a stopped service's circuits disappear with it. Cheap to clone.
 #[derive(Clone, Debug, Default)]
 pub struct CircuitRegistry {
-    circuits: Arc<Mutex<Vec<(String, String, CircuitBreaker)>>>,
+    circuits: Arc<Mutex<Vec<Registered>>>,
+}
+
+#[derive(Debug)]
+struct Registered {
+    caller: String,
+    target: String,
+    breaker: CircuitBreaker,
+    healthy: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Registered {
+    fn live(&self) -> bool {
+        Arc::strong_count(&self.breaker.circuit) > 1
+    }
+
+    /// A replica that failed its health check is out of rotation, like an open circuit.
+    fn state(&self) -> CircuitState {
+        if !self.healthy.load(std::sync::atomic::Ordering::Relaxed) {
+            return CircuitState::Open;
+        }
+        self.breaker.state()
+    }
 }
 
 impl CircuitRegistry {
-    /// Records `breaker` as a circuit from `caller` to `target`.
-    pub fn register(&self, caller: &str, target: &str, breaker: &CircuitBreaker) {
+    /// Records `breaker` as a circuit from `caller` to `target`, whose replica is in rotation
+    /// only while `healthy`.
+    pub fn register(
+        &self,
+        caller: &str,
+        target: &str,
+        breaker: &CircuitBreaker,
+        healthy: Arc<std::sync::atomic::AtomicBool>,
+    ) {
         let mut circuits = self.circuits.lock();
         // Forget circuits only the registry still holds (their clients are gone).
-        circuits.retain(|(_, _, breaker)| Arc::strong_count(&breaker.circuit) > 1);
-        circuits.push((caller.to_owned(), target.to_owned(), breaker.clone()));
+        circuits.retain(Registered::live);
+        circuits.push(Registered {
+            caller: caller.to_owned(),
+            target: target.to_owned(),
+            breaker: breaker.clone(),
+            healthy,
+        });
     }
 
     /// The worst state among the live circuits from `caller` to `target` (open, then
-    /// half-open, then closed), or `None` if there are none.
+    /// half-open, then closed; a replica failing its health checks counts as open), or `None`
+    /// if there are none.
     pub fn state(&self, caller: &str, target: &str) -> Option<CircuitState> {
         let circuits = self.circuits.lock();
         let states: Vec<CircuitState> = circuits
             .iter()
-            .filter(|(c, t, breaker)| {
-                c == caller && t == target && Arc::strong_count(&breaker.circuit) > 1
-            })
-            .map(|(_, _, breaker)| breaker.state())
+            .filter(|r| r.caller == caller && r.target == target && r.live())
+            .map(Registered::state)
             .collect();
         [
             CircuitState::Open,

@@ -30,6 +30,10 @@ pub struct RpcCall {
     pub idempotent: bool,
     /// How many times this call was resent (set by the retry policy, read for the span).
     pub resends: Arc<AtomicU32>,
+    /// When the caller stops waiting: min(call timeout, propagated deadline) from the start.
+    pub deadline: tokio::time::Instant,
+    /// The timeout that deadline came from (for the error message).
+    pub timeout: std::time::Duration,
 }
 
 impl RpcCall {

@@ -487,9 +487,13 @@ impl RpcClient {
             headers,
             body: request.body,
             resends: Arc::default(),
+            deadline: tokio::time::Instant::now() + timeout,
+            timeout,
         };
         let resends = call.resends.clone();
-        let result = tokio::time::timeout(timeout, self.stack.clone().oneshot(call)).await;
+        // The deadline layer inside the stack ends each attempt at the deadline (so the
+        // circuit breaker sees a timeout as a failure); no timer is needed out here.
+        let result = self.stack.clone().oneshot(call).await;
         let span = call_cx.span();
         let resent = resends.load(std::sync::atomic::Ordering::Relaxed);
         if resent > 0 {
@@ -499,7 +503,7 @@ impl RpcClient {
             ));
         }
         let outcome = match result {
-            Ok(Ok(response)) => {
+            Ok(response) => {
                 span.set_attribute(KeyValue::new(
                     "http.response.status_code",
                     i64::from(response.status.as_u16()),
@@ -513,7 +517,7 @@ impl RpcClient {
                 }
                 Ok(response)
             }
-            Ok(Err(error)) => {
+            Err(error) => {
                 let error = match error.downcast::<RpcError>() {
                     Ok(error) => *error,
                     Err(error) => match error.downcast::<CircuitOpen>() {
@@ -529,20 +533,13 @@ impl RpcClient {
                 };
                 let error_type = match &error {
                     RpcError::Unreachable { .. } => "connect_error",
+                    RpcError::Timeout { .. } => "timeout",
                     RpcError::CircuitOpen { .. } => "circuit_open",
                     _ => "transport_error",
                 };
                 span.set_attribute(KeyValue::new("error.type", error_type));
                 span.set_status(Status::error(error.to_string()));
                 Err(error)
-            }
-            Err(_elapsed) => {
-                span.set_attribute(KeyValue::new("error.type", "timeout"));
-                span.set_status(Status::error(format!("no answer within {timeout:?}")));
-                Err(RpcError::Timeout {
-                    target: self.target.clone(),
-                    after: timeout,
-                })
             }
         };
         span.end();

@@ -16,6 +16,7 @@ pub mod breaker;
 pub mod call;
 mod client;
 mod context;
+pub mod deadline;
 pub mod fault;
 pub mod headers;
 pub mod pool;
@@ -24,7 +25,7 @@ pub mod retry;
 mod server;
 pub mod stack;
 
-pub use balance::{Replicas, RoundRobin};
+pub use balance::{HealthChecks, Replicas, RoundRobin};
 pub use breaker::{BreakerSettings, CircuitBreaker, CircuitOpen, CircuitRegistry, CircuitState};
 pub use call::RpcCall;
 pub use client::{CallOutcome, RpcClient, RpcError, RpcRequest, RpcResponse};

@@ -126,6 +126,8 @@ mod tests {
             headers: HeaderMap::new(),
             body: None,
             resends: Arc::default(),
+            deadline: tokio::time::Instant::now() + Duration::from_secs(5),
+            timeout: Duration::from_secs(5),
         }
     }
 
