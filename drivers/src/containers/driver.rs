@@ -32,6 +32,12 @@ use crate::{
     stand_ins::{ProviderStandIn, WiremockMerchantEndpoint},
 };
 
+/// Where every container's captured output is written when the driver shuts down.
+pub const LOG_DIR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../target/acceptance/containers"
+);
+
 /// Options of the containers driver; [`Default`] is what a normal run uses.
 #[derive(Debug, Clone)]
 pub struct ContainersOptions {
@@ -464,6 +470,13 @@ impl Driver for ContainersDriver {
             return;
         };
         join_all(running.containers.into_values().map(|c| c.rm())).await;
+        let dir = PathBuf::from(LOG_DIR);
+        if let Err(e) = self.logs.write_to(&dir) {
+            eprintln!(
+                "containers: writing the containers' logs to {}: {e}",
+                dir.display()
+            );
+        }
         if let Err(e) = remove_run(&self.docker, &self.run).await {
             eprintln!("containers: cleaning up run {}: {e:#}", self.run.as_str());
         }

@@ -117,6 +117,25 @@ impl ContainerLogs {
         tail
     }
 
+    /// Writes every component's lines to `<dir>/<component>.log` (for reading after the run,
+    /// when the containers are gone); the file names written.
+    pub fn write_to(&self, dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+        std::fs::create_dir_all(dir)?;
+        let mut by_component: HashMap<String, String> = HashMap::new();
+        for line in self.lines.lock().iter() {
+            let text = by_component.entry(line.component.clone()).or_default();
+            text.push_str(&line.text);
+            text.push('\n');
+        }
+        let mut written = Vec::new();
+        for (component, text) in by_component {
+            let path = dir.join(format!("{component}.log"));
+            std::fs::write(&path, text)?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+
     /// Number of lines held.
     pub fn len(&self) -> usize {
         self.lines.lock().len()
@@ -179,6 +198,18 @@ mod tests {
         assert_eq!(found[0]["container"], "payments");
         assert_eq!(found[0]["message"], "held");
         assert_eq!(found[1]["message"], "thread panicked abc");
+    }
+
+    #[test]
+    fn each_component_gets_its_own_log_file() {
+        let logs = ContainerLogs::default();
+        logs.push("edge", "a");
+        logs.push("ledger", "b");
+        logs.push("edge", "c");
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(logs.write_to(dir.path()).unwrap().len(), 2);
+        let edge = std::fs::read_to_string(dir.path().join("edge.log")).unwrap();
+        assert_eq!(edge, "a\nc\n");
     }
 
     #[test]

@@ -28,7 +28,7 @@ mod driver;
 
 use std::time::Duration;
 
-pub use driver::{ContainersDriver, ContainersOptions};
+pub use driver::{ContainersDriver, ContainersOptions, LOG_DIR};
 
 /// How long a trace may take to settle in containers, and the quiet period that ends it: spans
 /// are batched by each service (20 ms) and by the collector (50 ms) before they reach the sink.
