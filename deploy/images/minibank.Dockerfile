@@ -10,5 +10,7 @@ COPY --chown=65532:65532 data/ /data/
 # distroless "nonroot" uid, the user the manifests ask for.
 USER 65532:65532
 WORKDIR /data
+# deploy/k8s runs the trace sink as `command: ["trace-sink"]`, found on this PATH.
+ENV PATH=/usr/local/bin
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/minibank"]
