@@ -1,14 +1,20 @@
 //! webhooks over HTTP: endpoint registration, idempotent event intake, signed delivery, retries
 //! on the configured schedule, dead letter after the last try, and the merchant's listing.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use minibank::app::Deps;
 use minibank::ledger::domain::{EventId, MerchantId, PaymentId};
+use minibank::ledger::write_gate::WriteGate;
 use minibank::rpc::RpcClient;
 use minibank::telemetry::Telemetry;
+use minibank::webhooks::delivery::DeliveryWorker;
 use minibank::webhooks::schedule::RetrySchedule;
+use minibank::webhooks::store;
 use serde_json::{Value, json};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -17,20 +23,25 @@ const PATIENCE: Duration = Duration::from_secs(15);
 struct Webhooks {
     url: String,
     http: reqwest::Client,
+    database_url: String,
     _dir: tempfile::TempDir,
 }
 
 async fn spawn_webhooks() -> Webhooks {
+    spawn_webhooks_with(|_| {}).await
+}
+
+async fn spawn_webhooks_with(adjust: impl FnOnce(&mut minibank::webhooks::Settings)) -> Webhooks {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = minibank::webhooks::Settings::new(minibank::db::sqlite_url(
-        &dir.path().join("webhooks.db"),
-    ));
+    let database_url = minibank::db::sqlite_url(&dir.path().join("webhooks.db"));
+    let mut settings = minibank::webhooks::Settings::new(database_url.clone());
     settings.retry_schedule = RetrySchedule::new(vec![
         Duration::from_millis(20),
         Duration::from_millis(40),
         Duration::from_millis(80),
     ]);
     settings.delivery_timeout = Duration::from_millis(500);
+    adjust(&mut settings);
     let app = minibank::webhooks::build(
         settings,
         Deps::new(Telemetry::disabled("webhooks"), RpcClient::shared_http()),
@@ -42,6 +53,7 @@ async fn spawn_webhooks() -> Webhooks {
     Webhooks {
         url,
         http: RpcClient::shared_http(),
+        database_url,
         _dir: dir,
     }
 }
@@ -382,4 +394,241 @@ async fn a_dead_endpoint_does_not_hold_up_deliveries_to_other_merchants() {
         .await;
     let delivered = webhooks.delivery_reaching(&healthy, "delivered").await;
     assert_eq!(delivered["attempts"], 1, "{delivered}");
+}
+
+/// More delivery loops over the same database as `webhooks`, each polling every millisecond and
+/// woken every millisecond too, so that reads of due deliveries race each other, the service's
+/// own worker and the recording of attempts. Stopped (and awaited) on drop of the token.
+struct CompetingWorkers {
+    stop: CancellationToken,
+    loops: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl CompetingWorkers {
+    async fn start(webhooks: &Webhooks, count: usize) -> Self {
+        let stop = CancellationToken::new();
+        let mut loops = Vec::new();
+        for _ in 0..count {
+            let pool = minibank::db::connect(&webhooks.database_url).await.unwrap();
+            let wake = Arc::new(Notify::new());
+            let worker = Arc::new(DeliveryWorker::new(
+                pool,
+                WriteGate::for_url(&webhooks.database_url),
+                Deps::new(Telemetry::disabled("webhooks"), RpcClient::shared_http()),
+                Duration::from_millis(500),
+                test_schedule(),
+                wake.clone(),
+                Duration::from_millis(1),
+            ));
+            loops.push(tokio::spawn(worker.run(stop.clone())));
+            let (stop, wake) = (stop.clone(), wake.clone());
+            loops.push(tokio::spawn(async move {
+                while !stop.is_cancelled() {
+                    wake.notify_one();
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }));
+        }
+        CompetingWorkers { stop, loops }
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        for task in self.loops {
+            task.await.unwrap();
+        }
+    }
+}
+
+fn test_schedule() -> RetrySchedule {
+    RetrySchedule::new(vec![
+        Duration::from_millis(20),
+        Duration::from_millis(40),
+        Duration::from_millis(80),
+    ])
+}
+
+/// Waits until every delivery of `merchant` (expecting `count`) has `status`.
+async fn all_deliveries_reaching(
+    webhooks: &Webhooks,
+    merchant: &str,
+    count: usize,
+    status: &str,
+) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let deliveries = webhooks.deliveries(merchant).await;
+        if deliveries.len() == count && deliveries.iter().all(|d| d["status"] == status) {
+            return deliveries;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not every delivery became {status}: {deliveries:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Requests the endpoint received per event id.
+async fn requests_per_event(endpoint: &MockServer) -> std::collections::BTreeMap<String, i64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for request in endpoint.received_requests().await.unwrap() {
+        let id = request.headers["minibank-event-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        *counts.entry(id).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Recorded attempts per event id.
+fn attempts_per_event(deliveries: &[Value]) -> std::collections::BTreeMap<String, i64> {
+    deliveries
+        .iter()
+        .map(|d| {
+            (
+                d["event_id"].as_str().unwrap().to_owned(),
+                d["attempts"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Regression: a delivery read by one pass while another pass's attempt was in flight or just
+/// recorded was sent again with a stale attempt count (a merchant got 5 requests for 4 recorded
+/// attempts, or a second copy of a delivered event). Every attempt is now claimed first.
+#[tokio::test]
+async fn racing_delivery_loops_send_each_event_exactly_once_when_the_first_try_succeeds() {
+    let webhooks = spawn_webhooks_with(|s| s.sweep = Duration::from_millis(1)).await;
+    let endpoint = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(5)))
+        .mount(&endpoint)
+        .await;
+    let m = merchant();
+    webhooks
+        .register(&m, &endpoint.uri(), json!(["payment.settled"]))
+        .await;
+    let competing = CompetingWorkers::start(&webhooks, 4).await;
+    const EVENTS: usize = 20;
+    for _ in 0..EVENTS {
+        webhooks.event(&event_id(), &m, "payment.settled").await;
+    }
+    let delivered = all_deliveries_reaching(&webhooks, &m, EVENTS, "delivered").await;
+    competing.stop().await;
+    let recorded = attempts_per_event(&delivered);
+    assert!(recorded.values().all(|a| *a == 1), "{recorded:?}");
+    assert_eq!(
+        requests_per_event(&endpoint).await,
+        recorded,
+        "the merchant received exactly the recorded attempts"
+    );
+}
+
+/// The same race with an endpoint that always fails: the requests received equal the attempts
+/// recorded (1 try + 3 retries) for every event, never one more.
+#[tokio::test]
+async fn racing_delivery_loops_send_each_attempt_once_to_a_failing_endpoint() {
+    let webhooks = spawn_webhooks_with(|s| s.sweep = Duration::from_millis(1)).await;
+    let endpoint = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500).set_delay(Duration::from_millis(5)))
+        .mount(&endpoint)
+        .await;
+    let m = merchant();
+    webhooks
+        .register(&m, &endpoint.uri(), json!(["payment.settled"]))
+        .await;
+    let competing = CompetingWorkers::start(&webhooks, 4).await;
+    const EVENTS: usize = 2;
+    for _ in 0..EVENTS {
+        webhooks.event(&event_id(), &m, "payment.settled").await;
+    }
+    let dead = all_deliveries_reaching(&webhooks, &m, EVENTS, "dead_lettered").await;
+    competing.stop().await;
+    let recorded = attempts_per_event(&dead);
+    assert!(recorded.values().all(|a| *a == 4), "{recorded:?}");
+    assert_eq!(
+        requests_per_event(&endpoint).await,
+        recorded,
+        "the merchant received exactly the recorded attempts"
+    );
+}
+
+/// The claim itself: of many concurrent claims of one attempt exactly one wins; a claimed
+/// delivery is not due until its lease ends (a sender that died mid-send); then it can be
+/// claimed again, and only the current claim can record the attempt.
+#[tokio::test]
+async fn an_attempt_is_claimed_once_and_an_expired_claim_can_be_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = minibank::db::sqlite_url(&dir.path().join("webhooks.db"));
+    let pool = minibank::db::connect(&url).await.unwrap();
+    minibank::db::migrate(&pool, minibank::webhooks::MIGRATIONS)
+        .await
+        .unwrap();
+    let gate = WriteGate::for_url(&url);
+    for sql in [
+        "INSERT INTO endpoints VALUES ('whe_1', 'mer_1', 'http://127.0.0.1:9/', \
+           'payment.settled', 'whsec_1', 'now')",
+        "INSERT INTO events VALUES ('evt_1', 'payment.settled', 'mer_1', 'pay_1', '{}', \
+           NULL, NULL, NULL, 'now')",
+        "INSERT INTO deliveries VALUES ('dlv_1', 'evt_1', 'whe_1', 'mer_1', 'pay_1', \
+           'payment.settled', 'pending', 0, 1000, NULL, NULL, 'now', 'now')",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    let now = 2_000;
+    let due = store::due(&pool, now, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    let seen = due[0].attempts;
+
+    let claims = (0..16).map(|_| {
+        let (pool, gate) = (pool.clone(), gate.clone());
+        tokio::spawn(async move { store::claim(&pool, &gate, "dlv_1", seen, now, now + 500).await })
+    });
+    let mut won = 0;
+    for claim in claims {
+        won += usize::from(claim.await.unwrap().unwrap());
+    }
+    assert_eq!(won, 1, "exactly one of the concurrent claims wins");
+    assert!(
+        store::due(&pool, now + 499, 10).await.unwrap().is_empty(),
+        "a claimed delivery is not due while its lease lasts"
+    );
+
+    // The first sender died mid-send: once the lease ends the attempt is due again, unchanged.
+    let later = now + 500;
+    let due = store::due(&pool, later, 10).await.unwrap();
+    assert_eq!((due.len(), due[0].attempts), (1, seen));
+    assert!(
+        store::claim(&pool, &gate, "dlv_1", seen, later, later + 500)
+            .await
+            .unwrap()
+    );
+    let result = store::AttemptResult::Delivered { status: 200 };
+    assert!(
+        !store::record_attempt(&pool, &gate, "dlv_1", seen, now + 500, &result)
+            .await
+            .unwrap(),
+        "the expired claim can no longer record its attempt"
+    );
+    assert!(
+        store::record_attempt(&pool, &gate, "dlv_1", seen, later + 500, &result)
+            .await
+            .unwrap(),
+        "the current claim records it"
+    );
+    assert!(
+        !store::claim(&pool, &gate, "dlv_1", seen, later + 1_000, later + 1_500)
+            .await
+            .unwrap(),
+        "a recorded attempt cannot be claimed again"
+    );
+    let (status, attempts): (String, i64) =
+        sqlx::query_as("SELECT status, attempts FROM deliveries WHERE delivery_id = 'dlv_1'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), attempts), ("delivered", 1));
 }

@@ -4,11 +4,19 @@
 //! attempt is scheduled on the [`RetrySchedule`] with jitter, and after the last one the delivery
 //! is `dead_lettered`.
 //!
+//! Every attempt is claimed in the database before it is sent ([`store::claim`]): a conditional
+//! update that succeeds for exactly one caller, for the attempt number that caller saw, and
+//! leases the delivery for [`DeliveryWorker::lease`]. So no two workers, loops or passes (a
+//! wake-up racing the periodic sweep, a stale read of a row whose attempt was just recorded)
+//! can send the same attempt, and only the claim holder records it. A worker that dies mid-send
+//! leaves a lease that expires, and the delivery is tried again; a worker that stops gives its
+//! unfinished claims back.
+//!
 //! Each endpoint origin (`scheme://host:port`) gets its own RPC client, hence its own circuit
 //! breaker: one merchant's dead endpoint never fails deliveries to the others. A delivery refused
 //! by an open circuit was not sent, so it waits for the circuit without spending an attempt.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,7 +56,8 @@ pub struct DeliveryWorker {
     schedule: RetrySchedule,
     wake: Arc<Notify>,
     sweep: Duration,
-    in_flight: Mutex<HashSet<String>>,
+    /// Claims held by this worker's sends: delivery id → (attempts before, lease end).
+    claims: Mutex<HashMap<String, (i64, i64)>>,
 }
 
 impl DeliveryWorker {
@@ -71,8 +80,14 @@ impl DeliveryWorker {
             schedule,
             wake,
             sweep,
-            in_flight: Mutex::default(),
+            claims: Mutex::default(),
         }
+    }
+
+    /// How long a claimed attempt is reserved for its sender: twice the attempt timeout plus a
+    /// second to record it, after which a delivery whose sender died is due again.
+    pub fn lease(&self) -> Duration {
+        self.timeout.saturating_mul(2) + Duration::from_secs(1)
     }
 
     /// Runs until `stop`.
@@ -102,19 +117,55 @@ impl DeliveryWorker {
         }
         sends.abort_all();
         while sends.join_next().await.is_some() {}
+        self.release_claims().await;
     }
 
-    /// Starts a send for every due delivery not in flight; returns when the next one is due.
+    /// Gives back the claims of sends cut short by a stop, so the next worker need not wait for
+    /// their leases to end.
+    async fn release_claims(&self) {
+        let claims: Vec<_> = self.claims.lock().drain().collect();
+        for (id, (attempts, lease_until)) in claims {
+            if let Err(error) =
+                store::release(&self.pool, &self.gate, &id, attempts, lease_until, now_ms()).await
+            {
+                tracing::warn!(
+                    delivery_id = %id,
+                    error = format!("{error:#}"),
+                    "could not release a delivery claim; it is retried when its lease ends"
+                );
+            }
+        }
+    }
+
+    /// Claims and starts a send for every due delivery; returns when the next one is due.
     async fn dispatch(self: &Arc<Self>, sends: &mut JoinSet<()>) -> anyhow::Result<Option<i64>> {
         let now = now_ms();
+        let lease = i64::try_from(self.lease().as_millis()).unwrap_or(i64::MAX / 4);
         for delivery in store::due(&self.pool, now, BATCH).await? {
             if sends.len() >= MAX_IN_FLIGHT {
                 // At capacity: the next finished send wakes the loop (no need to look sooner).
                 return Ok(None);
             }
-            if !self.in_flight.lock().insert(delivery.delivery_id.clone()) {
+            // The row may be stale (read before another attempt was claimed or recorded): only
+            // the claim decides whether this attempt is ours to send.
+            let claimed_at = now_ms().max(now);
+            let lease_until = claimed_at + lease;
+            if !store::claim(
+                &self.pool,
+                &self.gate,
+                &delivery.delivery_id,
+                delivery.attempts,
+                claimed_at,
+                lease_until,
+            )
+            .await?
+            {
                 continue;
             }
+            self.claims.lock().insert(
+                delivery.delivery_id.clone(),
+                (delivery.attempts, lease_until),
+            );
             let worker = self.clone();
             sends.spawn(async move {
                 let id = delivery.delivery_id.clone();
@@ -138,15 +189,26 @@ impl DeliveryWorker {
                     span_id = %span_id,
                     delivery_id = %id,
                 );
-                if let Err(error) = worker.attempt(&delivery).instrument(log_span.clone()).await {
-                    log_span.in_scope(|| {
+                match worker
+                    .attempt(&delivery, lease_until)
+                    .instrument(log_span.clone())
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => log_span.in_scope(|| {
+                        tracing::warn!(
+                            "the delivery's lease ended before its attempt was recorded and \
+                             the attempt was claimed again; this send is not counted"
+                        );
+                    }),
+                    Err(error) => log_span.in_scope(|| {
                         tracing::error!(
                             error = format!("{error:#}"),
                             "recording a delivery attempt failed"
                         );
-                    });
+                    }),
                 }
-                worker.in_flight.lock().remove(&id);
+                worker.claims.lock().remove(&id);
             });
         }
         store::next_due_after(&self.pool, now).await
@@ -164,8 +226,9 @@ impl DeliveryWorker {
             .clone()
     }
 
-    /// One attempt: sign, send, record.
-    async fn attempt(&self, delivery: &DueDelivery) -> anyhow::Result<()> {
+    /// One claimed attempt (claim ending at `lease_until`): sign, send, record. False when the
+    /// claim was lost before recording.
+    async fn attempt(&self, delivery: &DueDelivery, lease_until: i64) -> anyhow::Result<bool> {
         let ctx = RequestContext::continuing(&PropagatedContext {
             traceparent: delivery.traceparent.clone().unwrap_or_default(),
             tracestate: delivery.tracestate.clone(),
@@ -197,6 +260,7 @@ impl DeliveryWorker {
                             &self.gate,
                             &delivery.delivery_id,
                             delivery.attempts,
+                            lease_until,
                             retry_at,
                         )
                         .await;
@@ -228,6 +292,7 @@ impl DeliveryWorker {
             &self.gate,
             &delivery.delivery_id,
             delivery.attempts,
+            lease_until,
             &result,
         )
         .await

@@ -221,14 +221,75 @@ pub enum AttemptResult {
     },
 }
 
-/// Records an attempt (only if nobody recorded it first).
+/// Claims one attempt of a delivery for `lease_until` (unix ms): the row must still be pending,
+/// due at `now_ms` and at `attempts_seen` attempts, and its `next_attempt_at` becomes the lease's
+/// end, so it is no longer due for anyone else. True when this caller got the claim (exactly one
+/// row changed); false when another worker or loop claimed or recorded that attempt first, or the
+/// row read was stale. A claim nobody records (a crash mid-send) simply expires: the delivery is
+/// due again at `lease_until` with the same attempt count.
+pub async fn claim(
+    pool: &AnyPool,
+    gate: &crate::ledger::write_gate::WriteGate,
+    delivery_id: &str,
+    attempts_seen: i64,
+    now_ms: i64,
+    lease_until: i64,
+) -> anyhow::Result<bool> {
+    anyhow::ensure!(
+        lease_until > now_ms,
+        "a delivery lease must end after it starts"
+    );
+    let _write = gate.enter().await;
+    let changed = sqlx::query(
+        "UPDATE deliveries SET next_attempt_at = $1 \
+         WHERE delivery_id = $2 AND status = 'pending' AND attempts = $3 AND next_attempt_at <= $4",
+    )
+    .bind(lease_until)
+    .bind(delivery_id)
+    .bind(attempts_seen)
+    .bind(now_ms)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
+}
+
+/// Gives back a claim without an attempt (the worker is stopping): the delivery is due at
+/// `now_ms` instead of when the lease would have ended. False when the claim was no longer held.
+pub async fn release(
+    pool: &AnyPool,
+    gate: &crate::ledger::write_gate::WriteGate,
+    delivery_id: &str,
+    attempts_before: i64,
+    lease_until: i64,
+    now_ms: i64,
+) -> anyhow::Result<bool> {
+    let _write = gate.enter().await;
+    let changed = sqlx::query(
+        "UPDATE deliveries SET next_attempt_at = $1 \
+         WHERE delivery_id = $2 AND status = 'pending' AND attempts = $3 AND next_attempt_at = $4",
+    )
+    .bind(now_ms)
+    .bind(delivery_id)
+    .bind(attempts_before)
+    .bind(lease_until)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
+}
+
+/// Records the attempt made under the claim ending at `lease_until` (see [`claim`]). False, and
+/// nothing written, when that claim is no longer held (it expired and another attempt was
+/// claimed or recorded since).
 pub async fn record_attempt(
     pool: &AnyPool,
     gate: &crate::ledger::write_gate::WriteGate,
     delivery_id: &str,
     attempts_before: i64,
+    lease_until: i64,
     result: &AttemptResult,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let (status_text, response_status, error, next_attempt_at) = match result {
         AttemptResult::Delivered { status } => ("delivered", Some(*status), None, 0),
         AttemptResult::Retry {
@@ -241,10 +302,10 @@ pub async fn record_attempt(
         }
     };
     let _write = gate.enter().await;
-    sqlx::query(
+    let changed = sqlx::query(
         "UPDATE deliveries SET status = $1, attempts = attempts + 1, last_response_status = $2, \
            last_error = $3, next_attempt_at = $4, updated_at = $5 \
-         WHERE delivery_id = $6 AND status = 'pending' AND attempts = $7",
+         WHERE delivery_id = $6 AND status = 'pending' AND attempts = $7 AND next_attempt_at = $8",
     )
     .bind(status_text)
     .bind(response_status)
@@ -253,30 +314,35 @@ pub async fn record_attempt(
     .bind(crate::db::now_rfc3339())
     .bind(delivery_id)
     .bind(attempts_before)
+    .bind(lease_until)
     .execute(pool)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
 }
 
-/// Moves a pending delivery's next attempt to `retry_at_ms` without counting an attempt (the
-/// last one was never sent).
+/// Moves a claimed delivery's next attempt to `retry_at_ms` without counting an attempt (the
+/// claimed one was never sent). False when the claim ending at `lease_until` is no longer held.
 pub async fn defer(
     pool: &AnyPool,
     gate: &crate::ledger::write_gate::WriteGate,
     delivery_id: &str,
     attempts_before: i64,
+    lease_until: i64,
     retry_at_ms: i64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let _write = gate.enter().await;
-    sqlx::query(
+    let changed = sqlx::query(
         "UPDATE deliveries SET next_attempt_at = $1, updated_at = $2 \
-         WHERE delivery_id = $3 AND status = 'pending' AND attempts = $4",
+         WHERE delivery_id = $3 AND status = 'pending' AND attempts = $4 AND next_attempt_at = $5",
     )
     .bind(retry_at_ms)
     .bind(crate::db::now_rfc3339())
     .bind(delivery_id)
     .bind(attempts_before)
+    .bind(lease_until)
     .execute(pool)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
 }
