@@ -241,6 +241,150 @@ async fn a_body_over_the_limit_is_413_payload_too_large() {
     assert!(edge.upstream.received_requests().await.unwrap().is_empty());
 }
 
+/// Sends a request with a body of `size` bytes over a raw connection, 64 KiB at a time (edge
+/// answers while the body is still arriving), with `content-length` or chunked; then reads the
+/// answer. Errors when the body could not be sent in full (edge stopped reading and reset the
+/// connection: a client that sends before it reads then never sees the answer, which is what
+/// happened through container networking) or no answer could be read.
+async fn raw_oversized_post(base_url: &str, size: usize, declared: bool) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let address = base_url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let framing = if declared {
+        format!("content-length: {size}")
+    } else {
+        "transfer-encoding: chunked".to_owned()
+    };
+    let head = format!(
+        "POST /v1/payments HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer customer-token\r\n\
+         content-type: application/json\r\n{framing}\r\n\r\n"
+    );
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .map_err(|e| format!("sending the head: {e}"))?;
+    let piece = vec![b'x'; 64 * 1024];
+    let mut sent = 0;
+    while sent < size {
+        let n = piece.len().min(size - sent);
+        let mut bytes = Vec::with_capacity(n + 16);
+        if !declared {
+            bytes.extend_from_slice(format!("{n:x}\r\n").as_bytes());
+        }
+        bytes.extend_from_slice(&piece[..n]);
+        if !declared {
+            bytes.extend_from_slice(b"\r\n");
+        }
+        stream
+            .write_all(&bytes)
+            .await
+            .map_err(|e| format!("edge stopped reading after {sent} of {size} body bytes: {e}"))?;
+        sent += n;
+        // Let edge answer before the whole body is there, as a slower network would.
+        tokio::task::yield_now().await;
+    }
+    if !declared {
+        stream
+            .write_all(b"0\r\n\r\n")
+            .await
+            .map_err(|e| format!("sending the last chunk: {e}"))?;
+    }
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    // Read up to the end of the JSON error body (edge may keep the connection open).
+    while !answer.ends_with(b"}") {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buffer))
+            .await
+            .map_err(|_| "no answer within 10 s".to_owned())?
+            .map_err(|e| format!("reading the answer: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buffer[..n]);
+    }
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
+/// Regression, at the socket: edge reads (and discards) an oversized body before answering 413,
+/// so a client sending its whole body before reading gets to send it and reads the 413.
+#[tokio::test]
+async fn an_oversized_body_is_read_to_its_end_before_the_413() {
+    let edge = start_edge(|settings| settings.body_limit = 1024).await;
+    let mut failures = Vec::new();
+    for round in 0..20 {
+        for declared in [true, false] {
+            match raw_oversized_post(&edge.url, 1024 * 1024, declared).await {
+                Ok(answer)
+                    if answer.starts_with("HTTP/1.1 413")
+                        && answer.contains("\"payload_too_large\"") => {}
+                other => failures.push(format!(
+                    "round {round}, declared length {declared}: {other:?}"
+                )),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// A body of `chunks` × 16 KiB sent a chunk at a time, `pause` apart (still being sent when edge
+/// answers); its length is unknown to reqwest, so it is chunked unless the caller declares it.
+fn trickled_body(chunks: usize, pause: Duration) -> reqwest::Body {
+    let frames = futures::stream::unfold(0, move |sent| async move {
+        if sent == chunks {
+            return None;
+        }
+        if sent > 0 {
+            tokio::time::sleep(pause).await;
+        }
+        let frame = hyper::body::Frame::data(bytes::Bytes::from(vec![b'x'; 16 * 1024]));
+        Some((Ok::<_, std::io::Error>(frame), sent + 1))
+    });
+    reqwest::Body::wrap(http_body_util::StreamBody::new(frames))
+}
+
+/// Regression: edge used to answer 413 before reading the body and then close, so a client still
+/// sending saw a connection reset instead of the answer. Bodies far over the limit, declared
+/// (`content-length`) and chunked, must always come back as a readable 413.
+#[tokio::test]
+async fn a_body_far_over_the_limit_is_always_answered_413_not_reset() {
+    let edge = start_edge(|settings| settings.body_limit = 1024).await;
+    let client = http();
+    const CHUNKS: usize = 32; // 512 KiB: 512 times the limit, well within what edge discards
+    for round in 0..20 {
+        for declared in [true, false] {
+            let mut request = client
+                .post(format!("{}/v1/payments", edge.url))
+                .bearer_auth("customer-token")
+                .header("content-type", "application/json")
+                .body(trickled_body(CHUNKS, Duration::from_millis(1)))
+                .timeout(Duration::from_secs(10));
+            if declared {
+                request = request.header("content-length", CHUNKS * 16 * 1024);
+            }
+            let response = request.send().await.unwrap_or_else(|error| {
+                panic!("round {round}, declared length {declared}: no answer but {error:?}")
+            });
+            assert_eq!(
+                error_code(response).await,
+                (413, "payload_too_large".to_owned()),
+                "round {round}, declared length {declared}"
+            );
+        }
+    }
+    let forwarded: Vec<_> = edge
+        .upstream
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path().starts_with("/v1/"))
+        .map(|r| format!("{} {}", r.method, r.url))
+        .collect();
+    assert!(forwarded.is_empty(), "nothing is forwarded: {forwarded:?}");
+}
+
 #[tokio::test]
 async fn a_slow_upstream_is_504_upstream_timeout() {
     let edge = start_edge(|settings| settings.upstream_timeout = Duration::from_millis(200)).await;

@@ -2,10 +2,14 @@
 //! limit, call the upstream through the RPC client (so spans and propagation are uniform), and
 //! pass its answer back.
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt as _;
 
 use super::EdgeState;
 use super::routes::{Access, PublicRoute, UpstreamPath};
@@ -105,13 +109,20 @@ fn client_key(identity: Option<&Identity>, body: &[u8]) -> String {
         .map_or_else(|| "anonymous".to_owned(), |id| format!("client:{id}"))
 }
 
+/// Request bytes read and thrown away, at most, before answering 413: enough that a client still
+/// sending an oversized body reads the answer instead of a connection reset.
+const DRAIN_CAP_MIN: usize = 4 * 1024 * 1024;
+/// How long, at most, discarding an oversized body may take.
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
 /// Reads the body, refusing more than `limit` bytes with 413 `payload_too_large` (checked on
 /// `content-length` first, then while reading).
-async fn read_body(
-    headers: &HeaderMap,
-    body: Body,
-    limit: usize,
-) -> Result<bytes::Bytes, ApiError> {
+///
+/// A refused body is read to its end and discarded (up to [`drain_cap`] bytes and
+/// [`DRAIN_TIME`]) before the answer goes out: answering while the client is still sending and
+/// then closing would reset the connection, and the client would see the reset, not the 413.
+/// Beyond the cap the connection is closed anyway.
+async fn read_body(headers: &HeaderMap, mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -119,22 +130,64 @@ async fn read_body(
             format!("the request body must be at most {limit} bytes"),
         )
     };
+    let cap = drain_cap(limit);
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > limit) {
+    if let Some(length) = declared.filter(|length| *length > limit) {
+        if length <= cap {
+            discard(body, cap).await;
+        }
         return Err(too_large());
     }
-    axum::body::to_bytes(body, limit).await.map_err(|error| {
-        let length_limit = std::error::Error::source(&error)
-            .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
-        if length_limit {
-            too_large()
-        } else {
+    let mut read = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| {
             ApiError::invalid_request(format!("could not read the request body: {error}"))
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        if read.len() + data.len() > limit {
+            discard(body, cap.saturating_sub(read.len() + data.len())).await;
+            return Err(too_large());
         }
+        read.extend_from_slice(&data);
+    }
+    Ok(read.freeze())
+}
+
+/// How many bytes of a refused body edge reads before answering: a few MiB, or a small
+/// multiple of a larger limit.
+fn drain_cap(limit: usize) -> usize {
+    limit.saturating_mul(4).max(DRAIN_CAP_MIN)
+}
+
+/// Reads and drops the rest of `body`, giving up beyond `cap` bytes or [`DRAIN_TIME`].
+async fn discard(mut body: Body, cap: usize) {
+    let drained = tokio::time::timeout(DRAIN_TIME, async move {
+        let mut left = cap;
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else {
+                return false;
+            };
+            if let Ok(data) = frame.into_data() {
+                match left.checked_sub(data.len()) {
+                    Some(rest) => left = rest,
+                    None => return false,
+                }
+            }
+        }
+        true
     })
+    .await;
+    if drained != Ok(true) {
+        tracing::debug!(
+            cap,
+            "oversized request body not fully read; the connection will close"
+        );
+    }
 }
 
 fn rate_limited(wait: std::time::Duration) -> Response {
