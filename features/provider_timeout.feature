@@ -39,6 +39,9 @@ Feature: The bank provider does not answer in time
       | after   | settled | 60.00 GBP | 20.00 GBP |
       | without | failed  | 80.00 GBP | 0.00 GBP  |
 
+  # @serial: a provider that keeps failing opens payments' circuit to it, which every payment
+  # shares (mesh_circuit_breaking.feature).
+  @serial
   Scenario: The provider is down: the payment waits, then fails cleanly when it is back
     Given the bank provider is down
     When Alice pays "Acme Coffee" 25.00 GBP

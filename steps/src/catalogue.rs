@@ -22,6 +22,9 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("faults.rs", include_str!("faults.rs")),
     ("resilience.rs", include_str!("resilience.rs")),
     ("replicas.rs", include_str!("replicas.rs")),
+    ("propagation.rs", include_str!("propagation.rs")),
+    ("cancellation.rs", include_str!("cancellation.rs")),
+    ("metrics.rs", include_str!("metrics.rs")),
     ("bench.rs", include_str!("bench.rs")),
 ];
 
@@ -382,6 +385,9 @@ fn concept_title(file: &str) -> &'static str {
             "Faults between services: retries, timeouts, circuit breaking, rate limits"
         }
         "replicas.rs" => "Replicas: discovery, load balancing, failure detection",
+        "propagation.rs" => "Context propagation: trace, baggage and deadline on every hop",
+        "cancellation.rs" => "Request cancellation: a customer who gives up",
+        "metrics.rs" => "Metrics and connection pooling",
         "bench.rs" => "Benchmarking",
         _ => "Other steps",
     }

@@ -241,3 +241,97 @@ impl Service<RpcCall> for RoundRobin {
         Box::pin(member.parts.stack.oneshot(call))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rpc::breaker::BreakerSettings;
+    use bytes::Bytes;
+    use http::{HeaderMap, StatusCode};
+
+    /// Replicas are mock services answering with their base URL in a header; each replica's
+    /// parts are kept so the test can mark one unhealthy.
+    fn balancer(replicas: Replicas) -> (RoundRobin, Arc<Mutex<Vec<(String, ReplicaParts)>>>) {
+        let made = Arc::new(Mutex::new(Vec::<(String, ReplicaParts)>::new()));
+        let record = made.clone();
+        let make: MakeReplica = Arc::new(move |base: &str| {
+            let name = base.to_owned();
+            let mock = tower::service_fn(move |call: RpcCall| {
+                let served_by = format!("{}", call.url.port().unwrap_or_default());
+                let _ = &name;
+                async move {
+                    let mut headers = HeaderMap::new();
+                    headers.insert("served-by", served_by.parse().unwrap());
+                    Ok::<_, BoxError>(RpcResponse {
+                        status: StatusCode::OK,
+                        headers,
+                        body: Bytes::new(),
+                    })
+                }
+            });
+            let parts = ReplicaParts {
+                stack: BoxCloneSyncService::new(mock.clone()),
+                probe: BoxCloneSyncService::new(mock),
+                breaker: CircuitBreaker::new("ledger", BreakerSettings::default()),
+                healthy: Arc::new(AtomicBool::new(true)),
+            };
+            record.lock().push((base.to_owned(), parts.clone()));
+            parts
+        });
+        (RoundRobin::new("ledger", replicas, make), made)
+    }
+
+    fn call() -> RpcCall {
+        RpcCall {
+            method: http::Method::GET,
+            url: reqwest::Url::parse("http://placeholder:1/accounts/a1").unwrap(),
+            headers: HeaderMap::new(),
+            body: None,
+            idempotent: true,
+            resends: Arc::default(),
+            deadline: tokio::time::Instant::now() + Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    async fn served_by(balancer: &RoundRobin, calls: usize) -> Vec<String> {
+        let mut ports = Vec::new();
+        for _ in 0..calls {
+            let answer = balancer.clone().oneshot(call()).await.unwrap();
+            ports.push(answer.headers["served-by"].to_str().unwrap().to_owned());
+        }
+        ports
+    }
+
+    #[tokio::test]
+    async fn follows_discovery_and_skips_replicas_out_of_rotation() {
+        let (tx, rx) = watch::channel(vec!["http://127.0.0.1:1001".to_owned()]);
+        let (balancer, made) = balancer(rx);
+        assert_eq!(served_by(&balancer, 2).await, ["1001", "1001"]);
+
+        tx.send_modify(|urls| urls.push("http://127.0.0.1:1002".to_owned()));
+        let mut spread = served_by(&balancer, 4).await;
+        spread.sort();
+        assert_eq!(
+            spread,
+            ["1001", "1001", "1002", "1002"],
+            "round robin over both"
+        );
+
+        // The second replica fails a health check: out of rotation.
+        let second = made
+            .lock()
+            .iter()
+            .find(|(b, _)| b.ends_with("1002"))
+            .unwrap()
+            .1
+            .clone();
+        second.healthy.store(false, Ordering::Relaxed);
+        assert_eq!(served_by(&balancer, 3).await, ["1001", "1001", "1001"]);
+        second.healthy.store(true, Ordering::Relaxed);
+
+        // Removed from discovery: never chosen again.
+        tx.send_modify(|urls| urls.retain(|u| !u.ends_with("1001")));
+        assert_eq!(served_by(&balancer, 2).await, ["1002", "1002"]);
+    }
+}
