@@ -86,6 +86,16 @@ pub struct ContainersDriver {
     in_force: parking_lot::Mutex<HashMap<String, Fault>>,
 }
 
+/// What [`ContainersDriver::boot`] brings up.
+struct Booted {
+    network: RunNetwork,
+    sink: RunningSink,
+    provider: ProviderStandIn,
+    containers: HashMap<String, ContainerAsync<GenericImage>>,
+    logs: Arc<ContainerLogs>,
+    operator: OperatorCredentials,
+}
+
 /// What must stay alive (and be removed) while the driver runs.
 struct Running {
     /// By component: the five services and the collector.
@@ -122,8 +132,15 @@ impl ContainersDriver {
             .context("building the images")?;
         phases.mark("images (build or reuse)");
         let booted = Self::boot(&docker, &run, &options, &image_report, &mut phases).await;
-        let (network, sink, provider, containers, logs, operator) = match booted {
-            Ok(parts) => parts,
+        let Booted {
+            network,
+            sink,
+            provider,
+            containers,
+            logs,
+            operator,
+        } = match booted {
+            Ok(booted) => booted,
             Err(e) => {
                 // Leave nothing behind when the boot fails half way.
                 let _ = remove_run(&docker, &run).await;
@@ -156,21 +173,13 @@ impl ContainersDriver {
         })
     }
 
-    #[allow(clippy::type_complexity)]
     async fn boot(
         docker: &Docker,
         run: &RunId,
         options: &ContainersOptions,
         images: &ImageReport,
         phases: &mut Phases,
-    ) -> anyhow::Result<(
-        RunNetwork,
-        RunningSink,
-        ProviderStandIn,
-        HashMap<String, ContainerAsync<GenericImage>>,
-        Arc<ContainerLogs>,
-        OperatorCredentials,
-    )> {
+    ) -> anyhow::Result<Booted> {
         let network = RunNetwork::create(docker, run).await?;
         phases.mark("network");
         // The containers reach the host at the network's gateway: listen there, not on 0.0.0.0.
@@ -240,7 +249,14 @@ impl ContainersDriver {
         }))
         .await?;
         phases.mark("every container ready");
-        Ok((network, sink, provider, containers, logs, operator))
+        Ok(Booted {
+            network,
+            sink,
+            provider,
+            containers,
+            logs,
+            operator,
+        })
     }
 
     /// How long [`ContainersDriver::start`] took.
