@@ -63,6 +63,10 @@ struct Args {
     /// Batch schedule delay of span export, milliseconds.
     #[arg(long, default_value_t = 5)]
     export_delay_ms: u64,
+    /// After the payments, this many `GET /v1/accounts/{id}` through edge (edge, auth, ledger
+    /// reads only) to see whether memory grows per request without the money writes.
+    #[arg(long, default_value_t = 0)]
+    probe_reads: u64,
     /// Span limit of the embedded sink's store (older traces are evicted beyond it).
     #[arg(long, default_value_t = 200_000)]
     sink_max_spans: usize,
@@ -101,6 +105,7 @@ impl Respond for MerchantResponder {
 
 struct Customer {
     token: String,
+    account_id: String,
 }
 
 struct Setup {
@@ -122,6 +127,8 @@ struct PhaseReport {
     measured_wall: Duration,
     result: LoopResult,
     cpu_seconds: f64,
+    context_switches: u64,
+    threads: usize,
     warmup_payments: u64,
     webhooks_expected: u64,
     webhooks_delivered: u64,
@@ -130,6 +137,10 @@ struct PhaseReport {
     webhook_lag: Vec<Duration>,
     hwm_kib: u64,
     rss_kib: u64,
+    /// VmRSS (KiB) and live tokio tasks when measuring started, and live tasks when it ended.
+    rss_start_kib: u64,
+    tasks_start: usize,
+    tasks_end: usize,
     loadavg: String,
     tracing: Option<TraceFigures>,
 }
@@ -263,7 +274,11 @@ async fn run_phase(args: &Args, tracing_on: bool) -> anyhow::Result<PhaseReport>
     let warmup_payments = warm.settled.len() as u64 + warm.other.values().sum::<u64>();
 
     eprintln!("[{label}] measuring {} s", args.duration);
+    let rss_start_kib = memory_kib().1;
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let tasks_start = metrics.num_alive_tasks();
     let cpu_before = cpu_seconds();
+    let (switches_before, _) = context_switches();
     let started = Instant::now();
     let result = closed_loop(
         &http,
@@ -276,7 +291,10 @@ async fn run_phase(args: &Args, tracing_on: bool) -> anyhow::Result<PhaseReport>
     )
     .await;
     let measured_wall = started.elapsed();
+    let tasks_end = metrics.num_alive_tasks();
     let cpu_seconds = cpu_seconds() - cpu_before;
+    let (switches_after, threads) = context_switches();
+    let context_switches = switches_after.saturating_sub(switches_before);
     let loadavg = loadavg();
 
     // Every settled or failed payment makes one event to its merchant's endpoint.
@@ -305,6 +323,41 @@ async fn run_phase(args: &Args, tracing_on: bool) -> anyhow::Result<PhaseReport>
             .collect::<Vec<_>>()
     };
     webhook_lag.sort();
+
+    if args.probe_reads > 0 {
+        let before = memory_kib().1;
+        let started = Instant::now();
+        let next = AtomicU64::new(0);
+        let edge = running.edge_url();
+        let readers = (0..args.concurrency).map(|client| {
+            let (next, edge, http, setup) = (&next, &edge, &http, &setup);
+            async move {
+                let mut failures = 0u64;
+                while next.fetch_add(1, Ordering::Relaxed) < args.probe_reads {
+                    let customer = &setup.customers[client % setup.customers.len()];
+                    let ok = http
+                        .get(format!("{edge}/v1/accounts/{}", customer.account_id))
+                        .bearer_auth(&customer.token)
+                        .send()
+                        .await
+                        .map(|r| r.status().as_u16() == 200)
+                        .unwrap_or(false);
+                    failures += u64::from(!ok);
+                }
+                failures
+            }
+        });
+        let failures: u64 = futures::future::join_all(readers).await.into_iter().sum();
+        let after = memory_kib().1;
+        println!(
+            "[{label}] probe: {} account reads in {:.2} s ({failures} not 200): VmRSS {:.1} -> {:.1} MiB = {:.2} KiB per read",
+            args.probe_reads,
+            started.elapsed().as_secs_f64(),
+            before as f64 / 1024.0,
+            after as f64 / 1024.0,
+            after.saturating_sub(before) as f64 / args.probe_reads as f64
+        );
+    }
 
     let tracing = match &sink {
         Some(sink) => {
@@ -343,6 +396,8 @@ async fn run_phase(args: &Args, tracing_on: bool) -> anyhow::Result<PhaseReport>
         measured_wall,
         result,
         cpu_seconds,
+        context_switches,
+        threads,
         warmup_payments,
         webhooks_expected,
         webhooks_delivered,
@@ -351,6 +406,9 @@ async fn run_phase(args: &Args, tracing_on: bool) -> anyhow::Result<PhaseReport>
         webhook_lag,
         hwm_kib,
         rss_kib,
+        rss_start_kib,
+        tasks_start,
+        tasks_end,
         loadavg,
         tracing,
     })
@@ -382,7 +440,10 @@ async fn onboard(
         )
         .await?;
         let token = token(http, &edge, &customer).await?;
-        customers.push(Customer { token });
+        customers.push(Customer {
+            token,
+            account_id: account.to_owned(),
+        });
     }
     let mut merchant_ids = Vec::new();
     for n in 0..args.merchants {
@@ -586,6 +647,12 @@ fn print_report(args: &Args, r: &PhaseReport) {
         r.loadavg
     );
     println!(
+        "context switches (all {} threads): {} = {:.0} per payment",
+        r.threads,
+        r.context_switches,
+        r.context_switches as f64 / settled.max(1) as f64
+    );
+    println!(
         "webhooks: {} distinct events received of {} expected (incl. warm-up), {} requests in all ({} repeats), all in {:.0} ms after the load stopped",
         r.webhook_events,
         r.webhooks_expected,
@@ -603,9 +670,13 @@ fn print_report(args: &Args, r: &PhaseReport) {
         );
     }
     println!(
-        "memory after this phase: VmHWM {:.1} MiB, VmRSS {:.1} MiB",
+        "memory after this phase: VmHWM {:.1} MiB, VmRSS {:.1} MiB (VmRSS {:.1} MiB when measuring started: {:.1} KiB more per measured payment); live tokio tasks {} -> {}",
         r.hwm_kib as f64 / 1024.0,
-        r.rss_kib as f64 / 1024.0
+        r.rss_kib as f64 / 1024.0,
+        r.rss_start_kib as f64 / 1024.0,
+        r.rss_kib.saturating_sub(r.rss_start_kib) as f64 / settled.max(1) as f64,
+        r.tasks_start,
+        r.tasks_end
     );
     if let Some(t) = &r.tracing {
         println!(
@@ -665,6 +736,27 @@ fn cpu_seconds() -> f64 {
     // rest starts at field 3 (state), so utime (14) is index 11 and stime (15) index 12.
     let hz = 100.0;
     (ticks(11) + ticks(12)) / hz
+}
+
+/// Voluntary + involuntary context switches summed over this process's threads, and how many
+/// threads there are.
+fn context_switches() -> (u64, usize) {
+    let mut total = 0;
+    let mut threads = 0;
+    for task in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        threads += 1;
+        total += status
+            .lines()
+            .filter(|l| l.contains("ctxt_switches:"))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    (total, threads)
 }
 
 fn loadavg() -> String {
