@@ -11,3 +11,4 @@ Feature: Services keep their connections to each other open and reuse them
     And the bank's figures are noted
     When Alice checks her balance 20 times
     Then at least 40 calls between services went over at most 2 new connections
+    And the money in the ledger is conserved

@@ -15,6 +15,7 @@ Feature: Calls that fail for a moment are retried, but never twice when that cou
     Then the response status is 200
     And the ledger failed 2 times and each failure was retried
     And Alice's balance is 80.00 GBP
+    And the money in the ledger is conserved
 
   @mesh-retries
   Scenario: A top-up whose connection drops is not sent again

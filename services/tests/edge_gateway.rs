@@ -584,7 +584,7 @@ async fn edge_health_answers_also_carry_traceresponse_and_a_request_id() {
 #[tokio::test]
 async fn token_requests_are_rate_limited_per_client_id() {
     let edge = start_edge(|settings| {
-        settings.rate_limit = RateLimitSettings {
+        settings.public_rate_limit = RateLimitSettings {
             per_second: 1,
             burst: 1,
         }

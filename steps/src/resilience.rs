@@ -270,7 +270,7 @@ async fn circuit_closes(world: &mut MinibankWorld) -> anyhow::Result<()> {
 
 /// One client asks edge for tokens, many at a time, until edge tells it to slow down (at most
 /// `limit` requests). Sign-in attempts are limited per `client_id`.
-/// Example: When a client asks for tokens until it is told to slow down, at most 6000 times
+/// Example: When a client asks for tokens until it is told to slow down, at most 2000 times
 #[when(expr = "a client asks for tokens until it is told to slow down, at most {int} times")]
 async fn flood_tokens(world: &mut MinibankWorld, limit: usize) -> anyhow::Result<()> {
     let client_id = world.ns.unique("flooding-client");

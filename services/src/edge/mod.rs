@@ -55,11 +55,16 @@ pub struct Settings {
     pub introspection_cache_ttl: Duration,
     /// Per-client quota.
     pub rate_limit: RateLimitSettings,
+    /// Per-`client_id` quota of the public routes (sign-in attempts): tighter, since they are
+    /// what a password-guessing client would flood.
+    pub public_rate_limit: RateLimitSettings,
     /// Serve `POST /test` (W3C trace-context test service).
     pub propagation_probe: bool,
     /// Where edge follows the upstreams' replicas while it runs; `None` = the URL lists above,
     /// fixed.
     pub discovery: Option<Discovery>,
+    /// Health checks of the upstreams' replicas (`None`: the platform's, else none).
+    pub health_checks: Option<HealthChecks>,
 }
 
 impl Settings {
@@ -81,15 +86,18 @@ impl Settings {
             upstream_timeout: Duration::from_secs(30),
             introspection_cache_ttl: Duration::from_secs(5),
             rate_limit: RateLimitSettings::default(),
+            public_rate_limit: RateLimitSettings::public_default(),
             propagation_probe: false,
             discovery: None,
+            health_checks: None,
         }
     }
 
     /// From `MINIBANK_BIND`, `MINIBANK_{AUTH,LEDGER,PAYMENTS,WEBHOOKS}_URL` (comma-separated
     /// replicas), `MINIBANK_BODY_LIMIT` (bytes), `MINIBANK_UPSTREAM_TIMEOUT`,
     /// `MINIBANK_INTROSPECTION_CACHE_TTL`, `MINIBANK_RATE_LIMIT_PER_SECOND`,
-    /// `MINIBANK_RATE_LIMIT_BURST`, `MINIBANK_PROPAGATION_PROBE`.
+    /// `MINIBANK_RATE_LIMIT_BURST`, `MINIBANK_PROPAGATION_PROBE`, `MINIBANK_HEALTH_CHECK_INTERVAL`
+    /// (health-check every upstream replica's `/health/ready` this often; unset = no checks).
     pub fn from_env() -> anyhow::Result<Self> {
         let urls = |name: &str| -> anyhow::Result<Vec<String>> {
             Ok(config::required_url(name)?
@@ -128,12 +136,21 @@ impl Settings {
                 burst: config::env_parsed("MINIBANK_RATE_LIMIT_BURST", number)?
                     .map_or(defaults.burst, |n| n.min(u32::MAX as u64) as u32),
             },
+            public_rate_limit: RateLimitSettings::public_default(),
             propagation_probe: config::env_parsed(
                 "MINIBANK_PROPAGATION_PROBE",
                 config::parse_bool,
             )?
             .unwrap_or(false),
             discovery: None,
+            health_checks: config::env_parsed(
+                "MINIBANK_HEALTH_CHECK_INTERVAL",
+                config::parse_duration,
+            )?
+            .map(|interval| HealthChecks {
+                interval,
+                ..HealthChecks::default()
+            }),
         })
     }
 }
@@ -147,6 +164,7 @@ pub struct EdgeState {
     webhooks: Upstream,
     authenticator: Authenticator,
     rate_limiter: RateLimiter,
+    public_rate_limiter: RateLimiter,
     body_limit: usize,
     upstream_timeout: Duration,
     probe: RpcClient,
@@ -165,10 +183,10 @@ impl EdgeState {
 
 /// Builds and binds edge.
 pub async fn build(settings: Settings, mut deps: Deps) -> anyhow::Result<Application> {
-    // edge health-checks its upstreams' replicas (every 5 s unless the platform says otherwise).
-    deps.resilience
-        .health_checks
-        .get_or_insert_with(HealthChecks::default);
+    // edge health-checks its upstreams' replicas when configured here or by the platform.
+    if settings.health_checks.is_some() {
+        deps.resilience.health_checks = settings.health_checks.clone();
+    }
     let timeout = settings.upstream_timeout;
     let discovery = settings.discovery.clone().unwrap_or_else(|| {
         let fixed = Discovery::new();
@@ -186,6 +204,7 @@ pub async fn build(settings: Settings, mut deps: Deps) -> anyhow::Result<Applica
         payments: Upstream::new(&deps, "payments", &discovery, timeout)?,
         webhooks: Upstream::new(&deps, "webhooks", &discovery, timeout)?,
         rate_limiter: RateLimiter::new(settings.rate_limit),
+        public_rate_limiter: RateLimiter::new(settings.public_rate_limit),
         body_limit: settings.body_limit,
         upstream_timeout: timeout,
         probe: deps.client("test", "", Duration::from_secs(10)),

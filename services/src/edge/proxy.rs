@@ -55,10 +55,13 @@ async fn try_forward(
         }
     };
     let body = read_body(&parts.headers, body, state.body_limit).await?;
-    if let Err(wait) = state
-        .rate_limiter
-        .check(&client_key(identity.as_ref(), &body))
-    {
+    // Authenticated calls count against their subject's quota, public ones (sign-in) against
+    // the tighter quota of the client_id they name.
+    let limiter = match identity {
+        Some(_) => &state.rate_limiter,
+        None => &state.public_rate_limiter,
+    };
+    if let Err(wait) = limiter.check(&client_key(identity.as_ref(), &body)) {
         return Ok(rate_limited(wait));
     }
     let path = match route.upstream_path {

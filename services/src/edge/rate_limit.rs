@@ -27,6 +27,17 @@ impl Default for RateLimitSettings {
     }
 }
 
+impl RateLimitSettings {
+    /// For public routes, per `client_id`: 50 per second, bursts of 100 (a busy client signs
+    /// in now and then; one sending sign-in attempts by the thousand is slowed down).
+    pub fn public_default() -> Self {
+        Self {
+            per_second: 50,
+            burst: 100,
+        }
+    }
+}
+
 /// The limiter shared by all of edge's requests.
 #[derive(Clone)]
 pub struct RateLimiter {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Histogram, MeterProvider as _};
-use opentelemetry_otlp::WithExportConfig as _;
+use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use parking_lot::Mutex;
@@ -53,8 +53,18 @@ impl ServiceMetrics {
         resource: Resource,
         interval: Duration,
     ) -> anyhow::Result<Self> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .context("the metrics exporter needs a tokio runtime")?;
         let exporter = opentelemetry_otlp::MetricExporter::builder()
             .with_http()
+            .with_http_client(OnRuntime {
+                http: reqwest::Client::builder()
+                    .no_proxy()
+                    .timeout(Duration::from_secs(5))
+                    .build()
+                    .context("building the OTLP metrics HTTP client")?,
+                runtime,
+            })
             .with_endpoint(endpoint)
             .build()
             .with_context(|| format!("building the OTLP metrics exporter for {endpoint}"))?;
@@ -112,10 +122,41 @@ impl ServiceMetrics {
         self.routes.lock().values().cloned().collect()
     }
 
-    /// Exports what is pending and stops the exporter (no-op when in memory).
-    pub fn shutdown(&self) {
+    /// Exports what is pending and stops the exporter (no-op when in memory). The SDK's
+    /// shutdown blocks until its export, which runs on this runtime: so it waits off it.
+    pub async fn shutdown(&self) {
         if let Some((provider, _)) = &self.otlp {
-            let _ = provider.shutdown();
+            let provider = provider.clone();
+            let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
         }
+    }
+}
+
+/// Sends the exporter's requests on the service's tokio runtime: the SDK's periodic reader
+/// exports from its own thread, where an async `reqwest` client has no reactor.
+#[derive(Debug)]
+struct OnRuntime {
+    http: reqwest::Client,
+    runtime: tokio::runtime::Handle,
+}
+
+#[async_trait::async_trait]
+impl opentelemetry_http::HttpClient for OnRuntime {
+    async fn send_bytes(
+        &self,
+        request: http::Request<bytes::Bytes>,
+    ) -> Result<http::Response<bytes::Bytes>, opentelemetry_http::HttpError> {
+        let http = self.http.clone();
+        self.runtime
+            .spawn(async move {
+                let request = reqwest::Request::try_from(request)?;
+                let response = http.execute(request).await?;
+                let mut answer = http::Response::new(bytes::Bytes::new());
+                *answer.status_mut() = response.status();
+                *answer.headers_mut() = response.headers().clone();
+                *answer.body_mut() = response.bytes().await?;
+                Ok::<_, opentelemetry_http::HttpError>(answer)
+            })
+            .await?
     }
 }

@@ -291,7 +291,7 @@ impl Telemetry {
 
     /// Flushes what is queued (bounded by `timeout`) and stops the export task.
     pub async fn shutdown(&self, timeout: Duration) {
-        self.inner.metrics.shutdown();
+        self.inner.metrics.shutdown().await;
         if let Some(control) = &self.inner.control {
             control.flush(timeout).await;
             control.stop();
