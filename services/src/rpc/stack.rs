@@ -174,7 +174,10 @@ mod tests {
                 .await
                 .unwrap_err();
             assert!(
-                matches!(error.downcast_ref::<RpcError>(), Some(RpcError::Timeout { .. })),
+                matches!(
+                    error.downcast_ref::<RpcError>(),
+                    Some(RpcError::Timeout { .. })
+                ),
                 "{error}"
             );
         }
