@@ -1,7 +1,9 @@
 //! Platform benchmark (issue 2, point 10): payments per second and latency through edge.
 //!
 //! Every service runs in this process (`minibank::platform::start`), the bank provider and the
-//! merchants' webhook endpoints are wiremock servers in this process too, and (tracing on) every
+//! merchants' webhook endpoints are stub servers in this process too (small axum apps by default;
+//! `--stubs wiremock` uses wiremock, which keeps every matched request, about 14 KiB per payment,
+//! so it inflates the memory figure), and (tracing on) every
 //! service exports OTLP/HTTP to an embedded harness trace sink. Each payment is a real HTTP
 //! `POST /v1/payments` to edge with a unique `Idempotency-Key`: edge → auth introspection →
 //! payments saga (ledger hold, provider submit, capture, outbox) → webhooks → merchant endpoint.
@@ -67,6 +69,9 @@ struct Args {
     /// reads only) to see whether memory grows per request without the money writes.
     #[arg(long, default_value_t = 0)]
     probe_reads: u64,
+    /// Provider and merchant stubs: axum (default; keeps nothing per request) or wiremock.
+    #[arg(long, default_value = "axum")]
+    stubs: String,
     /// Span limit of the embedded sink's store (older traces are evicted beyond it).
     #[arg(long, default_value_t = 200_000)]
     sink_max_spans: usize,
@@ -81,25 +86,107 @@ struct Merchants {
     first_arrival: Mutex<HashMap<String, Instant>>,
 }
 
-struct MerchantResponder(Arc<Merchants>);
-
-impl Respond for MerchantResponder {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
+impl Merchants {
+    fn received(&self, headers: &http::HeaderMap, body: &[u8]) {
         let now = Instant::now();
-        self.0.delivered.fetch_add(1, Ordering::Relaxed);
-        if let Some(event) = request.headers.get("minibank-event-id") {
+        self.delivered.fetch_add(1, Ordering::Relaxed);
+        if let Some(event) = headers.get("minibank-event-id") {
             let event = String::from_utf8_lossy(event.as_bytes()).into_owned();
-            self.0.events.lock().insert(event);
+            self.events.lock().insert(event);
         }
-        let body = serde_json::from_slice::<Value>(&request.body).unwrap_or(Value::Null);
+        let body = serde_json::from_slice::<Value>(body).unwrap_or(Value::Null);
         if let Some(id) = body["data"]["payment_id"].as_str() {
-            self.0
-                .first_arrival
+            self.first_arrival
                 .lock()
                 .entry(id.to_owned())
                 .or_insert(now);
         }
+    }
+}
+
+struct MerchantResponder(Arc<Merchants>);
+
+impl Respond for MerchantResponder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.0.received(&request.headers, &request.body);
         ResponseTemplate::new(200)
+    }
+}
+
+/// The provider and merchant stubs; the wiremock servers (if any) live as long as this.
+struct Stubs {
+    provider_url: String,
+    merchant_url: String,
+    _wiremock: Vec<MockServer>,
+    axum: Vec<tokio::task::JoinHandle<()>>,
+}
+
+async fn start_stubs(kind: &str, merchants: Arc<Merchants>) -> anyhow::Result<Stubs> {
+    match kind {
+        "wiremock" => {
+            let provider = MockServer::builder()
+                .disable_request_recording()
+                .start()
+                .await;
+            Mock::given(method("POST"))
+                .and(path("/transfers"))
+                .respond_with(
+                    ResponseTemplate::new(201).set_body_json(json!({"status": "accepted"})),
+                )
+                .mount(&provider)
+                .await;
+            let merchant = MockServer::builder()
+                .disable_request_recording()
+                .start()
+                .await;
+            Mock::given(method("POST"))
+                .respond_with(MerchantResponder(merchants))
+                .mount(&merchant)
+                .await;
+            Ok(Stubs {
+                provider_url: provider.uri(),
+                merchant_url: merchant.uri(),
+                _wiremock: vec![provider, merchant],
+                axum: Vec::new(),
+            })
+        }
+        "axum" => {
+            use axum::routing::post;
+            let provider = axum::Router::new().route(
+                "/transfers",
+                post(|| async {
+                    (
+                        http::StatusCode::CREATED,
+                        axum::Json(json!({"status": "accepted"})),
+                    )
+                }),
+            );
+            let merchant = axum::Router::new().route(
+                "/hooks/{n}",
+                post(
+                    move |headers: http::HeaderMap, body: axum::body::Bytes| async move {
+                        merchants.received(&headers, &body);
+                        http::StatusCode::OK
+                    },
+                ),
+            );
+            let mut urls = Vec::new();
+            let mut tasks = Vec::new();
+            for app in [provider, merchant] {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                urls.push(format!("http://{}", listener.local_addr()?));
+                tasks.push(tokio::spawn(async move {
+                    let _ = axum::serve(listener, app).await;
+                }));
+            }
+            Ok(Stubs {
+                merchant_url: urls.pop().unwrap_or_default(),
+                provider_url: urls.pop().unwrap_or_default(),
+                _wiremock: Vec::new(),
+                axum: tasks,
+            })
+        }
+        other => anyhow::bail!("--stubs must be axum or wiremock, not {other}"),
     }
 }
 
@@ -214,24 +301,8 @@ async fn run_phase(args: &Args, tracing_on: bool) -> anyhow::Result<PhaseReport>
         "tracing off"
     };
     eprintln!("[{label}] starting platform");
-    let provider = MockServer::builder()
-        .disable_request_recording()
-        .start()
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/transfers"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"status": "accepted"})))
-        .mount(&provider)
-        .await;
     let merchants_state = Arc::new(Merchants::default());
-    let merchant_server = MockServer::builder()
-        .disable_request_recording()
-        .start()
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(MerchantResponder(merchants_state.clone()))
-        .mount(&merchant_server)
-        .await;
+    let stubs = start_stubs(&args.stubs, merchants_state.clone()).await?;
     let sink = if tracing_on {
         Some(
             TraceSink::start(SinkConfig::ephemeral().with_max_spans(args.sink_max_spans))
@@ -244,7 +315,7 @@ async fn run_phase(args: &Args, tracing_on: bool) -> anyhow::Result<PhaseReport>
     let dir = tempfile::tempdir()?;
     let mut config = PlatformConfig::for_tests(
         dir.path(),
-        provider.uri(),
+        stubs.provider_url.clone(),
         sink.as_ref().map(|s| s.otlp_traces_url()),
     );
     config.introspection_cache_ttl = Duration::from_millis(args.introspection_cache_ms);
@@ -258,7 +329,7 @@ async fn run_phase(args: &Args, tracing_on: bool) -> anyhow::Result<PhaseReport>
         .build()?;
 
     eprintln!("[{label}] onboarding");
-    let setup = onboard(&http, &running, args, &merchant_server.uri()).await?;
+    let setup = onboard(&http, &running, args, &stubs.merchant_url).await?;
 
     eprintln!("[{label}] warm-up {} s", args.warmup);
     let warm = closed_loop(
@@ -391,6 +462,10 @@ async fn run_phase(args: &Args, tracing_on: bool) -> anyhow::Result<PhaseReport>
     if let Some(sink) = sink {
         sink.shutdown().await;
     }
+    for task in &stubs.axum {
+        task.abort();
+    }
+    drop(stubs);
     Ok(PhaseReport {
         label,
         measured_wall,
