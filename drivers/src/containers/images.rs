@@ -83,6 +83,10 @@ pub struct ImageReport {
 
 /// Builds whatever of the two images is missing or stale; reuses the rest.
 pub async fn ensure_images(docker: &Docker, options: &ImageOptions) -> anyhow::Result<ImageReport> {
+    // Tests and runs may build at the same time (several test threads, or two processes on one
+    // target dir); they share target/release and target/images, so one builds while the others
+    // wait, then find the images ready.
+    let _build_lock = build_lock(&options.workspace).await?;
     let mut phases = Vec::new();
     let mut mark = {
         let mut last = Instant::now();
@@ -122,6 +126,26 @@ pub async fn ensure_images(docker: &Docker, options: &ImageOptions) -> anyhow::R
         built,
         phases,
     })
+}
+
+/// An exclusive lock on `target/images/.build.lock`, held until the returned file is dropped.
+async fn build_lock(workspace: &Path) -> anyhow::Result<std::fs::File> {
+    let dir = workspace.join("target/images");
+    tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join(".build.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        file.lock()
+            .with_context(|| format!("locking {}", path.display()))?;
+        anyhow::Ok(file)
+    })
+    .await
+    .context("waiting for the image build lock")?
 }
 
 /// `name:<content hash>`, built from `context` unless it exists already.
