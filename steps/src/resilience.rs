@@ -213,15 +213,34 @@ async fn ledger_recovers(world: &mut MinibankWorld) -> anyhow::Result<()> {
 #[given(regex = r"^(.+) checks (?:her|his|their) balance$")]
 #[when(regex = r"^(.+) checks (?:her|his|their) balance$")]
 async fn checks_balance(world: &mut MinibankWorld, alias: String) -> anyhow::Result<()> {
+    timed_balance_check(world, alias, None).await
+}
+
+/// The same, telling edge it wants an answer within `seconds` (`Prefer: wait=N`, RFC 7240):
+/// the caller's own deadline, which edge passes on to every hop.
+/// Example: When Alice checks her balance, willing to wait 2 seconds
+#[when(regex = r"^(.+) checks (?:her|his|their) balance, willing to wait (\d+) seconds?$")]
+async fn checks_balance_within(
+    world: &mut MinibankWorld,
+    alias: String,
+    seconds: u64,
+) -> anyhow::Result<()> {
+    timed_balance_check(world, alias, Some(seconds)).await
+}
+
+async fn timed_balance_check(
+    world: &mut MinibankWorld,
+    alias: String,
+    wait_seconds: Option<u64>,
+) -> anyhow::Result<()> {
     let alias: ActorName = alias.parse().map_err(anyhow::Error::msg)?;
     let account_id = world.actor(&alias.0)?.account_id.clone();
+    let mut request = Request::new(reqwest::Method::GET, format!("/v1/accounts/{account_id}"));
+    if let Some(seconds) = wait_seconds {
+        request = request.header("prefer", format!("wait={seconds}"));
+    }
     let started = Instant::now();
-    world
-        .call(
-            Caller::Actor(alias.0.clone()),
-            Request::new(reqwest::Method::GET, format!("/v1/accounts/{account_id}")),
-        )
-        .await?;
+    world.call(Caller::Actor(alias.0.clone()), request).await?;
     let elapsed = started.elapsed();
     world.resilience(|state| state.last_elapsed = Some(elapsed));
     Ok(())
@@ -229,7 +248,7 @@ async fn checks_balance(world: &mut MinibankWorld, alias: String) -> anyhow::Res
 
 /// The last answer was edge's timeout (504 `upstream_timeout`), and it came within `seconds`:
 /// the call was given up at its deadline, not left hanging.
-/// Example: Then she is told the bank did not answer within 15 seconds
+/// Example: Then she is told the bank did not answer within 5 seconds
 #[then(regex = r"^(?:she|he|they) (?:is|are) told the bank did not answer within (\d+) seconds$")]
 async fn told_timeout(world: &mut MinibankWorld, seconds: u64) -> anyhow::Result<()> {
     let last = world.last()?;

@@ -2,11 +2,12 @@
 //! to auth, ledger, payments and webhooks through the RPC client, after:
 //! authentication (auth `/introspect`, small TTL cache) and the route's scope check;
 //! a per-client rate limit (429 + `Retry-After`); a body-size limit (413 `payload_too_large`);
-//! an upstream deadline (504 `upstream_timeout`). It never trusts inbound `x-minibank-*` headers,
+//! an upstream deadline (504 `upstream_timeout`), shortened by the caller's `Prefer: wait=N`. It never trusts inbound `x-minibank-*` headers,
 //! and answers every response with `x-request-id` and W3C `traceresponse`.
 //! It also serves `GET /openapi.json` and, with the propagation probe on, `POST /test`.
 
 pub mod authenticate;
+pub mod prefer_wait;
 pub mod probe;
 pub mod proxy;
 pub mod rate_limit;

@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt as _;
 
-use super::EdgeState;
 use super::routes::{Access, PublicRoute, UpstreamPath};
+use super::{EdgeState, prefer_wait};
 use crate::http_error::ApiError;
 use crate::rpc::{Identity, RequestContext, RpcError, RpcRequest};
 
@@ -81,11 +81,15 @@ async fn try_forward(
     if !body.is_empty() {
         upstream_request.body = Some(body);
     }
+    // The caller may ask for a shorter deadline (`Prefer: wait=N`); it travels to every hop.
+    let (timeout, preference_applied) =
+        prefer_wait::effective_timeout(&parts.headers, state.upstream_timeout);
     let ctx = ctx
         .with_identity(identity)
-        .with_deadline(tokio::time::Instant::now() + state.upstream_timeout);
+        .with_deadline(tokio::time::Instant::now() + timeout);
     let upstream = state.upstream(route.target);
-    match upstream.pick().send(&ctx, upstream_request).await {
+    let answer = upstream.pick().send(&ctx, upstream_request).await;
+    let mut response = match answer {
         Ok(answer) => {
             let mut response = Response::new(Body::from(answer.body));
             *response.status_mut() = answer.status;
@@ -94,10 +98,16 @@ async fn try_forward(
                     response.headers_mut().insert(name, value.clone());
                 }
             }
-            Ok(response)
+            response
         }
-        Err(error) => Err(upstream_error(error)),
+        Err(error) => upstream_error(error).into_response(),
+    };
+    if let Some(applied) = preference_applied {
+        response
+            .headers_mut()
+            .insert(prefer_wait::PREFERENCE_APPLIED, applied);
     }
+    Ok(response)
 }
 
 /// Who the rate limit counts a request against: the token's subject, or for the public token
