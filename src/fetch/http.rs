@@ -1,16 +1,80 @@
-//! What the HTTP fetchers share: GET a URL, 404 means "not yet", decode OTLP JSON.
+//! What the HTTP fetchers share: one fetcher type over a backend's URL scheme; GET a URL, 404
+//! means "not yet", decode OTLP JSON, poll while waiting for more spans.
 
+use std::fmt::Debug;
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::FetchError;
+use super::{DEFAULT_POLL_INTERVAL, FetchError, TraceFetcher};
 use crate::model::{Trace, TraceId};
 use crate::otlp::decode::decode_resource_spans;
 use crate::otlp::json::resource_spans_from_value;
 
+/// What tells one HTTP trace backend from another: its name and where it serves a trace.
+pub trait Backend: Debug + Clone + Send + Sync + 'static {
+    /// Short name for messages (`jaeger`).
+    const NAME: &'static str;
+    /// The path of one trace below the base URL.
+    fn trace_path(trace_id: &TraceId) -> String;
+}
+
+/// Reads traces over HTTP from backend `B` by polling.
+#[derive(Debug, Clone)]
+pub struct HttpFetcher<B: Backend> {
+    base_url: String,
+    client: reqwest::Client,
+    poll_interval: Duration,
+    backend: PhantomData<B>,
+}
+
+impl<B: Backend> HttpFetcher<B> {
+    /// A fetcher for the backend's query service at `base_url`.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            client: reqwest::Client::new(),
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            backend: PhantomData,
+        }
+    }
+
+    /// Uses this HTTP client (timeouts, auth headers such as Tempo's `X-Scope-OrgID`)
+    /// instead of a default one.
+    pub fn with_client(mut self, client: reqwest::Client) -> Self {
+        self.client = client;
+        self
+    }
+
+    /// Polls every `interval` while waiting for more spans.
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    fn trace_url(&self, trace_id: &TraceId) -> String {
+        join(&self.base_url, &B::trace_path(trace_id))
+    }
+}
+
+#[async_trait::async_trait]
+impl<B: Backend> TraceFetcher for HttpFetcher<B> {
+    async fn fetch(&self, trace_id: &TraceId) -> Result<Option<Trace>, FetchError> {
+        get_trace(&self.client, &self.trace_url(trace_id), trace_id).await
+    }
+
+    async fn wait_for_more(&self, _trace_id: &TraceId, _since_count: usize, until: Instant) {
+        poll_pause(self.poll_interval, until).await;
+    }
+
+    fn describe(&self) -> String {
+        format!("{} at {}", B::NAME, self.base_url)
+    }
+}
+
 /// Reads a trace document at `url`; `None` on 404 or when it holds no span of `trace_id`.
-pub(super) async fn get_trace(
+async fn get_trace(
     client: &reqwest::Client,
     url: &str,
     trace_id: &TraceId,
@@ -55,12 +119,12 @@ pub(super) async fn get_trace(
 }
 
 /// Sleeps one poll interval, never past `until`.
-pub(super) async fn poll_pause(interval: Duration, until: Instant) {
+async fn poll_pause(interval: Duration, until: Instant) {
     let wake = (Instant::now() + interval).min(until);
     tokio::time::sleep_until(wake).await;
 }
 
 /// Joins a base URL and a path without doubling the slash.
-pub(super) fn join(base: &str, path: &str) -> String {
+fn join(base: &str, path: &str) -> String {
     format!("{}{}", base.trim_end_matches('/'), path)
 }

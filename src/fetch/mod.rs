@@ -13,9 +13,10 @@ mod jaeger;
 mod memory;
 mod tempo;
 
-pub use jaeger::JaegerFetcher;
+pub use http::{Backend, HttpFetcher};
+pub use jaeger::{Jaeger, JaegerFetcher};
 pub use memory::InMemoryFetcher;
-pub use tempo::TempoFetcher;
+pub use tempo::{Tempo, TempoFetcher};
 
 use std::time::Duration;
 
