@@ -142,17 +142,7 @@ impl MinibankWorld {
 /// Example: Then the trace passes through edge, auth, payments, ledger, the provider and webhooks
 #[then(regex = r"^the trace passes through (.+)$")]
 async fn passes_through(world: &mut MinibankWorld, nodes: String) -> anyhow::Result<()> {
-    let nodes = node_list(&nodes);
-    let trace_id = world.current_trace_id()?;
-    let mut services: Vec<&str> = vec!["harness"];
-    services.extend(
-        nodes
-            .iter()
-            .map(String::as_str)
-            .filter(|n| drivers::SERVICES.contains(n)),
-    );
-    let trace = world.settled(&trace_id, &services).await?;
-    let peers = world.peers(&trace);
+    let (trace, peers, nodes) = settled_with_nodes(world, &nodes).await?;
     let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
     checks::visits_all(&trace, &peers, &nodes)?;
     Ok(())
@@ -163,7 +153,19 @@ async fn passes_through(world: &mut MinibankWorld, nodes: String) -> anyhow::Res
 /// Example: Then the trace visits edge, payments, ledger and the provider in that order
 #[then(regex = r"^the trace visits (.+) in that order$")]
 async fn visits_in_order(world: &mut MinibankWorld, nodes: String) -> anyhow::Result<()> {
-    let nodes = node_list(&nodes);
+    let (trace, peers, nodes) = settled_with_nodes(world, &nodes).await?;
+    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    checks::visits_in_order(&trace, &peers, &nodes)?;
+    Ok(())
+}
+
+/// The last request's trace, settled once the harness and every service among `nodes` (a
+/// sentence's list) reported; with the peers its client spans name and the parsed node list.
+async fn settled_with_nodes(
+    world: &mut MinibankWorld,
+    nodes: &str,
+) -> anyhow::Result<(Trace, Peers, Vec<String>)> {
+    let nodes = node_list(nodes);
     let trace_id = world.current_trace_id()?;
     let mut services: Vec<&str> = vec!["harness"];
     services.extend(
@@ -174,9 +176,7 @@ async fn visits_in_order(world: &mut MinibankWorld, nodes: String) -> anyhow::Re
     );
     let trace = world.settled(&trace_id, &services).await?;
     let peers = world.peers(&trace);
-    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
-    checks::visits_in_order(&trace, &peers, &nodes)?;
-    Ok(())
+    Ok((trace, peers, nodes))
 }
 
 /// Checks the last request's trace is one tree: a single root (the harness's own client span)
