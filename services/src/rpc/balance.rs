@@ -106,14 +106,22 @@ impl std::fmt::Debug for RoundRobin {
 
 impl RoundRobin {
     /// A balancer for `target` over `replicas`, building each replica's stack with `make`.
+    /// On a Tokio runtime it follows the list as soon as it changes (so a replica's circuit is
+    /// registered, and a removed one forgotten, before the next call); otherwise on each call.
     pub fn new(target: &str, replicas: Replicas, make: MakeReplica) -> Self {
+        let follow = replicas.clone();
+        let shared = Arc::new(Shared {
+            target: target.into(),
+            replicas,
+            members: Mutex::default(),
+            make,
+        });
+        shared.members();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(follow_loop(Arc::downgrade(&shared), follow));
+        }
         Self {
-            shared: Arc::new(Shared {
-                target: target.into(),
-                replicas,
-                members: Mutex::default(),
-                make,
-            }),
+            shared,
             next: Arc::default(),
         }
     }
@@ -142,6 +150,16 @@ impl RoundRobin {
             .map(|offset| &members[(start + offset) % members.len()])
             .find(|member| member.in_rotation());
         Some(healthy.unwrap_or(&members[start % members.len()]).clone())
+    }
+}
+
+/// Rebuilds the members whenever the replica list changes, until the balancer is gone.
+async fn follow_loop(shared: Weak<Shared>, mut replicas: Replicas) {
+    while replicas.changed().await.is_ok() {
+        match shared.upgrade() {
+            Some(shared) => drop(shared.members()),
+            None => return,
+        }
     }
 }
 
