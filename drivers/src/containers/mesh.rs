@@ -85,7 +85,11 @@ fn view(state: &str) -> anyhow::Result<CircuitView> {
 
 impl FaultControl {
     /// Adds `body` to each `(service, control URL)`; one id for all of them.
-    pub async fn add(&self, places: &[(String, String)], body: &Value) -> anyhow::Result<CallFaultId> {
+    pub async fn add(
+        &self,
+        places: &[(String, String)],
+        body: &Value,
+    ) -> anyhow::Result<CallFaultId> {
         let mut placed = Vec::with_capacity(places.len());
         for (service, url) in places {
             let response = self
@@ -134,7 +138,10 @@ impl FaultControl {
         }
         let status = response.status();
         let answer: Value = response.json().await.unwrap_or_default();
-        anyhow::ensure!(status.is_success(), "reading fault {remote}: {status} {answer}");
+        anyhow::ensure!(
+            status.is_success(),
+            "reading fault {remote}: {status} {answer}"
+        );
         answer["hits"]
             .as_u64()
             .and_then(|hits| u32::try_from(hits).ok())
@@ -171,7 +178,10 @@ impl FaultControl {
         if status == reqwest::StatusCode::NOT_FOUND && answer["code"] == "no_client" {
             return Ok(None);
         }
-        anyhow::ensure!(status.is_success(), "reading the circuit to {target}: {status} {answer}");
+        anyhow::ensure!(
+            status.is_success(),
+            "reading the circuit to {target}: {status} {answer}"
+        );
         let replicas = answer["replicas"]
             .as_array()
             .into_iter()
@@ -210,10 +220,16 @@ mod tests {
             json!({"target": "ledger", "kind": "latency", "latency_ms": 1500, "method": "GET",
                    "path_contains": "acc_1", "address": "10.0.0.7:8080", "times": 3})
         );
-        let error = CallFault { kind: CallFaultKind::Error(503), ..fault.clone() };
+        let error = CallFault {
+            kind: CallFaultKind::Error(503),
+            ..fault.clone()
+        };
         assert_eq!(fault_body(&error, None)["status"], 503);
         assert_eq!(fault_body(&error, None)["kind"], "error");
-        let hang = CallFault { kind: CallFaultKind::Hang, ..fault };
+        let hang = CallFault {
+            kind: CallFaultKind::Hang,
+            ..fault
+        };
         assert_eq!(fault_body(&hang, None)["kind"], "hang");
     }
 }
