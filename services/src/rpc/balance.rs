@@ -321,6 +321,23 @@ mod tests {
         ports
     }
 
+    /// A replica added to the list gets its stack (and so its registered circuit) without
+    /// waiting for a call, so a caller's replicas can be read as soon as discovery changes.
+    #[tokio::test]
+    async fn follows_a_change_of_the_list_before_any_call() {
+        let (tx, rx) = watch::channel(vec!["http://127.0.0.1:1001".to_owned()]);
+        let (_balancer, made) = balancer(rx);
+        tx.send_modify(|urls| urls.push("http://127.0.0.1:1002".to_owned()));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !made.lock().iter().any(|(base, _)| base.ends_with("1002")) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the added replica got no stack within 5 s"
+            );
+            tokio::task::yield_now().await;
+        }
+    }
+
     #[tokio::test]
     async fn follows_discovery_and_skips_replicas_out_of_rotation() {
         let (tx, rx) = watch::channel(vec!["http://127.0.0.1:1001".to_owned()]);
