@@ -67,8 +67,19 @@ impl Deps {
         self
     }
 
-    /// An [`RpcClient`] from this service to `target` at `base_url`.
+    /// An [`RpcClient`] from this service to `target` at `base_url`. With DNS discovery on
+    /// ([`Resilience::dns_refresh`]), a call to another minibank service whose URL names a host
+    /// is balanced over the addresses the name resolves to, followed as they change (external
+    /// systems are called by name: their TLS certificates and virtual hosts need it).
     pub fn client(&self, target: &str, base_url: &str, timeout: Duration) -> RpcClient {
+        let peer_service = target.parse::<crate::platform::ServiceName>().is_ok();
+        if let Some(every) = self.resilience.dns_refresh
+            && peer_service
+            && crate::rpc::dns::has_name(base_url)
+        {
+            let replicas = crate::rpc::follow_dns(&[base_url.to_owned()], every);
+            return self.balanced_client(target, replicas, timeout);
+        }
         RpcClient::with_resilience(
             self.http.clone(),
             self.telemetry.clone(),

@@ -81,13 +81,16 @@ pub fn env_parsed<T>(
         .transpose()
 }
 
+/// Parses a socket address such as `0.0.0.0:8080`.
+pub fn parse_socket_addr(text: &str) -> anyhow::Result<SocketAddr> {
+    text.trim()
+        .parse::<SocketAddr>()
+        .with_context(|| format!("`{text}` is not an address like 127.0.0.1:8080"))
+}
+
 /// `MINIBANK_BIND`, default `127.0.0.1:0` (an ephemeral loopback port).
 pub fn bind_from_env() -> anyhow::Result<SocketAddr> {
-    Ok(env_parsed("MINIBANK_BIND", |text| {
-        text.parse::<SocketAddr>()
-            .with_context(|| format!("`{text}` is not an address like 127.0.0.1:8080"))
-    })?
-    .unwrap_or_else(default_bind))
+    Ok(env_parsed("MINIBANK_BIND", parse_socket_addr)?.unwrap_or_else(default_bind))
 }
 
 /// The default bind address: loopback, ephemeral port.

@@ -37,10 +37,14 @@
 //! - [`platform`]: every service as tasks in one process (the in-process test driver and
 //!   `minibank up`).
 //! - the `minibank` binary: `minibank serve <service>` (one service, 12-factor) and `minibank up`.
+//! - [`fault_control`]: the test-only endpoint (off unless `MINIBANK_FAULT_CONTROL_BIND` is set)
+//!   through which a driver injects call faults into a `minibank serve` process and reads its
+//!   circuits.
 
 pub mod app;
 pub mod config;
 pub mod db;
+pub mod fault_control;
 pub mod http_error;
 pub mod platform;
 pub mod rpc;

@@ -12,8 +12,9 @@ use clap::{Parser, Subcommand};
 use harness::sink::{SinkConfig, TraceSink};
 use minibank::app::{Application, Deps};
 use minibank::config::{self, Secret};
+use minibank::fault_control;
 use minibank::platform::{self, OperatorCredentials, PlatformConfig, ServiceName};
-use minibank::rpc::RpcClient;
+use minibank::rpc::{Resilience, RpcClient};
 use minibank::telemetry::{self, Telemetry, TelemetrySettings};
 use minibank::{auth, edge, ledger, payments, webhooks};
 
@@ -94,7 +95,9 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(service: ServiceName, bind: Option<SocketAddr>) -> anyhow::Result<()> {
     let telemetry = Telemetry::init(&TelemetrySettings::from_env(service.as_str())?)?;
-    let deps = Deps::new(telemetry, RpcClient::shared_http());
+    let resilience = Resilience::from_env()?;
+    let fault_control = fault_control::bind_from_env()?;
+    let deps = Deps::new(telemetry, RpcClient::shared_http()).with_resilience(resilience.clone());
     let bind = match bind {
         Some(bind) => bind,
         None => config::bind_from_env()?,
@@ -128,6 +131,9 @@ async fn serve(service: ServiceName, bind: Option<SocketAddr>) -> anyhow::Result
     };
     tracing::info!(service = service.as_str(), addr = %app.local_addr(), "listening");
     let shutdown = app.shutdown_handle();
+    if let Some(addr) = fault_control {
+        fault_control::serve(addr, service.as_str(), &resilience, shutdown.clone()).await?;
+    }
     tokio::spawn(async move {
         shutdown_signal().await;
         shutdown.shutdown();

@@ -165,6 +165,8 @@ impl PlatformConfig {
                     interval: Duration::from_millis(50),
                     timeout: Duration::from_millis(200),
                 }),
+                // Replicas come from `Discovery` here, and every peer URL is an address.
+                dns_refresh: None,
             },
         }
     }

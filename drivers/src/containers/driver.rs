@@ -15,8 +15,13 @@ use harness::{
     fetch::{InMemoryFetcher, TraceFetcher},
     sink::{RunningSink, SinkConfig, TraceSink},
 };
-use testcontainers::{ContainerAsync, GenericImage, bollard::Docker, runners::AsyncRunner as _};
+use testcontainers::{
+    ContainerAsync, GenericImage,
+    bollard::{Docker, models::VolumeCreateRequest},
+    runners::AsyncRunner as _,
+};
 
+use super::mesh::FaultControl;
 use super::{
     SETTLE_TIMING,
     images::{ImageOptions, ImageReport, ensure_images},
@@ -26,8 +31,8 @@ use super::{
     spec::{self, COLLECTOR_HTTP_PORT, PlatformSettings, SERVICE_PORT},
 };
 use crate::{
-    COLLECTOR, Capabilities, Capability, Driver, Fault, LogReader, MerchantEndpoint,
-    OperatorCredentials, ProviderControl, SERVICES,
+    COLLECTOR, CallFault, CallFaultId, Capabilities, Capability, CircuitView, Driver, Fault,
+    LogReader, MerchantEndpoint, OperatorCredentials, ProviderControl, SERVICES,
     in_process::DEFAULT_PROVIDER_FIXTURES,
     stand_ins::{ProviderStandIn, WiremockMerchantEndpoint},
 };
@@ -64,26 +69,30 @@ impl Default for ContainersOptions {
 
 /// The containers driver. See the module documentation.
 pub struct ContainersDriver {
-    run: RunId,
-    docker: Docker,
-    network: RunNetwork,
+    pub(super) run: RunId,
+    pub(super) docker: Docker,
+    pub(super) network: RunNetwork,
     operator: OperatorCredentials,
     edge_url: parking_lot::RwLock<String>,
     harness_otlp_traces_url: String,
     fetcher: Arc<InMemoryFetcher>,
     provider: Arc<ProviderStandIn>,
-    logs: Arc<ContainerLogs>,
-    http: reqwest::Client,
-    ready_timeout: Duration,
-    image_report: ImageReport,
+    pub(super) logs: Arc<ContainerLogs>,
+    pub(super) http: reqwest::Client,
+    pub(super) ready_timeout: Duration,
+    pub(super) image_report: ImageReport,
     boot_time: Duration,
     boot_phases: Vec<(&'static str, Duration)>,
     /// Removes this run's containers and network on Ctrl-C or SIGTERM, then exits.
     interrupt_guard: tokio::task::JoinHandle<()>,
     /// `None` once shut down.
-    running: tokio::sync::Mutex<Option<Running>>,
+    pub(super) running: tokio::sync::Mutex<Option<Running>>,
     /// Faults in force, by target: what [`Driver::heal`] undoes.
     in_force: parking_lot::Mutex<HashMap<String, Fault>>,
+    /// What every service container is configured with (replicas get the same).
+    pub(super) platform: PlatformSettings,
+    /// Call faults, through the services' fault-control endpoints ([`super::mesh`]).
+    pub(super) faults: FaultControl,
 }
 
 /// What [`ContainersDriver::boot`] brings up.
@@ -94,12 +103,15 @@ struct Booted {
     containers: HashMap<String, ContainerAsync<GenericImage>>,
     logs: Arc<ContainerLogs>,
     operator: OperatorCredentials,
+    platform: PlatformSettings,
 }
 
 /// What must stay alive (and be removed) while the driver runs.
-struct Running {
+pub(super) struct Running {
     /// By component: the five services and the collector.
-    containers: HashMap<String, ContainerAsync<GenericImage>>,
+    pub(super) containers: HashMap<String, ContainerAsync<GenericImage>>,
+    /// Replicas added while running, by service, oldest first ([`super::replicas`]).
+    pub(super) replicas: Vec<(String, ContainerAsync<GenericImage>)>,
     sink: RunningSink,
 }
 
@@ -139,6 +151,7 @@ impl ContainersDriver {
             containers,
             logs,
             operator,
+            platform,
         } = match booted {
             Ok(booted) => booted,
             Err(e) => {
@@ -163,8 +176,14 @@ impl ContainersDriver {
             boot_time: started.elapsed(),
             boot_phases: phases.0,
             interrupt_guard,
-            running: tokio::sync::Mutex::new(Some(Running { containers, sink })),
+            running: tokio::sync::Mutex::new(Some(Running {
+                containers,
+                replicas: Vec::new(),
+                sink,
+            })),
             in_force: parking_lot::Mutex::default(),
+            platform,
+            faults: FaultControl::default(),
             run,
             docker,
             network,
@@ -219,11 +238,30 @@ impl ContainersDriver {
                 spec::service(&images.images, run, &network.name, service, &settings),
             ));
         }
+        // The data volumes replicas share, labelled so that clean-up finds them.
+        for volume in SERVICES.iter().filter_map(|s| spec::data_volume(run, s)) {
+            docker
+                .create_volume(VolumeCreateRequest {
+                    name: Some(volume.clone()),
+                    labels: Some(run.labels()),
+                    ..Default::default()
+                })
+                .await
+                .with_context(|| format!("creating volume {volume}"))?;
+        }
+        let network_ref = &network;
         let started = try_join_all(requests.into_iter().map(|(component, request)| async move {
             let container = request
                 .start()
                 .await
                 .with_context(|| format!("starting the {component} container"))?;
+            if component != COLLECTOR {
+                // The service's name, shared by its replicas (service discovery by DNS).
+                network_ref
+                    .add_alias(docker, container.id(), &component)
+                    .await
+                    .with_context(|| format!("giving {component} its network alias"))?;
+            }
             anyhow::Ok((component, container))
         }))
         .await?;
@@ -256,6 +294,7 @@ impl ContainersDriver {
             containers,
             logs,
             operator,
+            platform: settings,
         })
     }
 
@@ -290,8 +329,8 @@ impl ContainersDriver {
             target == COLLECTOR || SERVICES.contains(&target),
             "unknown target {target:?}; known: {SERVICES:?} and {COLLECTOR:?}"
         );
-        let running = self.running.lock().await;
-        let running = running
+        let guard = self.running.lock().await;
+        let running = guard
             .as_ref()
             .context("the containers driver was shut down")?;
         let container = &running.containers[target];
@@ -327,6 +366,11 @@ impl ContainersDriver {
                 if target == "edge" {
                     *self.edge_url.write() = format!("http://{ip}:{SERVICE_PORT}");
                 }
+                if target != COLLECTOR {
+                    // Its address may be new: back only once its callers follow it.
+                    drop(guard);
+                    self.await_callers(target, ip, true).await?;
+                }
             }
         }
         Ok(())
@@ -336,7 +380,7 @@ impl ContainersDriver {
 /// Waits until `component` answers: a service's `GET /health/ready` is 200, the collector
 /// accepts connections on its OTLP/HTTP port (rotel has no health endpoint). Fails at once
 /// when the container exits, and at the deadline, with the container's last log lines.
-async fn await_ready(
+pub(super) async fn await_ready(
     docker: &Docker,
     network: &RunNetwork,
     http: &reqwest::Client,
@@ -406,6 +450,8 @@ impl Driver for ContainersDriver {
             Capability::PauseService,
             Capability::DisconnectService,
             Capability::StopCollector,
+            Capability::InjectFaults,
+            Capability::Replicas,
         ])
     }
 
@@ -465,6 +511,30 @@ impl Driver for ContainersDriver {
         Ok(())
     }
 
+    async fn inject_call_fault(&self, fault: CallFault) -> anyhow::Result<CallFaultId> {
+        self.inject(fault).await
+    }
+
+    async fn call_fault_hits(&self, id: CallFaultId) -> anyhow::Result<u32> {
+        self.fault_hits(id).await
+    }
+
+    async fn clear_call_fault(&self, id: CallFaultId) -> anyhow::Result<()> {
+        self.clear_fault(id).await
+    }
+
+    async fn circuit(&self, caller: &str, target: &str) -> anyhow::Result<CircuitView> {
+        self.circuit_view(caller, target).await
+    }
+
+    async fn add_replica(&self, service: &str) -> anyhow::Result<()> {
+        self.start_replica(service).await
+    }
+
+    async fn remove_replica(&self, service: &str) -> anyhow::Result<()> {
+        self.stop_replica(service).await
+    }
+
     async fn heal(&self) -> anyhow::Result<Vec<Fault>> {
         let in_force: Vec<Fault> = self.in_force.lock().values().cloned().collect();
         let mut undone = Vec::new();
@@ -485,7 +555,15 @@ impl Driver for ContainersDriver {
         let Some(running) = self.running.lock().await.take() else {
             return;
         };
-        join_all(running.containers.into_values().map(|c| c.rm())).await;
+        let replicas = running.replicas.into_iter().map(|(_, container)| container);
+        join_all(
+            running
+                .containers
+                .into_values()
+                .chain(replicas)
+                .map(|c| c.rm()),
+        )
+        .await;
         let dir = PathBuf::from(LOG_DIR);
         if let Err(e) = self.logs.write_to(&dir) {
             eprintln!(
@@ -525,6 +603,7 @@ impl Drop for ContainersDriver {
         }
         // The containers are gone; their own drop would need a runtime to remove them again.
         std::mem::forget(running.containers);
+        std::mem::forget(running.replicas);
         self.interrupt_guard.abort();
     }
 }

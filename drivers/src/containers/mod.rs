@@ -13,6 +13,12 @@
 //!   environment variables only ([`spec`]); readiness is each service's `/health/ready`;
 //! - a capture of every container's output ([`logs`]), which is the driver's `LogReader`.
 //!
+//! Every service container carries its service's name as a network alias, which its replicas
+//! share: callers resolve it again and again and balance over the addresses (service
+//! discovery by DNS). The driver turns on each service's fault-control endpoint, through which
+//! it injects call faults into the same fault layer as in-process and reads circuits
+//! ([`mesh`]); it adds and removes replicas of ledger and auth ([`replicas`]).
+//!
 //! Besides what the in-process driver can do it makes [`crate::Fault`]s: stop and start,
 //! pause and resume, disconnect and reconnect a service, and stop the collector.
 
@@ -25,6 +31,8 @@ pub mod run;
 pub mod spec;
 
 mod driver;
+mod mesh;
+mod replicas;
 
 use std::time::Duration;
 

@@ -103,5 +103,16 @@ impl RunNetwork {
     }
 }
 
+impl RunNetwork {
+    /// Makes container `id` (started on this network) reachable under `alias` too, its
+    /// service's name, which every replica of the service shares: the network's DNS answers
+    /// the name with all their addresses (service discovery). Docker sets aliases only when a
+    /// container joins a network, so it leaves and joins again.
+    pub async fn add_alias(&self, docker: &Docker, id: &str, alias: &str) -> anyhow::Result<()> {
+        self.disconnect(docker, id).await?;
+        self.connect(docker, id, alias).await
+    }
+}
+
 /// How often a readiness condition is checked while it is awaited.
 pub const POLL: Duration = Duration::from_millis(25);

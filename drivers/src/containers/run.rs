@@ -9,7 +9,8 @@ use futures::future::join_all;
 use testcontainers::bollard::{
     Docker,
     query_parameters::{
-        ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
+        ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
+        RemoveContainerOptionsBuilder, RemoveVolumeOptions,
     },
 };
 
@@ -67,6 +68,8 @@ pub struct Removed {
     pub containers: Vec<String>,
     /// Network names.
     pub networks: Vec<String>,
+    /// Volume names (the data a service shares with its replicas).
+    pub volumes: Vec<String>,
 }
 
 /// Removes the containers and networks of runs whose owning process is gone (crashed or
@@ -89,8 +92,8 @@ pub async fn remove_run(docker: &Docker, run: &RunId) -> anyhow::Result<Removed>
     .await
 }
 
-/// Removes labelled containers (force, with their anonymous volumes) and then networks whose
-/// labels satisfy `doomed`.
+/// Removes labelled containers (force, with their anonymous volumes), then networks and
+/// volumes whose labels satisfy `doomed`.
 async fn remove_matching(
     docker: &Docker,
     doomed: impl Fn(&HashMap<String, String>) -> bool,
@@ -152,6 +155,27 @@ async fn remove_matching(
             Ok(()) => removed.networks.push(name),
             Err(e) if is_not_found(&e) => {}
             Err(e) => return Err(e).with_context(|| format!("removing network {name}")),
+        }
+    }
+    let volumes = docker
+        .list_volumes(Some(
+            ListVolumesOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .context("listing labelled volumes")?;
+    for volume in volumes.volumes.unwrap_or_default() {
+        if !doomed(&volume.labels) {
+            continue;
+        }
+        match docker
+            .remove_volume(&volume.name, None::<RemoveVolumeOptions>)
+            .await
+        {
+            Ok(()) => removed.volumes.push(volume.name),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(e).with_context(|| format!("removing volume {}", volume.name)),
         }
     }
     Ok(removed)

@@ -1,11 +1,12 @@
 //! What each container is: image, command, labels, network and the environment variables that
 //! configure it (services/API.md "Configuration"; the same variables `deploy/k8s` sets).
-//! Nothing is mounted: a service's SQLite files live in its container's own file system, so
-//! they survive a stop and start, and go away with the container.
+//! A service's SQLite files live in its container's own file system, so they survive a stop and
+//! start and go away with the container; except those of the services that can have replicas
+//! ([`REPLICABLE`]), which live in a volume of the run that every replica mounts.
 
 use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
-use testcontainers::{ContainerRequest, GenericImage, ImageExt as _};
+use testcontainers::{ContainerRequest, GenericImage, ImageExt as _, core::Mount};
 
 use super::{images::Images, run::RunId};
 use crate::OperatorCredentials;
@@ -30,9 +31,30 @@ pub struct PlatformSettings {
     pub export_delay: Duration,
 }
 
-/// `http://<container name>:8080`: how the services reach `service` on the run's network.
-pub fn internal_url(run: &RunId, service: &str) -> String {
-    format!("http://{}:{SERVICE_PORT}", run.name_of(service))
+/// The port of each service's fault-control endpoint (`MINIBANK_FAULT_CONTROL_BIND`), which
+/// the driver turns on: how it injects call faults and reads circuits.
+pub const FAULT_CONTROL_PORT: u16 = 8079;
+
+/// How often the services resolve their peers' names again (service discovery by DNS): short,
+/// so a replica added or removed is followed within a step.
+pub const DNS_REFRESH: Duration = Duration::from_millis(100);
+
+/// The services whose replicas may be added while the platform runs (those without background
+/// workers, which would contend over one database); their replicas share one data volume.
+pub const REPLICABLE: [&str; 2] = ["ledger", "auth"];
+
+/// `http://<service>:8080`: how the services reach `service` on the run's network. The name is
+/// a network alias every replica of the service carries, so it resolves to all of them.
+pub fn internal_url(service: &str) -> String {
+    format!("http://{service}:{SERVICE_PORT}")
+}
+
+/// The Docker volume holding `service`'s SQLite files when its replicas share them
+/// ([`REPLICABLE`]); other services keep theirs in the container's own file system.
+pub fn data_volume(run: &RunId, service: &str) -> Option<String> {
+    REPLICABLE
+        .contains(&service)
+        .then(|| run.name_of(&format!("{service}-data")))
 }
 
 /// The container of one minibank service: `minibank serve <service>`.
@@ -43,16 +65,33 @@ pub fn service(
     service: &str,
     settings: &PlatformSettings,
 ) -> ContainerRequest<GenericImage> {
+    replica(images, run, network, service, 1, settings)
+}
+
+/// The container of replica number `ordinal` of a minibank service (1: the one started at
+/// boot, named after the service; 2 and up: `<service>-<ordinal>`).
+pub fn replica(
+    images: &Images,
+    run: &RunId,
+    network: &str,
+    service: &str,
+    ordinal: usize,
+    settings: &PlatformSettings,
+) -> ContainerRequest<GenericImage> {
+    let component = match ordinal {
+        1 => service.to_owned(),
+        n => format!("{service}-{n}"),
+    };
     let mut env: Vec<(&str, String)> = vec![
         ("MINIBANK_BIND", format!("0.0.0.0:{SERVICE_PORT}")),
         (
             "MINIBANK_DATABASE_URL",
             format!("sqlite:///data/{service}.db"),
         ),
-        ("MINIBANK_AUTH_URL", internal_url(run, "auth")),
-        ("MINIBANK_LEDGER_URL", internal_url(run, "ledger")),
-        ("MINIBANK_PAYMENTS_URL", internal_url(run, "payments")),
-        ("MINIBANK_WEBHOOKS_URL", internal_url(run, "webhooks")),
+        ("MINIBANK_AUTH_URL", internal_url("auth")),
+        ("MINIBANK_LEDGER_URL", internal_url("ledger")),
+        ("MINIBANK_PAYMENTS_URL", internal_url("payments")),
+        ("MINIBANK_WEBHOOKS_URL", internal_url("webhooks")),
         ("MINIBANK_PROVIDER_URL", settings.provider_url.clone()),
         (
             "MINIBANK_PROVIDER_TIMEOUT",
@@ -67,6 +106,21 @@ pub fn service(
         ("MINIBANK_INTROSPECTION_CACHE_TTL", "0s".to_owned()),
         ("MINIBANK_UPSTREAM_TIMEOUT", "10s".to_owned()),
         ("MINIBANK_PROPAGATION_PROBE", "false".to_owned()),
+        // Mesh settings as the in-process platform's for tests: circuits open for 250 ms,
+        // retries 5 ms apart, edge health-checks replicas every 50 ms, peers re-resolved
+        // every 100 ms; and the fault-control endpoint on, for this driver only.
+        ("MINIBANK_BREAKER_FAILURES", "5".to_owned()),
+        ("MINIBANK_BREAKER_OPEN_FOR", "250ms".to_owned()),
+        ("MINIBANK_RETRY_BACKOFF", "5ms".to_owned()),
+        ("MINIBANK_HEALTH_CHECK_INTERVAL", "50ms".to_owned()),
+        (
+            "MINIBANK_DNS_REFRESH",
+            format!("{}ms", DNS_REFRESH.as_millis()),
+        ),
+        (
+            "MINIBANK_FAULT_CONTROL_BIND",
+            format!("0.0.0.0:{FAULT_CONTROL_PORT}"),
+        ),
         ("OTEL_SERVICE_NAME", service.to_owned()),
         (
             "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -101,10 +155,13 @@ pub fn service(
     let (name, tag) = split_image(&images.minibank);
     let mut request = GenericImage::new(name, tag)
         .with_cmd(["serve", service])
-        .with_container_name(run.name_of(service))
+        .with_container_name(run.name_of(&component))
         .with_network(network)
         .with_labels(run.labels())
-        .with_label("org.minibank.component", service);
+        .with_label("org.minibank.component", component);
+    if let Some(volume) = data_volume(run, service) {
+        request = request.with_mount(Mount::volume_mount(volume, "/data"));
+    }
     for (key, value) in env {
         request = request.with_env_var(key, value);
     }

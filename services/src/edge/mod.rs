@@ -25,7 +25,7 @@ use axum::routing::{get, on, post};
 
 use crate::app::{Application, Deps, ServiceBuilder};
 use crate::config;
-use crate::rpc::{HealthChecks, RequestContext, RpcClient};
+use crate::rpc::{HealthChecks, RequestContext, RpcClient, follow_dns};
 use authenticate::Authenticator;
 use rate_limit::{RateLimitSettings, RateLimiter};
 use routes::{Target, public_routes};
@@ -62,7 +62,7 @@ pub struct Settings {
     /// Serve `POST /test` (W3C trace-context test service).
     pub propagation_probe: bool,
     /// Where edge follows the upstreams' replicas while it runs; `None` = the URL lists above,
-    /// fixed.
+    /// followed by DNS when the platform's resilience settings turn it on, else fixed.
     pub discovery: Option<Discovery>,
     /// Health checks of the upstreams' replicas (`None`: the platform's, else none).
     pub health_checks: Option<HealthChecks>,
@@ -189,21 +189,41 @@ pub async fn build(settings: Settings, mut deps: Deps) -> anyhow::Result<Applica
         deps.resilience.health_checks = settings.health_checks.clone();
     }
     let timeout = settings.upstream_timeout;
-    let discovery = settings.discovery.clone().unwrap_or_else(|| {
-        let fixed = Discovery::new();
-        fixed.set("auth", settings.auth_urls.clone());
-        fixed.set("ledger", settings.ledger_urls.clone());
-        fixed.set("payments", settings.payments_urls.clone());
-        fixed.set("webhooks", settings.webhooks_urls.clone());
-        fixed
-    });
-    let auth = Upstream::new(&deps, "auth", &discovery, timeout)?;
+    // Replicas: from the platform's registry in-process; else each upstream's URL list,
+    // followed by DNS when discovery is on, or fixed.
+    let replicas =
+        |target: &str, urls: &[String]| match (&settings.discovery, deps.resilience.dns_refresh) {
+            (Some(discovery), _) => discovery.watch(target),
+            (None, Some(every)) => follow_dns(urls, every),
+            (None, None) => tokio::sync::watch::channel(urls.to_vec()).1,
+        };
+    let auth = Upstream::new(
+        &deps,
+        "auth",
+        replicas("auth", &settings.auth_urls),
+        timeout,
+    )?;
     let state = EdgeState {
         authenticator: Authenticator::new(auth.clone(), settings.introspection_cache_ttl),
         auth,
-        ledger: Upstream::new(&deps, "ledger", &discovery, timeout)?,
-        payments: Upstream::new(&deps, "payments", &discovery, timeout)?,
-        webhooks: Upstream::new(&deps, "webhooks", &discovery, timeout)?,
+        ledger: Upstream::new(
+            &deps,
+            "ledger",
+            replicas("ledger", &settings.ledger_urls),
+            timeout,
+        )?,
+        payments: Upstream::new(
+            &deps,
+            "payments",
+            replicas("payments", &settings.payments_urls),
+            timeout,
+        )?,
+        webhooks: Upstream::new(
+            &deps,
+            "webhooks",
+            replicas("webhooks", &settings.webhooks_urls),
+            timeout,
+        )?,
         rate_limiter: RateLimiter::new(settings.rate_limit),
         public_rate_limiter: RateLimiter::new(settings.public_rate_limit),
         body_limit: settings.body_limit,

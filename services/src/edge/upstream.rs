@@ -1,5 +1,6 @@
 //! An upstream service behind edge: one RPC client balanced over its replicas, which come from
-//! [`Discovery`] and may change while edge runs.
+//! [`Discovery`] (the in-process platform) or DNS ([`crate::rpc::follow_dns`]) and may change
+//! while edge runs.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::app::Deps;
-use crate::rpc::RpcClient;
+use crate::rpc::{Replicas, RpcClient};
 
 /// The replica URLs of each upstream, changeable while edge runs (service discovery). The
 /// in-process platform adds and removes replicas through it; from the environment it holds
@@ -76,20 +77,20 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    /// An upstream named `target` (its `peer.service`) over the replicas `discovery` lists for
-    /// it (at least one when edge starts).
+    /// An upstream named `target` (its `peer.service`) over the replicas `replicas` lists (at
+    /// least one when edge starts), followed as the list changes.
     pub fn new(
         deps: &Deps,
         target: &str,
-        discovery: &Discovery,
+        replicas: Replicas,
         timeout: Duration,
     ) -> anyhow::Result<Self> {
         anyhow::ensure!(
-            !discovery.replicas(target).is_empty(),
+            !replicas.borrow().is_empty(),
             "{target} needs at least one base URL"
         );
         Ok(Self {
-            client: deps.balanced_client(target, discovery.watch(target), timeout),
+            client: deps.balanced_client(target, replicas, timeout),
         })
     }
 

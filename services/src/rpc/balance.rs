@@ -106,14 +106,22 @@ impl std::fmt::Debug for RoundRobin {
 
 impl RoundRobin {
     /// A balancer for `target` over `replicas`, building each replica's stack with `make`.
+    /// On a Tokio runtime it follows the list as soon as it changes (so a replica's circuit is
+    /// registered, and a removed one forgotten, before the next call); otherwise on each call.
     pub fn new(target: &str, replicas: Replicas, make: MakeReplica) -> Self {
+        let follow = replicas.clone();
+        let shared = Arc::new(Shared {
+            target: target.into(),
+            replicas,
+            members: Mutex::default(),
+            make,
+        });
+        shared.members();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(follow_loop(Arc::downgrade(&shared), follow));
+        }
         Self {
-            shared: Arc::new(Shared {
-                target: target.into(),
-                replicas,
-                members: Mutex::default(),
-                make,
-            }),
+            shared,
             next: Arc::default(),
         }
     }
@@ -142,6 +150,16 @@ impl RoundRobin {
             .map(|offset| &members[(start + offset) % members.len()])
             .find(|member| member.in_rotation());
         Some(healthy.unwrap_or(&members[start % members.len()]).clone())
+    }
+}
+
+/// Rebuilds the members whenever the replica list changes, until the balancer is gone.
+async fn follow_loop(shared: Weak<Shared>, mut replicas: Replicas) {
+    while replicas.changed().await.is_ok() {
+        match shared.upgrade() {
+            Some(shared) => drop(shared.members()),
+            None => return,
+        }
     }
 }
 
@@ -301,6 +319,23 @@ mod tests {
             ports.push(answer.headers["served-by"].to_str().unwrap().to_owned());
         }
         ports
+    }
+
+    /// A replica added to the list gets its stack (and so its registered circuit) without
+    /// waiting for a call, so a caller's replicas can be read as soon as discovery changes.
+    #[tokio::test]
+    async fn follows_a_change_of_the_list_before_any_call() {
+        let (tx, rx) = watch::channel(vec!["http://127.0.0.1:1001".to_owned()]);
+        let (_balancer, made) = balancer(rx);
+        tx.send_modify(|urls| urls.push("http://127.0.0.1:1002".to_owned()));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !made.lock().iter().any(|(base, _)| base.ends_with("1002")) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the added replica got no stack within 5 s"
+            );
+            tokio::task::yield_now().await;
+        }
     }
 
     #[tokio::test]

@@ -82,6 +82,8 @@ pub struct CircuitRegistry {
 struct Registered {
     caller: String,
     target: String,
+    /// The replica's base URL (`http://host:port`), or empty for an unbalanced client.
+    address: String,
     breaker: CircuitBreaker,
     healthy: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -101,12 +103,13 @@ impl Registered {
 }
 
 impl CircuitRegistry {
-    /// Records `breaker` as a circuit from `caller` to `target`, whose replica is in rotation
-    /// only while `healthy`.
+    /// Records `breaker` as a circuit from `caller` to `target`'s replica at `address` (its
+    /// base URL; empty for an unbalanced client), which is in rotation only while `healthy`.
     pub fn register(
         &self,
         caller: &str,
         target: &str,
+        address: &str,
         breaker: &CircuitBreaker,
         healthy: Arc<std::sync::atomic::AtomicBool>,
     ) {
@@ -116,6 +119,7 @@ impl CircuitRegistry {
         circuits.push(Registered {
             caller: caller.to_owned(),
             target: target.to_owned(),
+            address: address.to_owned(),
             breaker: breaker.clone(),
             healthy,
         });
@@ -138,6 +142,19 @@ impl CircuitRegistry {
         ]
         .into_iter()
         .find(|state| states.contains(state))
+    }
+}
+
+impl CircuitRegistry {
+    /// The replicas `caller` balances its calls to `target` over right now (base URLs, in the
+    /// order they were registered) with each one's state; empty if it has no client for it.
+    pub fn replicas(&self, caller: &str, target: &str) -> Vec<(String, CircuitState)> {
+        self.circuits
+            .lock()
+            .iter()
+            .filter(|r| r.caller == caller && r.target == target && r.live())
+            .map(|r| (r.address.clone(), r.state()))
+            .collect()
     }
 }
 

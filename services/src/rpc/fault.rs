@@ -107,11 +107,21 @@ impl FaultInjector {
 
     /// How many calls a rule has affected so far (also after it expired or was removed).
     pub fn hits(&self, id: FaultId) -> u32 {
+        self.hits_of(id).unwrap_or(0)
+    }
+
+    /// Like [`FaultInjector::hits`], but `None` for an id this injector never gave out.
+    pub fn hits_of(&self, id: FaultId) -> Option<u32> {
         self.hits
             .lock()
             .iter()
             .find(|(rule, _)| *rule == id)
-            .map_or(0, |(_, hits)| *hits)
+            .map(|(_, hits)| *hits)
+    }
+
+    /// Whether a rule is still in force (not expired, not removed).
+    pub fn is_active(&self, id: FaultId) -> bool {
+        self.rules.lock().iter().any(|active| active.id == id)
     }
 
     /// The fault for this call, if a rule matches (the oldest matching rule wins); counts the

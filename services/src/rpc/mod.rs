@@ -17,7 +17,9 @@ pub mod call;
 mod client;
 mod context;
 pub mod deadline;
+pub mod dns;
 pub mod fault;
+mod from_env;
 pub mod headers;
 pub mod pool;
 mod propagation;
@@ -30,6 +32,7 @@ pub use breaker::{BreakerSettings, CircuitBreaker, CircuitOpen, CircuitRegistry,
 pub use call::RpcCall;
 pub use client::{CallOutcome, RpcClient, RpcError, RpcRequest, RpcResponse};
 pub use context::{Identity, RequestContext, Role};
+pub use dns::follow_dns;
 pub use fault::{FaultId, FaultInjector, FaultKind, FaultRule};
 pub use pool::PoolStats;
 pub use propagation::{PropagatedContext, extract_from_headers, inject_into_headers};

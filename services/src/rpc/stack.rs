@@ -39,6 +39,10 @@ pub struct Resilience {
     /// [`RpcClient::shared_http_counted`](super::RpcClient::shared_http_counted) on the same
     /// stats to count its connections too).
     pub pool: PoolStats,
+    /// Service discovery by DNS: how often a peer's host name is resolved again, its addresses
+    /// becoming the replicas a client balances over ([`follow_dns`](super::dns::follow_dns));
+    /// `None`: a peer URL is called as it is.
+    pub dns_refresh: Option<std::time::Duration>,
 }
 
 /// Builds the stack from `caller` to `target` on the shared client `http`: over one replica
@@ -56,15 +60,15 @@ pub fn build_stack(
     let retry = tower::retry::RetryLayer::new(RetryPolicy::new(resilience.retry));
     match replicas {
         None => {
-            let replica = replica_stack(http, resilience, caller, target);
+            let replica = replica_stack(http, resilience, caller, target, "");
             BoxCloneSyncService::new(ServiceBuilder::new().layer(retry).service(replica.stack))
         }
         Some(replicas) => {
             let checks = resilience.health_checks.clone();
             let resilience = resilience.clone();
             let (caller, name) = (caller.to_owned(), target.to_owned());
-            let make: MakeReplica = Arc::new(move |_base: &str| {
-                replica_stack(http.clone(), &resilience, &caller, &name)
+            let make: MakeReplica = Arc::new(move |base: &str| {
+                replica_stack(http.clone(), &resilience, &caller, &name, base)
             });
             let mut balancer = RoundRobin::new(target, replicas, make);
             if let Some(checks) = checks {
@@ -81,19 +85,20 @@ pub fn build_stack(
     }
 }
 
-/// The stack of one replica (what sits below the retry and the balancer), and the stack its
-/// health checks use.
+/// The stack of one replica at `base` (what sits below the retry and the balancer), and the
+/// stack its health checks use.
 fn replica_stack(
     http: reqwest::Client,
     resilience: &Resilience,
     caller: &str,
     target: &str,
+    base: &str,
 ) -> ReplicaParts {
     let breaker = CircuitBreaker::new(target, resilience.breaker);
     let healthy = Arc::new(AtomicBool::new(true));
     resilience
         .circuits
-        .register(caller, target, &breaker, healthy.clone());
+        .register(caller, target, base, &breaker, healthy.clone());
     // Health checks meet injected faults like calls do, but do not count for the circuit.
     let probe = ServiceBuilder::new()
         .layer(DeadlineLayer::new(target))
