@@ -93,6 +93,13 @@ pub fn cucumber_json(
     for feature in list.iter_mut() {
         let file = file_of(feature);
         for element in feature["elements"].as_array_mut().into_iter().flatten() {
+            // Backgrounds are elements too, on the scenario's line; the ids belong to the scenario.
+            if element["type"]
+                .as_str()
+                .is_some_and(|kind| kind != "scenario")
+            {
+                continue;
+            }
             let line = element["line"].as_u64().unwrap_or_default();
             if let Some(ids) = places.get(&format!("{file}:{line}")) {
                 element["trace_ids"] = json!(ids);
