@@ -4,7 +4,8 @@
 //! feature under `features/`, write the reports, summarize, exit non-zero on any failure.
 //! Own flags (see `acceptance/cli.rs`): `--driver in-process|containers|staging`, `--seed N`,
 //! `--profile FILE`; cucumber's own: `--tags`, `--name`, `--concurrency`, `--fail-fast`,
-//! `--retry`, ... Reports: `target/acceptance/junit.xml` and `target/acceptance/cucumber.json`.
+//! `--retry`, ... Reports: `target/acceptance/junit.xml` and `target/acceptance/cucumber.json`,
+//! with each scenario's trace ids and the scenarios not run (and why) added after the run.
 
 #[path = "acceptance/capability_filter.rs"]
 mod capability_filter;
@@ -12,6 +13,8 @@ mod capability_filter;
 mod cli;
 #[path = "acceptance/outcome.rs"]
 mod outcome;
+#[path = "acceptance/report_annotations.rs"]
+mod report_annotations;
 #[path = "acceptance/reports.rs"]
 mod reports;
 #[path = "acceptance/summary.rs"]
@@ -140,6 +143,15 @@ async fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
     let outcome = outcome.0.lock();
     let not_run = filter.not_run.lock();
     let sentences = steps::catalogue::sentences();
+    let traces = steps::trace_log::all();
+    if let [junit, json, ..] = reports.paths.as_slice()
+        && let Err(e) =
+            report_annotations::annotate_files(junit, json, &traces, &not_run, driver.name())
+    {
+        eprintln!(
+            "acceptance: could not add trace ids and not-run scenarios to the reports: {e:#}"
+        );
+    }
     let summary = Summary {
         outcome: &outcome,
         not_run: &not_run,
@@ -150,6 +162,7 @@ async fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
         boot_time: started_driver.boot_time,
         wall_time: started.elapsed(),
         reports: &reports.paths,
+        traces: &traces,
     };
     print!("{}", summary.render());
     if summary.failed() {

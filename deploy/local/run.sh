@@ -3,7 +3,10 @@
 #   edge 127.0.0.1:8080, auth :8081, ledger :8082, payments :8083, webhooks :8084,
 #   trace sink OTLP/gRPC :4317, OTLP/HTTP :4318, Jaeger-shaped query :16686,
 #   bank provider sandbox :8090 (unless MINIBANK_PROVIDER_URL is set).
-# SQLite files go to a fresh temporary directory (or $MINIBANK_DATA_DIR). Ctrl-C stops all.
+# Databases: SQLite files in a fresh temporary directory (or $MINIBANK_DATA_DIR) unless a URL is
+# given, per service ($MINIBANK_AUTH_DATABASE_URL, _LEDGER_, _PAYMENTS_, _WEBHOOKS_) or as a
+# template for all ($MINIBANK_DATABASE_URL_TEMPLATE, `{service}` replaced by the service name,
+# e.g. postgres://minibank@127.0.0.1:5432/{service}). Ctrl-C stops all.
 # Binaries: $MINIBANK_BIN and $TRACE_SINK_BIN, default target/debug/{minibank,trace-sink}.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -52,10 +55,16 @@ fi
 # Dependencies first: ledger <- auth, webhooks <- payments <- edge.
 port=(); port[0]=8082; port[1]=8084; port[2]=8081; port[3]=8083; port[4]=8080
 services=(ledger webhooks auth payments edge)
+database_url() { # service -> its URL: per-service variable, else the template, else SQLite
+  local per_service="MINIBANK_$(echo "$1" | tr '[:lower:]' '[:upper:]')_DATABASE_URL"
+  if [ -n "${!per_service:-}" ]; then echo "${!per_service}"
+  elif [ -n "${MINIBANK_DATABASE_URL_TEMPLATE:-}" ]; then echo "${MINIBANK_DATABASE_URL_TEMPLATE//\{service\}/$1}"
+  else echo "sqlite://$data/$1.db"; fi
+}
 for i in "${!services[@]}"; do
   svc="${services[$i]}"
   MINIBANK_BIND="127.0.0.1:${port[$i]}" OTEL_SERVICE_NAME="$svc" \
-    MINIBANK_DATABASE_URL="sqlite://$data/$svc.db" \
+    MINIBANK_DATABASE_URL="$(database_url "$svc")" \
     "$minibank" serve "$svc" >"$logs/$svc.log" 2>&1 &
   pids+=($!)
   wait_ready "$svc" "http://127.0.0.1:${port[$i]}/health/ready"

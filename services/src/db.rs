@@ -125,6 +125,22 @@ pub async fn migrate(pool: &AnyPool, migrations: &[Migration]) -> anyhow::Result
     Ok(())
 }
 
+/// Starts a read-only transaction that sees one consistent snapshot for all its queries.
+/// SQLite (WAL) gives every transaction a snapshot already; PostgreSQL's default READ COMMITTED
+/// takes a new snapshot per statement, so there the transaction is REPEATABLE READ.
+pub async fn begin_snapshot(
+    pool: &AnyPool,
+) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Any>> {
+    let mut tx = pool.begin().await.context("starting a read transaction")?;
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::raw_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .context("asking PostgreSQL for a snapshot")?;
+    }
+    Ok(tx)
+}
+
 /// True when the database answers a trivial query within a second (for `/health/ready`).
 pub async fn ping(pool: &AnyPool) -> bool {
     matches!(

@@ -2,6 +2,8 @@
 //! webhooks). Ignored by default: a measurement, not a check. Run with
 //! `cargo test -p minibank --release --test payments_throughput -- --ignored --nocapture`.
 
+#[macro_use]
+mod database_support;
 mod payments_support;
 
 use std::time::{Duration, Instant};
@@ -29,7 +31,7 @@ async fn bench_payments_per_second() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "accepted"})))
         .mount(&provider)
         .await;
-    let money = Money::start(&provider.uri()).await;
+    let money = Money::start(database_support::Databases::sqlite(), &provider.uri()).await;
     let mut customers = Vec::new();
     for _ in 0..16 {
         customers.push(money.customer(1_000_000_000).await);

@@ -1,6 +1,7 @@
 //! What runs after every scenario (`.after(steps::aftermath::after_scenario)`):
 //! - faults the scenario left in force (it failed before undoing them) are undone, so the
 //!   scenarios after it meet a whole platform;
+//! - the trace ids it sent are recorded for the reports (`trace_log`);
 //! - when it failed, the platform's log lines of its last trace are printed under the failure,
 //!   found by trace id (every line about a request carries it), when the driver reads logs.
 
@@ -22,6 +23,12 @@ pub fn after_scenario<'a>(
 ) -> LocalBoxFuture<'a, ()> {
     Box::pin(async move {
         let Some(world) = world else { return };
+        let trace_ids = world
+            .trace_ids
+            .lock()
+            .map(|ids| ids.clone())
+            .unwrap_or_else(|e| e.into_inner().clone());
+        crate::trace_log::record(crate::trace_log::scenario_key(feature, scenario), trace_ids);
         let Ok(driver) = world.driver() else { return };
         match driver.heal().await {
             Ok(undone) if !undone.is_empty() => {

@@ -29,6 +29,7 @@ mod namespace;
 pub mod params;
 mod placeholders;
 mod telemetry;
+pub mod trace_log;
 mod wait;
 mod world;
 

@@ -133,6 +133,8 @@ pub struct MinibankWorld {
     pub(crate) provider: Option<ProviderBehaviour>,
     pub(crate) webhook: Option<drivers::ReceivedWebhook>,
     pub(crate) delivery: Option<Value>,
+    /// The trace id of every request the scenario sent, in order (for the replay report).
+    pub(crate) trace_ids: std::sync::Mutex<Vec<String>>,
 }
 
 impl fmt::Debug for MinibankWorld {
@@ -176,6 +178,7 @@ impl MinibankWorld {
             provider: None,
             webhook: None,
             delivery: None,
+            trace_ids: Default::default(),
         }
     }
 
@@ -263,7 +266,15 @@ impl MinibankWorld {
     pub(crate) async fn send_raw(&self, request: Request) -> anyhow::Result<Exchange> {
         let driver = self.driver()?;
         let otlp = driver.harness_otlp_traces_url();
-        client::send(&driver.edge_url(), otlp.as_deref(), self.ns.tag(), request).await
+        let answer =
+            client::send(&driver.edge_url(), otlp.as_deref(), self.ns.tag(), request).await?;
+        if let Some(trace_id) = answer.trace_id() {
+            let mut seen = self.trace_ids.lock().unwrap_or_else(|e| e.into_inner());
+            if !seen.contains(&trace_id) {
+                seen.push(trace_id);
+            }
+        }
+        Ok(answer)
     }
 
     /// A token for the operator (signed in once per scenario).

@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, sync::Arc};
 use cucumber::{
     Event, World, Writer, cli,
     event::{self, Hook, RetryableScenario, Scenario, Step, StepError},
-    gherkin, parser,
+    parser,
 };
 use parking_lot::Mutex;
 
@@ -106,13 +106,6 @@ impl<W: World> Writer<W> for OutcomeWriter {
     }
 }
 
-/// A stable name for a scenario: `<feature file>:<line>: <scenario name>`.
-pub fn scenario_key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> String {
-    let file = feature
-        .path
-        .as_ref()
-        .and_then(|p| p.file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| feature.name.clone());
-    format!("{file}:{}: {}", scenario.position.line, scenario.name)
-}
+/// A stable name for a scenario: `<feature file>:<line>: <scenario name>` (shared with the
+/// steps' trace log, so both name a scenario alike).
+pub use steps::trace_log::scenario_key;

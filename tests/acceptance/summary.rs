@@ -1,4 +1,5 @@
-//! The readable end of a run: counts, what was not run and why, undefined steps with the
+//! The readable end of a run: counts, every scenario run with its verdict and trace id, what
+//! was not run and why, undefined steps with the
 //! closest known sentences, seed, driver, boot time, report paths, and the closing line
 //! `acceptance: N passed, N failed` that CI reads.
 
@@ -29,6 +30,8 @@ pub struct Summary<'a> {
     pub wall_time: Duration,
     /// Report files written.
     pub reports: &'a [PathBuf],
+    /// The trace ids each scenario sent, by scenario key.
+    pub traces: &'a crate::report_annotations::TraceIds,
 }
 
 /// How many suggestions an undefined step gets.
@@ -64,8 +67,26 @@ impl Summary<'_> {
             "traces checked: {}; HTTP calls: {}",
             self.stats.traces_checked, self.stats.http_calls
         );
-        for (scenario, _) in o.scenarios.iter().filter(|(_, v)| **v == Verdict::Failed) {
-            let _ = writeln!(s, "  failed: {scenario} (seed {})", self.seed);
+        // Every scenario that ran, with the trace of its last request (the reports list all).
+        for (scenario, verdict) in &o.scenarios {
+            let ids = self
+                .traces
+                .get(scenario)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let trace = match ids {
+                [] => "no trace".to_owned(),
+                [only] => format!("trace {only}"),
+                [.., last] => format!("trace {last} (+{} earlier)", ids.len() - 1),
+            };
+            match verdict {
+                Verdict::Passed => {
+                    let _ = writeln!(s, "  passed: {scenario}; {trace}");
+                }
+                Verdict::Failed => {
+                    let _ = writeln!(s, "  failed: {scenario}; {trace} (seed {})", self.seed);
+                }
+            }
         }
         let mut by_reason: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for nr in self.not_run {

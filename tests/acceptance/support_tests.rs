@@ -10,6 +10,8 @@ mod capability_filter;
 mod cli;
 #[path = "outcome.rs"]
 mod outcome;
+#[path = "report_annotations.rs"]
+mod report_annotations;
 #[path = "summary.rs"]
 mod summary;
 
@@ -127,5 +129,59 @@ fn undefined_steps_get_the_closest_known_sentences_best_first() {
     assert_eq!(
         summary::closest("Then the payment ends up setled", &known)[0],
         "the payment ends up settled"
+    );
+}
+
+fn one_trace_and_one_not_run() -> (report_annotations::TraceIds, Vec<capability_filter::NotRun>) {
+    let mut traces = report_annotations::TraceIds::new();
+    traces.insert(
+        "payments.feature:12: Paying settles".into(),
+        vec!["4bf92f3577b34da6a3ce929d0e0e4736".into()],
+    );
+    let not_run = vec![capability_filter::NotRun {
+        scenario: "saga_recovery.feature:23: Payments work after a restart".into(),
+        reason: "needs restart".into(),
+    }];
+    (traces, not_run)
+}
+
+#[test]
+fn the_junit_report_gets_each_scenarios_trace_ids_and_the_scenarios_not_run() {
+    let (traces, not_run) = one_trace_and_one_not_run();
+    let xml = r#"<testsuites><testsuite name="x"><testcase name="Scenario: Paying settles: features/payments.feature:12:3" time="1"></testcase><testcase name="Scenario: Other: features/payments.feature:30:3" time="1"></testcase></testsuite></testsuites>"#;
+    let out = report_annotations::junit(xml, &traces, &not_run, "staging");
+    assert!(
+        out.contains(r#"features/payments.feature:12:3" time="1"><properties><property name="trace_id" value="4bf92f3577b34da6a3ce929d0e0e4736"/></properties>"#),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("<property ").count(),
+        1,
+        "only the scenario that has traces: {out}"
+    );
+    assert!(
+        out.contains(r#"<testcase name="saga_recovery.feature:23: Payments work after a restart" classname="not run"><skipped message="not run on driver staging: needs restart"/></testcase></testsuite></testsuites>"#),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_cucumber_json_gets_each_scenarios_trace_ids_and_the_scenarios_not_run() {
+    let (traces, not_run) = one_trace_and_one_not_run();
+    let features = serde_json::json!([
+        {"uri": "features/payments.feature", "elements": [{"line": 12, "name": "Paying settles"}]}
+    ]);
+    let out = report_annotations::cucumber_json(features, &traces, &not_run, "staging");
+    assert_eq!(
+        out[0]["elements"][0]["trace_ids"],
+        serde_json::json!(["4bf92f3577b34da6a3ce929d0e0e4736"])
+    );
+    let not_run = &out[1]["elements"][0];
+    assert_eq!(out[1]["uri"], "saga_recovery.feature");
+    assert_eq!(not_run["name"], "Payments work after a restart");
+    assert_eq!(not_run["steps"][0]["result"]["status"], "skipped");
+    assert_eq!(
+        not_run["description"],
+        "not run on driver staging: needs restart"
     );
 }

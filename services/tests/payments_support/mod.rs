@@ -1,5 +1,5 @@
 //! Test support for the money services: ledger, webhooks and payments on 127.0.0.1:0 with
-//! SQLite files in a temp dir, wiremock as the provider, and helpers that speak to them the way
+//! fresh databases (SQLite files or PostgreSQL, see `database_support`), wiremock as the provider, and helpers that speak to them the way
 //! edge would (identity headers). Shared by the payments and invariant tests.
 
 #![allow(dead_code)]
@@ -30,28 +30,28 @@ pub struct Money {
     pub payments: PaymentsProcess,
     pub settings: minibank::payments::Settings,
     pub http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    _databases: crate::database_support::Databases,
 }
 
 impl Money {
     /// Starts the three services against `provider_url`.
-    pub async fn start(provider_url: &str) -> Money {
-        Money::start_with(provider_url, |_| {}).await
+    pub async fn start(db: crate::database_support::Databases, provider_url: &str) -> Money {
+        Money::start_with(db, provider_url, |_| {}).await
     }
 
     /// Starts the three services, letting the test adjust payments' settings.
     pub async fn start_with(
+        db: crate::database_support::Databases,
         provider_url: &str,
         tweak: impl FnOnce(&mut minibank::payments::Settings),
     ) -> Money {
-        let dir = tempfile::tempdir().unwrap();
         let http = RpcClient::shared_http();
         let deps = |name: &str| Deps::new(Telemetry::disabled(name), http.clone());
 
         let ledger = minibank::ledger::build(
             minibank::ledger::Settings {
                 bind: "127.0.0.1:0".parse().unwrap(),
-                database_url: minibank::db::sqlite_url(&dir.path().join("ledger.db")),
+                database_url: db.url("ledger").await,
             },
             deps("ledger"),
         )
@@ -60,9 +60,7 @@ impl Money {
         let ledger_url = ledger.base_url();
         tokio::spawn(ledger.run_until_stopped());
 
-        let mut webhook_settings = minibank::webhooks::Settings::new(minibank::db::sqlite_url(
-            &dir.path().join("webhooks.db"),
-        ));
+        let mut webhook_settings = minibank::webhooks::Settings::new(db.url("webhooks").await);
         webhook_settings.retry_schedule = minibank::webhooks::schedule::RetrySchedule::new(vec![
             Duration::from_millis(20),
             Duration::from_millis(40),
@@ -76,7 +74,7 @@ impl Money {
         tokio::spawn(webhooks.run_until_stopped());
 
         let mut settings = minibank::payments::Settings::new(
-            minibank::db::sqlite_url(&dir.path().join("payments.db")),
+            db.url("payments").await,
             &ledger_url,
             &webhooks_url,
             provider_url,
@@ -90,7 +88,7 @@ impl Money {
             payments,
             settings,
             http,
-            _dir: dir,
+            _databases: db,
         }
     }
 

@@ -53,9 +53,10 @@ pub async fn handle_public(
 
 /// Computes the report.
 pub async fn run(state: &LedgerState) -> anyhow::Result<Audit> {
-    // One read transaction: a consistent snapshot (SQLite WAL), so holds placed by concurrent
-    // payments between two of these queries cannot make a sound ledger look unbalanced.
-    let mut tx = state.pool.begin().await?;
+    // One snapshot for every query (SQLite WAL; REPEATABLE READ on PostgreSQL), so holds placed
+    // by concurrent payments between two of these queries cannot make a sound ledger look
+    // unbalanced.
+    let mut tx = crate::db::begin_snapshot(&state.pool).await?;
     let balances: Vec<(String, i64, i64, i64)> = sqlx::query_as(
         "SELECT currency, CAST(SUM(balance) AS BIGINT), CAST(SUM(held) AS BIGINT), \
                 CAST(SUM(CASE WHEN kind = 'funding' THEN -balance ELSE 0 END) AS BIGINT) \
