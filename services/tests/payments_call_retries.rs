@@ -3,10 +3,12 @@
 //! has to postpone); its transfer submission to the provider is not idempotent, so it is never
 //! resent by the RPC layer (the saga asks the provider instead).
 
+mod database_support;
 mod payments_support;
 
 use std::time::Duration;
 
+use database_support::Databases;
 use minibank::payments::saga::backoff::Backoff;
 use payments_support::{Money, payment_body};
 use serde_json::{Value, json};
@@ -74,7 +76,7 @@ async fn a_hold_that_fails_twice_is_retried_by_the_rpc_layer_with_the_same_opera
         .await;
     let ledger = ledger_failing_holds(2).await;
     let ledger_url = ledger.uri();
-    let money = Money::start_with(&provider.uri(), move |settings| {
+    let money = Money::start_with(Databases::sqlite(), &provider.uri(), move |settings| {
         settings.ledger_url = ledger_url;
         settings.retry_backoff = Backoff {
             base: Duration::from_secs(3600),
@@ -128,7 +130,7 @@ async fn a_transfer_submission_answered_503_is_never_resent_by_the_rpc_layer() {
         .await;
     let ledger = ledger_failing_holds(0).await;
     let ledger_url = ledger.uri();
-    let money = Money::start_with(&provider.uri(), move |settings| {
+    let money = Money::start_with(Databases::sqlite(), &provider.uri(), move |settings| {
         settings.ledger_url = ledger_url;
     })
     .await;
