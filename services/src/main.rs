@@ -13,7 +13,7 @@ use harness::sink::{SinkConfig, TraceSink};
 use minibank::app::{Application, Deps};
 use minibank::config::{self, Secret};
 use minibank::platform::{self, OperatorCredentials, PlatformConfig, ServiceName};
-use minibank::rpc::RpcClient;
+use minibank::rpc::Resilience;
 use minibank::telemetry::{self, Telemetry, TelemetrySettings};
 use minibank::{auth, edge, ledger, payments, webhooks};
 
@@ -94,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(service: ServiceName, bind: Option<SocketAddr>) -> anyhow::Result<()> {
     let telemetry = Telemetry::init(&TelemetrySettings::from_env(service.as_str())?)?;
-    let deps = Deps::new(telemetry, RpcClient::shared_http());
+    let deps = Deps::with_own_pool(telemetry, Resilience::default());
     let bind = match bind {
         Some(bind) => bind,
         None => config::bind_from_env()?,
@@ -172,6 +172,8 @@ async fn up(options: UpOptions) -> anyhow::Result<()> {
         options.provider_url.clone(),
         sink.as_ref().map(|sink| sink.otlp_traces_url()),
     );
+    platform_config.otlp_metrics_endpoint = sink.as_ref().map(|sink| sink.otlp_metrics_url());
+    platform_config.metrics_interval = Duration::from_secs(1);
     platform_config.edge_addr = options.edge_addr;
     platform_config.operator = operator;
     platform_config.propagation_probe = options.propagation_probe;
