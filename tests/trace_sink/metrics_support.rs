@@ -17,6 +17,7 @@ fn string(key: &str, value: &str) -> KeyValue {
         value: Some(AnyValue {
             value: Some(any_value::Value::StringValue(value.to_owned())),
         }),
+        ..KeyValue::default()
     }
 }
 
@@ -26,6 +27,7 @@ fn int(key: &str, value: i64) -> KeyValue {
         value: Some(AnyValue {
             value: Some(any_value::Value::IntValue(value)),
         }),
+        ..KeyValue::default()
     }
 }
 
