@@ -8,6 +8,8 @@
 //! - [`otlp`]: conversions between `opentelemetry-proto` types and the model, and a
 //!   lenient OTLP/JSON reader for backend answers (Jaeger, Tempo).
 //! - [`receiver`]: OTLP/HTTP and OTLP/gRPC endpoints writing into the store.
+//! - [`metrics`]: the services' OTLP metrics as the sink keeps them (latest value per
+//!   stream) and the figures steps read (requests, errors, time per route; pool counters).
 //! - [`store`]: spans by trace id; bounded, concurrent, and notifying waiters.
 //! - [`query`]: a Jaeger api_v3-shaped read API over the store.
 //! - [`sink`]: receiver + store + query started together (`TraceSink::start`).
@@ -21,6 +23,7 @@
 
 pub mod checks;
 pub mod fetch;
+pub mod metrics;
 pub mod model;
 pub mod otlp;
 pub mod query;

@@ -6,6 +6,9 @@
 //! - `GET /api/v3/services` -> 200 `{"services": ["edge", ...]}`.
 //! - `GET /api/sink/stats` -> 200 the store counters (limit and evictions included);
 //!   not part of Jaeger's API.
+//! - `GET /api/sink/metrics/{service}` -> 200 the service's figures from its OTLP metrics
+//!   ([`crate::metrics::ServiceFigures`]: requests, errors and duration per route, connection
+//!   pool counters), 404 when it never reported metrics. Not part of Jaeger's API.
 
 use std::sync::Arc;
 
@@ -17,17 +20,22 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
+use crate::metrics::MetricsStore;
 use crate::model::TraceId;
 use crate::otlp::encode::traces_data;
 use crate::store::TraceStore;
 
-/// The axum router of the query API over `store`.
-pub fn router(store: Arc<TraceStore>) -> Router {
+/// The axum router of the query API over `store` and `metrics`.
+pub fn router(store: Arc<TraceStore>, metrics: Arc<MetricsStore>) -> Router {
+    let metrics_api = Router::new()
+        .route("/api/sink/metrics/{service}", get(get_metrics))
+        .with_state(metrics);
     Router::new()
         .route("/api/v3/traces/{trace_id}", get(get_trace))
         .route("/api/v3/services", get(get_services))
         .route("/api/sink/stats", get(get_stats))
         .with_state(store)
+        .merge(metrics_api)
 }
 
 /// Jaeger's error shape: `{"error": {"httpCode": 404, "message": "..."}}`.
@@ -68,4 +76,17 @@ async fn get_services(State(store): State<Arc<TraceStore>>) -> Response {
 
 async fn get_stats(State(store): State<Arc<TraceStore>>) -> Response {
     Json(store.stats()).into_response()
+}
+
+async fn get_metrics(
+    State(metrics): State<Arc<MetricsStore>>,
+    Path(service): Path<String>,
+) -> Response {
+    match metrics.figures(&service) {
+        Some(figures) => Json(figures).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("{service} has not reported metrics"),
+        ),
+    }
 }

@@ -1,5 +1,5 @@
-//! The trace sink: receiver (OTLP/HTTP + OTLP/gRPC) + store + query API, started
-//! together. Standalone it listens on the standard ports (4317, 4318, 16686); embedded
+//! The trace sink: receiver (OTLP/HTTP + OTLP/gRPC, traces and metrics) + stores + query
+//! API, started together. Standalone it listens on the standard ports (4317, 4318, 16686); embedded
 //! (in-process driver, `minibank up`) it binds `127.0.0.1:0` and reports the ports.
 
 use std::net::SocketAddr;
@@ -9,7 +9,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::receiver::grpc::GrpcReceiver;
+use crate::metrics::{MetricsStore, MetricsStoreConfig};
+use crate::receiver::grpc::{GrpcMetricsReceiver, GrpcReceiver};
 use crate::receiver::{DEFAULT_MAX_REQUEST_BYTES, http as otlp_http};
 use crate::store::{StoreConfig, TraceStore};
 use crate::{query, receiver};
@@ -32,6 +33,8 @@ pub struct SinkConfig {
     pub query_addr: SocketAddr,
     /// Store limit.
     pub store: StoreConfig,
+    /// Metrics store limit.
+    pub metrics: MetricsStoreConfig,
     /// Largest accepted export request, compressed or decompressed.
     pub max_request_bytes: usize,
 }
@@ -44,6 +47,7 @@ impl SinkConfig {
             otlp_http_addr: SocketAddr::from(([127, 0, 0, 1], 4318)),
             query_addr: SocketAddr::from(([127, 0, 0, 1], 16686)),
             store: StoreConfig::default(),
+            metrics: MetricsStoreConfig::default(),
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
         }
     }
@@ -112,6 +116,7 @@ impl TraceSink {
         let query_addr = local(&query_listener, "query", config.query_addr)?;
 
         let store = Arc::new(TraceStore::new(config.store));
+        let metrics = Arc::new(MetricsStore::new(config.metrics));
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             // Resolves on `true` or when the sender is dropped.
@@ -119,7 +124,11 @@ impl TraceSink {
         };
 
         let mut tasks = Vec::new();
-        let http_app = otlp_http::router(Arc::clone(&store), config.max_request_bytes);
+        let http_app = otlp_http::router(
+            Arc::clone(&store),
+            Arc::clone(&metrics),
+            config.max_request_bytes,
+        );
         let rx = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             if let Err(e) = axum::serve(http_listener, http_app)
@@ -129,7 +138,7 @@ impl TraceSink {
                 tracing::error!(error = %e, "OTLP/HTTP receiver stopped");
             }
         }));
-        let query_app = query::router(Arc::clone(&store));
+        let query_app = query::router(Arc::clone(&store), Arc::clone(&metrics));
         let rx = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             if let Err(e) = axum::serve(query_listener, query_app)
@@ -141,6 +150,8 @@ impl TraceSink {
         }));
         let grpc_service =
             GrpcReceiver::new(Arc::clone(&store)).into_service(config.max_request_bytes);
+        let grpc_metrics =
+            GrpcMetricsReceiver::new(Arc::clone(&metrics)).into_service(config.max_request_bytes);
         let rx = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener);
@@ -150,6 +161,7 @@ impl TraceSink {
                 .initial_stream_window_size(GRPC_STREAM_WINDOW_BYTES)
                 .initial_connection_window_size(GRPC_CONNECTION_WINDOW_BYTES)
                 .add_service(grpc_service)
+                .add_service(grpc_metrics)
                 .serve_with_incoming_shutdown(incoming, stopped(rx))
                 .await
             {
@@ -162,6 +174,7 @@ impl TraceSink {
             http_addr,
             query_addr,
             store,
+            metrics,
             stop: stop_tx,
             tasks,
         })
@@ -175,6 +188,7 @@ pub struct RunningSink {
     http_addr: SocketAddr,
     query_addr: SocketAddr,
     store: Arc<TraceStore>,
+    metrics: Arc<MetricsStore>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -199,6 +213,12 @@ impl RunningSink {
     /// (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`).
     pub fn otlp_traces_url(&self) -> String {
         format!("http://{}{}", self.http_addr, receiver::http::TRACES_PATH)
+    }
+
+    /// Full OTLP/HTTP metrics URL, e.g. `http://127.0.0.1:4318/v1/metrics`
+    /// (`OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`).
+    pub fn otlp_metrics_url(&self) -> String {
+        format!("http://{}{}", self.http_addr, receiver::http::METRICS_PATH)
     }
 
     /// OTLP/gRPC endpoint, e.g. `http://127.0.0.1:4317`.
@@ -229,6 +249,11 @@ impl RunningSink {
     /// The store every receiver writes into.
     pub fn store(&self) -> Arc<TraceStore> {
         Arc::clone(&self.store)
+    }
+
+    /// The metrics store every receiver writes into.
+    pub fn metrics(&self) -> Arc<MetricsStore> {
+        Arc::clone(&self.metrics)
     }
 
     /// An in-memory fetcher over [`RunningSink::store`] (notified, never polling).

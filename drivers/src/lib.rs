@@ -13,6 +13,7 @@
 pub mod containers;
 mod driver;
 pub mod in_process;
+mod metrics;
 pub mod select;
 pub mod staging;
 pub mod stand_ins;

@@ -61,6 +61,25 @@ impl Deps {
         }
     }
 
+    /// A service's own connection pool, counted and exported: a fresh HTTP client whose
+    /// connections and calls are counted into `resilience.pool` (replaced by fresh stats), and
+    /// those counters exported with the service's metrics. What each service process (and
+    /// each in-process service) runs with, so every service reports its own pool.
+    pub fn with_own_pool(telemetry: Telemetry, mut resilience: Resilience) -> Self {
+        let pool = crate::rpc::PoolStats::default();
+        resilience.pool = pool.clone();
+        let (calls, connections) = (pool.clone(), pool.clone());
+        telemetry.metrics().observe_pool(
+            move || calls.calls(),
+            move || connections.connections_opened(),
+        );
+        Self {
+            http: RpcClient::shared_http_counted(&pool),
+            telemetry,
+            resilience,
+        }
+    }
+
     /// The same, with these retry, breaker and fault settings for every client.
     pub fn with_resilience(mut self, resilience: Resilience) -> Self {
         self.resilience = resilience;

@@ -14,7 +14,7 @@ use minibank::app::{Application, Deps};
 use minibank::config::{self, Secret};
 use minibank::fault_control;
 use minibank::platform::{self, OperatorCredentials, PlatformConfig, ServiceName};
-use minibank::rpc::{Resilience, RpcClient};
+use minibank::rpc::Resilience;
 use minibank::telemetry::{self, Telemetry, TelemetrySettings};
 use minibank::{auth, edge, ledger, payments, webhooks};
 
@@ -97,7 +97,8 @@ async fn serve(service: ServiceName, bind: Option<SocketAddr>) -> anyhow::Result
     let telemetry = Telemetry::init(&TelemetrySettings::from_env(service.as_str())?)?;
     let resilience = Resilience::from_env()?;
     let fault_control = fault_control::bind_from_env()?;
-    let deps = Deps::new(telemetry, RpcClient::shared_http()).with_resilience(resilience.clone());
+    // The clone shares the fault rules and circuits the fault-control endpoint serves.
+    let deps = Deps::with_own_pool(telemetry, resilience.clone());
     let bind = match bind {
         Some(bind) => bind,
         None => config::bind_from_env()?,
@@ -178,6 +179,8 @@ async fn up(options: UpOptions) -> anyhow::Result<()> {
         options.provider_url.clone(),
         sink.as_ref().map(|sink| sink.otlp_traces_url()),
     );
+    platform_config.otlp_metrics_endpoint = sink.as_ref().map(|sink| sink.otlp_metrics_url());
+    platform_config.metrics_interval = Duration::from_secs(1);
     platform_config.edge_addr = options.edge_addr;
     platform_config.operator = operator;
     platform_config.propagation_probe = options.propagation_probe;

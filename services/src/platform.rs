@@ -22,7 +22,6 @@ use crate::rpc::{
     BreakerSettings, CircuitRegistry, CircuitState, FaultInjector, HealthChecks, PoolStats,
     Resilience, RetrySettings, RpcClient,
 };
-pub use crate::telemetry::RouteMetric;
 use crate::telemetry::{Telemetry, TelemetrySettings};
 use crate::webhooks::schedule::RetrySchedule;
 use crate::{auth, edge, ledger, payments, webhooks};
@@ -96,6 +95,11 @@ pub struct PlatformConfig {
     pub provider_url: String,
     /// Full OTLP/HTTP traces URL, e.g. `http://127.0.0.1:4318/v1/traces`; `None` = no export.
     pub otlp_traces_endpoint: Option<String>,
+    /// Full OTLP/HTTP metrics URL, e.g. `http://127.0.0.1:4318/v1/metrics`; `None` = no
+    /// metrics export.
+    pub otlp_metrics_endpoint: Option<String>,
+    /// How often every service exports its metrics (`OTEL_METRIC_EXPORT_INTERVAL`).
+    pub metrics_interval: Duration,
     /// Batch schedule delay of every service's span export (in-process: a few ms).
     pub export_delay: Duration,
     /// The bootstrap operator client.
@@ -132,6 +136,9 @@ impl PlatformConfig {
             edge_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             provider_url: provider_url.into().trim_end_matches('/').to_owned(),
             otlp_traces_endpoint,
+            otlp_metrics_endpoint: None,
+            // Short, so a step reading the figures waits for a fresh collection briefly.
+            metrics_interval: Duration::from_millis(100),
             export_delay: Duration::from_millis(5),
             operator: OperatorCredentials::generate(),
             webhook_retry_schedule: vec![
@@ -207,7 +214,7 @@ pub async fn start(config: PlatformConfig) -> anyhow::Result<RunningPlatform> {
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut platform = RunningPlatform {
-        http: RpcClient::shared_http_counted(&config.resilience.pool),
+        http: RpcClient::shared_http(),
         addrs: HashMap::new(),
         services: Mutex::new(HashMap::new()),
         discovery: Discovery::new(),
@@ -265,23 +272,6 @@ impl RunningPlatform {
             .resilience
             .circuits
             .state(caller.as_str(), target)
-    }
-
-    /// Calls sent between services and connections opened for them, since boot (one shared
-    /// pool for the whole platform).
-    pub fn pool_stats(&self) -> (u64, u64) {
-        let pool = &self.config.resilience.pool;
-        (pool.calls(), pool.connections_opened())
-    }
-
-    /// `service`'s request metrics per route (its first replica).
-    pub async fn route_metrics(&self, service: ServiceName) -> Vec<RouteMetric> {
-        self.services
-            .lock()
-            .await
-            .get(&service)
-            .map(|running| running.telemetry.metrics().snapshot())
-            .unwrap_or_default()
     }
 
     /// The configuration the platform runs with.
@@ -407,13 +397,17 @@ impl RunningPlatform {
 
     async fn launch(&self, name: ServiceName, bind: SocketAddr) -> anyhow::Result<RunningService> {
         let config = &self.config;
-        let telemetry = Telemetry::init(&TelemetrySettings::new(
+        let mut settings = TelemetrySettings::new(
             name.as_str(),
             config.otlp_traces_endpoint.clone(),
             config.export_delay,
-        ))?;
-        let deps = Deps::new(telemetry.clone(), self.http.clone())
-            .with_resilience(config.resilience.clone());
+        );
+        settings.otlp_metrics_endpoint = config.otlp_metrics_endpoint.clone();
+        settings.metrics_interval = config.metrics_interval;
+        let telemetry = Telemetry::init(&settings)?;
+        // Each service (and replica) its own pool, as in its own process: its counters are
+        // its own figures.
+        let deps = Deps::with_own_pool(telemetry.clone(), config.resilience.clone());
         let database_url =
             |service: &str| sqlite_url(&config.data_dir.join(format!("{service}.db")));
         let url = |service: ServiceName| self.service_url(service);

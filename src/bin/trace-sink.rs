@@ -1,10 +1,11 @@
 //! `trace-sink`: the harness's OTLP trace sink on its own.
-//! Receives OTLP/gRPC and OTLP/HTTP, keeps traces in memory, serves a Jaeger
-//! api_v3-shaped query API. Thin: flags, logging, then `TraceSink::start`.
+//! Receives OTLP/gRPC and OTLP/HTTP (traces and metrics), keeps them in memory, serves a
+//! Jaeger api_v3-shaped query API (plus `/api/sink/metrics/{service}`). Thin: flags, logging, then `TraceSink::start`.
 
 use std::net::SocketAddr;
 
 use clap::Parser;
+use harness::metrics::MetricsStoreConfig;
 use harness::receiver::DEFAULT_MAX_REQUEST_BYTES;
 use harness::sink::{SinkConfig, TraceSink};
 use harness::store::StoreConfig;
@@ -25,6 +26,10 @@ struct Flags {
     /// Most spans kept in memory; the oldest traces are evicted beyond it.
     #[arg(long, env = "TRACE_SINK_MAX_SPANS", default_value_t = StoreConfig::DEFAULT_MAX_SPANS)]
     max_spans: usize,
+    /// Most metric streams kept (service, instance, metric, attributes); new ones beyond it
+    /// are rejected.
+    #[arg(long, env = "TRACE_SINK_MAX_METRIC_STREAMS", default_value_t = MetricsStoreConfig::default().max_streams)]
+    max_metric_streams: usize,
     /// Largest accepted export request in bytes (compressed or decompressed).
     #[arg(long, env = "TRACE_SINK_MAX_REQUEST_BYTES", default_value_t = DEFAULT_MAX_REQUEST_BYTES)]
     max_request_bytes: usize,
@@ -45,6 +50,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         query_addr: flags.query_addr,
         store: StoreConfig {
             max_spans: flags.max_spans,
+        },
+        metrics: MetricsStoreConfig {
+            max_streams: flags.max_metric_streams,
         },
         max_request_bytes: flags.max_request_bytes,
     })

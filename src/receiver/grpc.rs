@@ -1,4 +1,5 @@
-//! OTLP/gRPC: the `opentelemetry.proto.collector.trace.v1.TraceService/Export` method.
+//! OTLP/gRPC: the `opentelemetry.proto.collector.trace.v1.TraceService/Export` and
+//! `opentelemetry.proto.collector.metrics.v1.MetricsService/Export` methods.
 //!
 //! Oversized messages are refused by tonic itself (`max_decoding_message_size`) with
 //! `OUT_OF_RANGE`; undecodable protobuf is refused by tonic's codec. Neither reaches
@@ -6,6 +7,12 @@
 
 use std::sync::Arc;
 
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -14,6 +21,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use tonic::codec::CompressionEncoding;
 
+use crate::metrics::MetricsStore;
 use crate::store::TraceStore;
 
 /// The gRPC trace service, writing into a shared store.
@@ -47,6 +55,41 @@ impl TraceService for GrpcReceiver {
         Ok(tonic::Response::new(super::ingest(
             &self.store,
             request.resource_spans,
+        )))
+    }
+}
+
+/// The gRPC metrics service (`MetricsService/Export`), writing into a shared metrics store.
+#[derive(Debug, Clone)]
+pub struct GrpcMetricsReceiver {
+    metrics: Arc<MetricsStore>,
+}
+
+impl GrpcMetricsReceiver {
+    /// A receiver writing into `metrics`.
+    pub fn new(metrics: Arc<MetricsStore>) -> Self {
+        Self { metrics }
+    }
+
+    /// The tonic service, accepting gzip and messages up to `max_request_bytes`.
+    pub fn into_service(self, max_request_bytes: usize) -> MetricsServiceServer<Self> {
+        MetricsServiceServer::new(self)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip)
+            .max_decoding_message_size(max_request_bytes)
+    }
+}
+
+#[async_trait::async_trait]
+impl MetricsService for GrpcMetricsReceiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        let request = request.into_inner();
+        Ok(tonic::Response::new(crate::metrics::ingest(
+            &self.metrics,
+            request.resource_metrics,
         )))
     }
 }

@@ -1,5 +1,5 @@
-//! OTLP/HTTP: `POST /v1/traces` with `application/x-protobuf` or `application/json`,
-//! optionally `Content-Encoding: gzip`.
+//! OTLP/HTTP: `POST /v1/traces` and `POST /v1/metrics` with `application/x-protobuf` or
+//! `application/json`, optionally `Content-Encoding: gzip`.
 //!
 //! Errors follow the OTLP/HTTP spec: the body is a `google.rpc.Status` (protobuf or
 //! JSON, matching the request), 400 for undecodable payloads, 413 for payloads over
@@ -15,30 +15,51 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use prost::Message as _;
 
+use crate::metrics::MetricsStore;
 use crate::otlp::json::parse_resource_spans;
 use crate::store::TraceStore;
 
 /// The OTLP/HTTP traces path.
 pub const TRACES_PATH: &str = "/v1/traces";
+/// The OTLP/HTTP metrics path.
+pub const METRICS_PATH: &str = "/v1/metrics";
 
 #[derive(Clone)]
 struct ReceiverState {
     store: Arc<TraceStore>,
+    metrics: Arc<MetricsStore>,
     max_request_bytes: usize,
 }
 
-/// The axum router serving `POST /v1/traces` into `store`.
-pub fn router(store: Arc<TraceStore>, max_request_bytes: usize) -> Router {
+/// Which OTLP signal a request carries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    Traces,
+    Metrics,
+}
+
+/// The axum router serving `POST /v1/traces` into `store` and `POST /v1/metrics` into
+/// `metrics`.
+pub fn router(
+    store: Arc<TraceStore>,
+    metrics: Arc<MetricsStore>,
+    max_request_bytes: usize,
+) -> Router {
     Router::new()
-        .route(TRACES_PATH, post(export))
+        .route(TRACES_PATH, post(export_traces))
+        .route(METRICS_PATH, post(export_metrics_request))
         .layer(DefaultBodyLimit::max(max_request_bytes))
         .with_state(ReceiverState {
             store,
+            metrics,
             max_request_bytes,
         })
 }
@@ -113,20 +134,36 @@ impl IntoResponse for ExportError {
     }
 }
 
+type Body = Result<Bytes, axum::extract::rejection::BytesRejection>;
+
+async fn export_traces(state: State<ReceiverState>, headers: HeaderMap, body: Body) -> Response {
+    export(state, headers, body, Signal::Traces).await
+}
+
+async fn export_metrics_request(
+    state: State<ReceiverState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    export(state, headers, body, Signal::Metrics).await
+}
+
 async fn export(
     State(state): State<ReceiverState>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    signal: Signal,
 ) -> Response {
     let large = body
         .as_ref()
         .is_ok_and(|b| b.len() > INLINE_DECODE_MAX_BYTES);
     if !large {
-        return handle_export(&state, &headers, body).unwrap_or_else(IntoResponse::into_response);
+        return handle_export(&state, &headers, body, signal)
+            .unwrap_or_else(IntoResponse::into_response);
     }
     // Decoding (and inflating) megabytes takes milliseconds of CPU; off the async workers
     // it cannot stall the in-process services that share this runtime.
-    match tokio::task::spawn_blocking(move || handle_export(&state, &headers, body)).await {
+    match tokio::task::spawn_blocking(move || handle_export(&state, &headers, body, signal)).await {
         Ok(result) => result.unwrap_or_else(IntoResponse::into_response),
         Err(join_error) => (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -145,6 +182,7 @@ fn handle_export(
     state: &ReceiverState,
     headers: &HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    signal: Signal,
 ) -> Result<Response, ExportError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -182,6 +220,9 @@ fn handle_export(
         }
     })?;
     let body = decompress(headers, body, encoding, state.max_request_bytes)?;
+    if signal == Signal::Metrics {
+        return export_metrics(state, &body, encoding);
+    }
     let resource_spans = match encoding {
         Encoding::Protobuf => {
             ExportTraceServiceRequest::decode(body.as_ref())
@@ -195,6 +236,51 @@ fn handle_export(
     };
     let response = super::ingest(&state.store, resource_spans);
     Ok(encode_response(&response, encoding))
+}
+
+fn export_metrics(
+    state: &ReceiverState,
+    body: &[u8],
+    encoding: Encoding,
+) -> Result<Response, ExportError> {
+    let request = match encoding {
+        Encoding::Protobuf => ExportMetricsServiceRequest::decode(body).map_err(|e| {
+            ExportError::bad_request(encoding, format!("invalid OTLP protobuf: {e}"))
+        })?,
+        Encoding::Json => serde_json::from_slice::<ExportMetricsServiceRequest>(body)
+            .map_err(|e| ExportError::bad_request(encoding, format!("invalid OTLP JSON: {e}")))?,
+    };
+    let response = crate::metrics::ingest(&state.metrics, request.resource_metrics);
+    Ok(encode_metrics_response(&response, encoding))
+}
+
+fn encode_metrics_response(
+    response: &ExportMetricsServiceResponse,
+    encoding: Encoding,
+) -> Response {
+    match encoding {
+        Encoding::Protobuf => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/x-protobuf")],
+            response.encode_to_vec(),
+        )
+            .into_response(),
+        Encoding::Json => {
+            let body = match &response.partial_success {
+                Some(partial) => serde_json::json!({"partialSuccess": {
+                    "rejectedDataPoints": partial.rejected_data_points.to_string(),
+                    "errorMessage": partial.error_message,
+                }}),
+                None => serde_json::json!({}),
+            };
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body.to_string(),
+            )
+                .into_response()
+        }
+    }
 }
 
 fn decompress(

@@ -1,7 +1,8 @@
-//! The OTLP trace receiver: OTLP/HTTP (`POST /v1/traces`, protobuf or JSON, gzip
-//! accepted) and OTLP/gRPC (`TraceService/Export`). Both decode with
-//! [`crate::otlp::decode`], store into the shared [`TraceStore`] and report rejected
-//! spans as OTLP partial success.
+//! The OTLP receiver: OTLP/HTTP (`POST /v1/traces`, `POST /v1/metrics`, protobuf or JSON,
+//! gzip accepted) and OTLP/gRPC (`TraceService/Export`, `MetricsService/Export`). Spans are
+//! decoded with [`crate::otlp::decode`] into the shared [`TraceStore`], metrics go into the
+//! [`crate::metrics::MetricsStore`]; rejected spans or data points are reported as OTLP
+//! partial success.
 
 pub mod grpc;
 pub mod http;

@@ -1,15 +1,24 @@
 //! Metrics and connection pooling, read through the driver: each service's request count,
-//! errors and time per route, and the calls and connections between services. A scenario notes
-//! the figures, acts, and checks the difference; the figures are shared by every scenario, so
-//! the scenarios using these run `@serial`.
+//! errors and time per route, and the calls and connections between services, as the services
+//! exported them over OTLP to the harness's sink. A scenario notes the figures, acts, and checks
+//! the difference; the figures are shared by every scenario, so the scenarios using these run
+//! `@serial`.
+//!
+//! Every driver read waits for a collection made after it started; the checks also wait (up to
+//! [`FIGURES_DEADLINE`], one fresh read after another, never a sleep) for the counter to reach
+//! the expected value before comparing, so an export in flight cannot fail them.
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use cucumber::{given, then};
 use drivers::{Capability, PoolUse, RouteMetrics};
 
 use crate::{MinibankWorld, params::Method};
+
+/// How long a check waits for a counter to reach the expected value.
+const FIGURES_DEADLINE: Duration = Duration::from_secs(10);
 
 /// The figures noted by each scenario, by namespace.
 static NOTED: LazyLock<Mutex<HashMap<String, (Vec<RouteMetrics>, PoolUse)>>> =
@@ -61,15 +70,26 @@ async fn counted(
 ) -> anyhow::Result<()> {
     let driver = world.require(Capability::Metrics)?;
     let (before, _) = world.noted()?;
-    let after = driver.route_metrics("edge").await?;
     let method = method.0.as_str().to_owned();
-    let now = route(&after, &method, &path).ok_or_else(|| {
-        anyhow::anyhow!("edge has no metrics for {method} {path}; it has {after:?}")
-    })?;
     let (old_requests, old_errors, old_duration) = route(&before, &method, &path)
         .map_or((0, 0, Default::default()), |m| {
             (m.requests, m.errors, m.duration)
         });
+    // Wait on the condition: the route's counter reaching the expected value (or the deadline).
+    let started = Instant::now();
+    let after = loop {
+        let after = driver.route_metrics("edge").await?;
+        let reached =
+            route(&after, &method, &path).is_some_and(|m| m.requests - old_requests >= requests);
+        if reached || started.elapsed() > FIGURES_DEADLINE {
+            break after;
+        }
+    };
+    let now = route(&after, &method, &path).ok_or_else(|| {
+        anyhow::anyhow!(
+            "within {FIGURES_DEADLINE:?} edge reported no metrics for {method} {path}; it has {after:?}"
+        )
+    })?;
     anyhow::ensure!(
         now.requests - old_requests == requests && now.errors - old_errors == errors,
         "edge counted {} more requests and {} more errors on {method} {path}, expected {requests} and {errors}",
@@ -91,7 +111,14 @@ async fn counted(
 async fn reused(world: &mut MinibankWorld, calls: u64, connections: u64) -> anyhow::Result<()> {
     let driver = world.require(Capability::Metrics)?;
     let (_, before) = world.noted()?;
-    let after = driver.pool_use().await?;
+    // Wait on the condition: the calls counter reaching the expected value (or the deadline).
+    let started = Instant::now();
+    let after = loop {
+        let after = driver.pool_use().await?;
+        if after.calls - before.calls >= calls || started.elapsed() > FIGURES_DEADLINE {
+            break after;
+        }
+    };
     let sent = after.calls - before.calls;
     let opened = after.connections_opened - before.connections_opened;
     anyhow::ensure!(

@@ -1,9 +1,13 @@
-//! Integration tests of the harness's trace sink: store, receivers, query API,
-//! fetchers, settle, checks, and interop with the OpenTelemetry SDK exporter.
+//! Integration tests of the harness's trace sink: store, receivers (traces and metrics),
+//! query API, fetchers, settle, checks, and interop with the OpenTelemetry SDK exporters.
 
 mod binary;
 mod checks;
 mod fetch;
+mod metrics_receiver;
+mod metrics_sdk_interop;
+mod metrics_store;
+mod metrics_support;
 mod query;
 mod receiver_grpc;
 mod receiver_http;

@@ -76,6 +76,8 @@ pub struct ContainersDriver {
     edge_url: parking_lot::RwLock<String>,
     harness_otlp_traces_url: String,
     fetcher: Arc<InMemoryFetcher>,
+    /// The sink's metrics store, where the collector forwards the services' metrics.
+    metrics: Arc<harness::metrics::MetricsStore>,
     provider: Arc<ProviderStandIn>,
     pub(super) logs: Arc<ContainerLogs>,
     pub(super) http: reqwest::Client,
@@ -166,6 +168,7 @@ impl ContainersDriver {
             edge_url: parking_lot::RwLock::new(format!("http://{edge_ip}:{SERVICE_PORT}")),
             harness_otlp_traces_url: sink.otlp_traces_url(),
             fetcher: Arc::new(InMemoryFetcher::new(sink.store())),
+            metrics: sink.metrics(),
             provider: Arc::new(provider),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(2))
@@ -452,7 +455,16 @@ impl Driver for ContainersDriver {
             Capability::StopCollector,
             Capability::InjectFaults,
             Capability::Replicas,
+            Capability::Metrics,
         ])
+    }
+
+    async fn route_metrics(&self, service: &str) -> anyhow::Result<Vec<crate::RouteMetrics>> {
+        crate::metrics::route_metrics(&self.metrics, service).await
+    }
+
+    async fn pool_use(&self) -> anyhow::Result<crate::PoolUse> {
+        crate::metrics::pool_use(&self.metrics).await
     }
 
     fn edge_url(&self) -> String {

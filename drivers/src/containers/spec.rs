@@ -129,6 +129,16 @@ pub fn replica(
                 run.name_of(crate::COLLECTOR)
             ),
         ),
+        // Metrics to the collector too (it forwards them to the sink), collected often so a
+        // step reading them waits briefly.
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            format!(
+                "http://{}:{COLLECTOR_HTTP_PORT}/v1/metrics",
+                run.name_of(crate::COLLECTOR)
+            ),
+        ),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "200".to_owned()),
         (
             "OTEL_BSP_SCHEDULE_DELAY",
             settings.export_delay.as_millis().to_string(),
@@ -169,7 +179,8 @@ pub fn replica(
 }
 
 /// The collector container: OTLP in (gRPC 4317, HTTP 4318) from the services, OTLP/gRPC out to
-/// the harness's trace sink at `sink_grpc`.
+/// the harness's trace sink at `sink_grpc` (traces and metrics alike: rotel's OTLP exporter
+/// sends every signal to its endpoint).
 pub fn collector(
     images: &Images,
     run: &RunId,

@@ -1,6 +1,6 @@
 //! Mesh control of the in-process driver: the driver's [`CallFault`]s become rules of the
-//! platform's [`FaultInjector`], which every RPC client of the platform applies; circuits and
-//! request metrics are read from the platform.
+//! platform's [`FaultInjector`], which every RPC client of the platform applies; circuits are
+//! read from the platform (metrics come from the trace sink: `crate::metrics`).
 
 use anyhow::Context as _;
 use minibank::platform::{RunningPlatform, ServiceName};
@@ -66,23 +66,4 @@ pub(super) fn circuit(
         CircuitState::Open => CircuitView::Open,
         CircuitState::HalfOpen => CircuitView::HalfOpen,
     })
-}
-
-/// `service`'s request metrics, as the driver reports them.
-pub(super) async fn route_metrics(
-    platform: &RunningPlatform,
-    service: ServiceName,
-) -> Vec<crate::RouteMetrics> {
-    platform
-        .route_metrics(service)
-        .await
-        .into_iter()
-        .map(|metric| crate::RouteMetrics {
-            method: metric.method,
-            route: metric.route,
-            requests: metric.requests,
-            errors: metric.errors,
-            duration: metric.duration,
-        })
-        .collect()
 }

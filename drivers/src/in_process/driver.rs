@@ -45,6 +45,8 @@ pub struct InProcessDriver {
     operator: OperatorCredentials,
     harness_otlp_traces_url: String,
     fetcher: Arc<InMemoryFetcher>,
+    /// The embedded sink's metrics store, where every service exports its metrics.
+    metrics: Arc<harness::metrics::MetricsStore>,
     provider: Arc<ProviderStandIn>,
     logs: Option<Arc<LogCapture>>,
     /// The platform's fault rules (shared with every RPC client in it).
@@ -89,11 +91,13 @@ impl InProcessDriver {
             )
         })?;
         phases.mark("trace sink + provider stand-in");
-        let config = PlatformConfig::for_tests(
+        let mut config = PlatformConfig::for_tests(
             data_dir.path().to_path_buf(),
             provider.url(),
             Some(sink.otlp_traces_url()),
         );
+        // Metrics go the OTLP way too, so a step reading them proves the export.
+        config.otlp_metrics_endpoint = Some(sink.otlp_metrics_url());
         provider.set_slow_answer_after(config.provider_timeout * 3 + Duration::from_millis(200));
         let operator = OperatorCredentials {
             client_id: config.operator.client_id.clone(),
@@ -108,6 +112,7 @@ impl InProcessDriver {
             operator,
             harness_otlp_traces_url: sink.otlp_traces_url(),
             fetcher: Arc::new(InMemoryFetcher::new(sink.store())),
+            metrics: sink.metrics(),
             provider: Arc::new(provider),
             logs,
             faults: platform.faults(),
@@ -227,23 +232,11 @@ impl Driver for InProcessDriver {
     }
 
     async fn route_metrics(&self, service: &str) -> anyhow::Result<Vec<crate::RouteMetrics>> {
-        let running = self.running.lock().await;
-        let running = running
-            .as_ref()
-            .context("the in-process driver was shut down")?;
-        Ok(super::call_faults::route_metrics(&running.platform, service.parse()?).await)
+        crate::metrics::route_metrics(&self.metrics, service).await
     }
 
     async fn pool_use(&self) -> anyhow::Result<crate::PoolUse> {
-        let running = self.running.lock().await;
-        let running = running
-            .as_ref()
-            .context("the in-process driver was shut down")?;
-        let (calls, connections_opened) = running.platform.pool_stats();
-        Ok(crate::PoolUse {
-            calls,
-            connections_opened,
-        })
+        crate::metrics::pool_use(&self.metrics).await
     }
 
     async fn add_replica(&self, service: &str) -> anyhow::Result<()> {

@@ -1,52 +1,54 @@
-//! Request metrics of one service, per route: how many requests, how many failed (5xx), how
-//! long they took. Recorded by the RPC server layer for every request. Kept in memory, readable
-//! with [`ServiceMetrics::snapshot`] (the in-process platform serves them to the harness), and
-//! exported over OTLP as the semconv histogram `http.server.request.duration` when a metrics
-//! endpoint is configured (`OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`).
+//! A service's metrics, exported over OTLP/HTTP under its own `service.name` (one meter
+//! provider per service, never a process-global one):
+//!
+//! - `http.server.request.duration` (semconv histogram, seconds), recorded by the RPC server
+//!   layer for every request with `http.request.method`, `http.route` and
+//!   `http.response.status_code`: request rate, errors and duration per route;
+//! - `minibank.rpc.client.calls` and `minibank.rpc.client.connections.opened` (counters,
+//!   observed at each collection): how the service's RPC client used its connection pool.
+//!
+//! Exported every `OTEL_METRIC_EXPORT_INTERVAL` to `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, from
+//! the SDK's own reader thread: recording is an in-memory update, so a collector that is down
+//! or slow costs the request path nothing. Without an endpoint nothing is recorded.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Histogram, MeterProvider as _};
+use opentelemetry::metrics::{Histogram, MeterProvider as _, ObservableCounter};
 use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use parking_lot::Mutex;
 
-/// What one route of one service has served so far.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RouteMetric {
-    /// HTTP method.
-    pub method: String,
-    /// The route template (`/accounts/{account_id}`), or `unmatched`.
-    pub route: String,
-    /// Requests answered.
-    pub requests: u64,
-    /// Of which answered 5xx.
-    pub errors: u64,
-    /// Time spent answering them, in total.
-    pub duration: Duration,
-}
+/// The semconv server request histogram.
+pub const REQUEST_DURATION: &str = "http.server.request.duration";
+/// Calls the service's RPC client sent (the harness reads this name).
+pub const POOL_CALLS: &str = "minibank.rpc.client.calls";
+/// Connections the service's RPC client opened (the harness reads this name).
+pub const POOL_CONNECTIONS_OPENED: &str = "minibank.rpc.client.connections.opened";
 
-/// One service's request metrics.
+/// One service's metrics: its meter provider and instruments, when exported.
 #[derive(Debug)]
 pub struct ServiceMetrics {
-    routes: Mutex<BTreeMap<(String, String), RouteMetric>>,
-    otlp: Option<(SdkMeterProvider, Histogram<f64>)>,
+    otlp: Option<Exported>,
+}
+
+#[derive(Debug)]
+struct Exported {
+    provider: SdkMeterProvider,
+    requests: Histogram<f64>,
+    /// Observable instruments stay registered while held.
+    observed: Mutex<Vec<ObservableCounter<u64>>>,
 }
 
 impl ServiceMetrics {
-    /// Metrics kept in memory only.
-    pub fn in_memory() -> Self {
-        Self {
-            routes: Mutex::default(),
-            otlp: None,
-        }
+    /// No export: recording does nothing.
+    pub fn disabled() -> Self {
+        Self { otlp: None }
     }
 
-    /// Metrics also exported to the OTLP/HTTP metrics URL `endpoint` every `interval`, under
+    /// Metrics exported to the OTLP/HTTP metrics URL `endpoint` every `interval`, under
     /// `resource` (the service's `service.name` and instance).
     pub fn exported(
         endpoint: &str,
@@ -75,58 +77,63 @@ impl ServiceMetrics {
             .with_resource(resource)
             .with_reader(reader)
             .build();
-        let histogram = provider
+        let requests = provider
             .meter("minibank")
-            .f64_histogram("http.server.request.duration")
+            .f64_histogram(REQUEST_DURATION)
             .with_unit("s")
             .with_description("Duration of HTTP server requests.")
             .build();
         Ok(Self {
-            routes: Mutex::default(),
-            otlp: Some((provider, histogram)),
+            otlp: Some(Exported {
+                provider,
+                requests,
+                observed: Mutex::default(),
+            }),
         })
     }
 
-    /// Records one answered request.
+    /// Records one answered request (`route` `None`: no route matched).
     pub fn record(&self, method: &str, route: Option<&str>, status: u16, duration: Duration) {
-        let route = route.unwrap_or("unmatched");
-        {
-            let mut routes = self.routes.lock();
-            let entry = routes
-                .entry((method.to_owned(), route.to_owned()))
-                .or_insert_with(|| RouteMetric {
-                    method: method.to_owned(),
-                    route: route.to_owned(),
-                    requests: 0,
-                    errors: 0,
-                    duration: Duration::ZERO,
-                });
-            entry.requests += 1;
-            entry.errors += u64::from(status >= 500);
-            entry.duration += duration;
-        }
-        if let Some((_, histogram)) = &self.otlp {
-            histogram.record(
-                duration.as_secs_f64(),
-                &[
-                    KeyValue::new("http.request.method", method.to_owned()),
-                    KeyValue::new("http.route", route.to_owned()),
-                    KeyValue::new("http.response.status_code", i64::from(status)),
-                ],
-            );
-        }
+        let Some(otlp) = &self.otlp else { return };
+        otlp.requests.record(
+            duration.as_secs_f64(),
+            &[
+                KeyValue::new("http.request.method", method.to_owned()),
+                KeyValue::new("http.route", route.unwrap_or("unmatched").to_owned()),
+                KeyValue::new("http.response.status_code", i64::from(status)),
+            ],
+        );
     }
 
-    /// Every route's metrics so far, by method then route.
-    pub fn snapshot(&self) -> Vec<RouteMetric> {
-        self.routes.lock().values().cloned().collect()
+    /// Exports the connection pool's counters, read at each collection: `calls()` as
+    /// [`POOL_CALLS`], `connections()` as [`POOL_CONNECTIONS_OPENED`].
+    pub fn observe_pool(
+        &self,
+        calls: impl Fn() -> u64 + Send + Sync + 'static,
+        connections: impl Fn() -> u64 + Send + Sync + 'static,
+    ) {
+        let Some(otlp) = &self.otlp else { return };
+        let meter = otlp.provider.meter("minibank");
+        let calls = meter
+            .u64_observable_counter(POOL_CALLS)
+            .with_unit("{call}")
+            .with_description("Calls the RPC client sent to other services, every attempt.")
+            .with_callback(move |observer| observer.observe(calls(), &[]))
+            .build();
+        let connections = meter
+            .u64_observable_counter(POOL_CONNECTIONS_OPENED)
+            .with_unit("{connection}")
+            .with_description("Connections the RPC client opened for those calls.")
+            .with_callback(move |observer| observer.observe(connections(), &[]))
+            .build();
+        otlp.observed.lock().extend([calls, connections]);
     }
 
-    /// Exports what is pending and stops the exporter (no-op when in memory). The SDK's
+    /// Exports what is pending and stops the exporter (no-op when not exported). The SDK's
     /// shutdown blocks until its export, which runs on this runtime: so it waits off it.
     pub async fn shutdown(&self) {
-        if let Some((provider, _)) = &self.otlp {
-            let provider = provider.clone();
+        if let Some(otlp) = &self.otlp {
+            let provider = otlp.provider.clone();
             let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
         }
     }

@@ -29,7 +29,7 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider, SpanExporter};
 
 pub use export::ExportStats;
 pub use json_logs::JsonLogLayer;
-pub use metrics::{RouteMetric, ServiceMetrics};
+pub use metrics::{POOL_CALLS, POOL_CONNECTIONS_OPENED, REQUEST_DURATION, ServiceMetrics};
 
 use crate::config::{env_parsed, env_var, parse_bool, parse_duration};
 
@@ -50,8 +50,8 @@ pub struct TelemetrySettings {
     pub max_batch_size: usize,
     /// One export request may take this long before its spans are dropped (`OTEL_BSP_EXPORT_TIMEOUT`).
     pub export_timeout: Duration,
-    /// Full OTLP/HTTP metrics URL (`OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`); `None` = request
-    /// metrics are kept in memory only ([`Telemetry::metrics`]).
+    /// Full OTLP/HTTP metrics URL (`OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`); `None` = no
+    /// metrics are exported (nor recorded).
     pub otlp_metrics_endpoint: Option<String>,
     /// How often metrics are exported (`OTEL_METRIC_EXPORT_INTERVAL`, milliseconds).
     pub metrics_interval: Duration,
@@ -226,11 +226,11 @@ impl Telemetry {
             Some(endpoint) => {
                 ServiceMetrics::exported(endpoint, resource_of(settings), settings.metrics_interval)
                     .unwrap_or_else(|error| {
-                        tracing::warn!(error = format!("{error:#}"), "metrics kept in memory only");
-                        ServiceMetrics::in_memory()
+                        tracing::warn!(error = format!("{error:#}"), "metrics not exported");
+                        ServiceMetrics::disabled()
                     })
             }
-            None => ServiceMetrics::in_memory(),
+            None => ServiceMetrics::disabled(),
         };
         Self {
             inner: Arc::new(Inner {
@@ -265,7 +265,7 @@ impl Telemetry {
         &self.inner.instance_id
     }
 
-    /// This service's request metrics per route.
+    /// This service's metrics (request histogram, connection-pool counters).
     pub fn metrics(&self) -> &ServiceMetrics {
         &self.inner.metrics
     }
