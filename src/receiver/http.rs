@@ -258,29 +258,13 @@ fn encode_metrics_response(
     response: &ExportMetricsServiceResponse,
     encoding: Encoding,
 ) -> Response {
-    match encoding {
-        Encoding::Protobuf => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/x-protobuf")],
-            response.encode_to_vec(),
-        )
-            .into_response(),
-        Encoding::Json => {
-            let body = match &response.partial_success {
-                Some(partial) => serde_json::json!({"partialSuccess": {
-                    "rejectedDataPoints": partial.rejected_data_points.to_string(),
-                    "errorMessage": partial.error_message,
-                }}),
-                None => serde_json::json!({}),
-            };
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json")],
-                body.to_string(),
-            )
-                .into_response()
-        }
-    }
+    let partial = response.partial_success.as_ref().map(|partial| {
+        serde_json::json!({
+            "rejectedDataPoints": partial.rejected_data_points.to_string(),
+            "errorMessage": partial.error_message,
+        })
+    });
+    export_response(encoding, || response.encode_to_vec(), partial)
 }
 
 fn decompress(
@@ -319,19 +303,32 @@ fn decompress(
 }
 
 fn encode_response(response: &ExportTraceServiceResponse, encoding: Encoding) -> Response {
+    let partial = response.partial_success.as_ref().map(|partial| {
+        serde_json::json!({
+            "rejectedSpans": partial.rejected_spans.to_string(),
+            "errorMessage": partial.error_message,
+        })
+    });
+    export_response(encoding, || response.encode_to_vec(), partial)
+}
+
+/// An OTLP export answer in the request's encoding: the protobuf message, or JSON with the
+/// partial success (in the signal's own field names) when there is one.
+fn export_response(
+    encoding: Encoding,
+    protobuf: impl FnOnce() -> Vec<u8>,
+    partial_success: Option<serde_json::Value>,
+) -> Response {
     match encoding {
         Encoding::Protobuf => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/x-protobuf")],
-            response.encode_to_vec(),
+            protobuf(),
         )
             .into_response(),
         Encoding::Json => {
-            let body = match &response.partial_success {
-                Some(partial) => serde_json::json!({"partialSuccess": {
-                    "rejectedSpans": partial.rejected_spans.to_string(),
-                    "errorMessage": partial.error_message,
-                }}),
+            let body = match partial_success {
+                Some(partial) => serde_json::json!({ "partialSuccess": partial }),
                 None => serde_json::json!({}),
             };
             (
