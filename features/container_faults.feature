@@ -25,7 +25,7 @@ Feature: The platform rides out faults that only real containers can make
   @serial @needs-pause-service
   Scenario: While payments is frozen, callers time out cleanly
     When the payments service is paused
-    And Alice pays "Acme Coffee" 20.00 GBP
+    And Alice pays "Acme Coffee" 20.00 GBP, willing to wait 2 seconds
     Then the response is 504 with error code "upstream_timeout"
     When the payments service resumes
     And Alice pays "Acme Coffee" 10.00 GBP

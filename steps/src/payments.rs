@@ -21,10 +21,17 @@ impl MinibankWorld {
         money: &Money,
         key: Option<String>,
     ) -> anyhow::Result<()> {
+        let body = self.payment_body(payee, money)?;
+        self.pay_with_body(payer, payee, body, key).await
+    }
+
+    /// The JSON body of a payment of `money` to `payee`, with the scenario's reference.
+    fn payment_body(&self, payee: &str, money: &Money) -> anyhow::Result<Value> {
         let merchant_id = self.actor(payee)?.party_id.clone();
         let reference = format!("{} order", self.ns.tag());
-        let body = json!({"merchant_id": merchant_id, "amount": money.minor, "currency": money.currency, "reference": reference});
-        self.pay_with_body(payer, payee, body, key).await
+        Ok(
+            json!({"merchant_id": merchant_id, "amount": money.minor, "currency": money.currency, "reference": reference}),
+        )
     }
 
     pub(crate) async fn pay_with_body(
@@ -34,9 +41,25 @@ impl MinibankWorld {
         body: Value,
         key: Option<String>,
     ) -> anyhow::Result<()> {
+        self.send_payment(payer, payee, body, key, None).await
+    }
+
+    /// Sends the payment; with `wait_seconds`, tells edge the payer waits at most that long
+    /// for the answer (`Prefer: wait=N`, which becomes the request's deadline at every hop).
+    async fn send_payment(
+        &mut self,
+        payer: &str,
+        payee: &str,
+        body: Value,
+        key: Option<String>,
+        wait_seconds: Option<u64>,
+    ) -> anyhow::Result<()> {
         let mut request = Request::new(reqwest::Method::POST, "/v1/payments").json(body.clone());
         if let Some(key) = &key {
             request = request.header("idempotency-key", key.clone());
+        }
+        if let Some(seconds) = wait_seconds {
+            request = request.header("prefer", format!("wait={seconds}"));
         }
         let answer = self
             .call(Caller::Actor(payer.to_owned()), request)
@@ -126,6 +149,24 @@ async fn pays(
 ) -> anyhow::Result<()> {
     let key = world.ns.unique("pay");
     world.pay(&payer.0, &payee.0, &money, Some(key)).await
+}
+
+/// The customer pays the merchant, waiting at most `seconds` for the answer (`Prefer: wait=N`):
+/// edge gives up at that deadline, and so does every service behind it.
+/// Example: When Alice pays "Acme Coffee" 20.00 GBP, willing to wait 2 seconds
+#[when(expr = "{actor} pays {actor} {money}, willing to wait {int} seconds")]
+async fn pays_willing_to_wait(
+    world: &mut MinibankWorld,
+    payer: ActorName,
+    payee: ActorName,
+    money: Money,
+    seconds: u64,
+) -> anyhow::Result<()> {
+    let key = world.ns.unique("pay");
+    let body = world.payment_body(&payee.0, &money)?;
+    world
+        .send_payment(&payer.0, &payee.0, body, Some(key), Some(seconds))
+        .await
 }
 
 /// The customer pays the merchant with an idempotency key of their choosing (namespaced to the scenario).
