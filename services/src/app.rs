@@ -349,11 +349,13 @@ async fn ready(State(health): State<Health>) -> Response {
         .into_response()
 }
 
-async fn no_route(method: Method, uri: Uri) -> ApiError {
+/// The 404 every minibank router answers for a path it does not serve.
+pub(crate) async fn no_route(method: Method, uri: Uri) -> ApiError {
     ApiError::not_found(format!("no route for {method} {}", uri.path()))
 }
 
-async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+/// The 405 every minibank router answers for a method a route does not take.
+pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",

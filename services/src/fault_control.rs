@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -52,8 +52,8 @@ pub fn router(service: &str, resilience: &Resilience) -> Router {
         .route("/faults", post(add_fault))
         .route("/faults/{id}", get(read_fault).delete(remove_fault))
         .route("/circuits/{target}", get(read_circuit))
-        .fallback(no_route)
-        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(crate::app::no_route)
+        .method_not_allowed_fallback(crate::app::method_not_allowed)
         .with_state(Control {
             service: service.to_owned(),
             resilience: resilience.clone(),
@@ -245,16 +245,4 @@ async fn read_circuit(
         "state": state_name(state),
         "replicas": replicas,
     })))
-}
-
-async fn no_route(method: Method, uri: Uri) -> ApiError {
-    ApiError::not_found(format!("no route for {method} {}", uri.path()))
-}
-
-async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        format!("{method} is not allowed on {}", uri.path()),
-    )
 }
