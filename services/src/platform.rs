@@ -19,8 +19,8 @@ use crate::config::Secret;
 use crate::db::sqlite_url;
 use crate::edge::Discovery;
 use crate::rpc::{
-    BreakerSettings, CircuitRegistry, CircuitState, FaultInjector, HealthChecks, PoolStats,
-    Resilience, RetrySettings, RpcClient,
+    BreakerSettings, CircuitRegistry, CircuitState, FaultInjector, HealthChecks, HealthRegistry,
+    PoolStats, Resilience, RetrySettings, RpcClient,
 };
 use crate::telemetry::{Telemetry, TelemetrySettings};
 use crate::webhooks::schedule::RetrySchedule;
@@ -164,6 +164,7 @@ impl PlatformConfig {
                 },
                 faults: FaultInjector::new(),
                 circuits: CircuitRegistry::default(),
+                health: HealthRegistry::default(),
                 pool: PoolStats::default(),
                 // Edge checks its upstreams' replicas every 50 ms: a replica that stops
                 // answering is out of rotation within a scenario step.
@@ -270,8 +271,7 @@ impl RunningPlatform {
     pub fn circuit(&self, caller: ServiceName, target: &str) -> Option<CircuitState> {
         self.config
             .resilience
-            .circuits
-            .state(caller.as_str(), target)
+            .circuit_state(caller.as_str(), target)
     }
 
     /// The configuration the platform runs with.
