@@ -69,12 +69,12 @@ pub fn build_stack(
     let below_retry: ReplicaStack = match replicas {
         None => replica_stack(http, resilience, caller, target, "").0,
         Some(replicas) => {
-            let (resilience_, caller_, target_) =
+            let balance = BalanceLayer::new(target, replicas, resilience.health_checks.clone());
+            let (resilience, caller, target) =
                 (resilience.clone(), caller.to_owned(), target.to_owned());
             let make: MakeReplica = Arc::new(move |base: &str| {
-                replica_parts(http.clone(), &resilience_, &caller_, &target_, base)
+                replica_parts(http.clone(), &resilience, &caller, &target, base)
             });
-            let balance = BalanceLayer::new(target, replicas, resilience.health_checks.clone());
             // Below the retry: picks a replica per attempt, skipping those out of rotation
             // (ejected by an open circuit, or failing health checks), following discovery.
             BoxCloneSyncService::new(balance.layer(make))

@@ -169,9 +169,12 @@ mod tests {
     use tokio::sync::watch;
     use tower::util::BoxCloneSyncService;
 
+    /// Every replica's parts as the balancer made them, by base URL.
+    type Made = Arc<Mutex<Vec<(String, ReplicaParts)>>>;
+
     /// Replicas are mock services answering with their base URL in a header; each replica's
     /// parts are kept so the test can mark one unhealthy.
-    fn balancer(replicas: Replicas) -> (RoundRobin, Arc<Mutex<Vec<(String, ReplicaParts)>>>) {
+    fn balancer(replicas: Replicas) -> (RoundRobin, Made) {
         let made = Arc::new(Mutex::new(Vec::<(String, ReplicaParts)>::new()));
         let record = made.clone();
         let make: MakeReplica = Arc::new(move |base: &str| {

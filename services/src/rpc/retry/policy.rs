@@ -200,7 +200,6 @@ mod tests {
             min_per_second: 1,
             retry_ratio: 0.0,
             backoff: Duration::ZERO,
-            ..RetrySettings::default()
         };
         let service = stack(&faults, settings, Arc::new(AtomicU32::new(0)));
         let mut resent = 0;
