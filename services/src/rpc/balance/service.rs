@@ -16,6 +16,7 @@ use crate::rpc::call::RpcCall;
 use crate::rpc::error::RpcError;
 use crate::rpc::response::RpcResponse;
 
+/// A replica the balancer calls: its base URL and what it is called through.
 #[derive(Clone)]
 pub(super) struct Member {
     pub(super) base: String,
@@ -29,6 +30,7 @@ impl Member {
     }
 }
 
+/// What the balancer's clones and its background tasks (discovery, health checks) share.
 pub(super) struct Shared {
     target: Arc<str>,
     replicas: Replicas,
@@ -37,7 +39,7 @@ pub(super) struct Shared {
 }
 
 /// Round robin over the replicas a [`Replicas`] channel lists, skipping replicas out of
-/// rotation (open circuit or failed health check).
+/// rotation (ejected by its circuit, or failing its health checks).
 #[derive(Clone)]
 pub struct RoundRobin {
     pub(super) shared: Arc<Shared>,
