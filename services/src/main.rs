@@ -10,13 +10,13 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use harness::sink::{SinkConfig, TraceSink};
-use minibank::app::{Application, Deps};
-use minibank::config::{self, Secret};
+use minibank::app::Deps;
+use minibank::config::{self, OperatorCredentials, Secret};
 use minibank::fault_control;
-use minibank::platform::{self, OperatorCredentials, PlatformConfig, ServiceName};
+use minibank::platform::{self, PlatformConfig};
 use minibank::rpc::Resilience;
+use minibank::service::{self, ServiceName, SettingsFrom};
 use minibank::telemetry::{self, Telemetry, TelemetrySettings};
-use minibank::{auth, edge, ledger, payments, webhooks};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -99,37 +99,7 @@ async fn serve(service: ServiceName, bind: Option<SocketAddr>) -> anyhow::Result
     let fault_control = fault_control::bind_from_env()?;
     // The clone shares the fault rules and circuits the fault-control endpoint serves.
     let deps = Deps::with_own_pool(telemetry, resilience.clone());
-    let bind = match bind {
-        Some(bind) => bind,
-        None => config::bind_from_env()?,
-    };
-    let app: Application = match service {
-        ServiceName::Edge => {
-            let mut settings = edge::Settings::from_env()?;
-            settings.bind = bind;
-            edge::build(settings, deps).await?
-        }
-        ServiceName::Auth => {
-            let mut settings = auth::Settings::from_env()?;
-            settings.bind = bind;
-            auth::build(settings, deps).await?
-        }
-        ServiceName::Ledger => {
-            let mut settings = ledger::Settings::from_env()?;
-            settings.bind = bind;
-            ledger::build(settings, deps).await?
-        }
-        ServiceName::Payments => {
-            let mut settings = payments::Settings::from_env()?;
-            settings.bind = bind;
-            payments::build(settings, deps).await?
-        }
-        ServiceName::Webhooks => {
-            let mut settings = webhooks::Settings::from_env()?;
-            settings.bind = bind;
-            webhooks::build(settings, deps).await?
-        }
-    };
+    let app = service::start(service, SettingsFrom::Env { bind }, deps).await?;
     tracing::info!(service = service.as_str(), addr = %app.local_addr(), "listening");
     let shutdown = app.shutdown_handle();
     if let Some(addr) = fault_control {

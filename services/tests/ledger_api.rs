@@ -7,7 +7,7 @@ mod database_support;
 use std::time::Duration;
 
 use minibank::app::Deps;
-use minibank::ledger::domain::{AccountId, CustomerId, MerchantId};
+use minibank::domain::{AccountId, CustomerId, MerchantId};
 use minibank::rpc::RpcClient;
 use minibank::telemetry::Telemetry;
 use serde_json::{Value, json};

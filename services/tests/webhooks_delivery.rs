@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use minibank::app::Deps;
-use minibank::ledger::domain::{EventId, MerchantId, PaymentId};
-use minibank::ledger::write_gate::WriteGate;
+use minibank::db::WriteGate;
+use minibank::domain::{EventId, MerchantId, PaymentId};
 use minibank::rpc::RpcClient;
 use minibank::telemetry::Telemetry;
 use minibank::webhooks::delivery::DeliveryWorker;
@@ -158,7 +158,7 @@ async fn registering_an_endpoint_returns_its_secret_once_and_refuses_bad_urls_an
         (status, body["code"].as_str()),
         (422, Some("invalid_events"))
     );
-    let customer = minibank::ledger::domain::CustomerId::generate().to_string();
+    let customer = minibank::domain::CustomerId::generate().to_string();
     let (status, _) = webhooks
         .send(
             webhooks

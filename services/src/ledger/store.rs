@@ -12,7 +12,7 @@ use sqlx::AnyConnection;
 
 use crate::http_error::{ApiError, ErrorBody};
 
-use super::domain::OperationId;
+use crate::domain::OperationId;
 
 /// The first result of a mutation, replayed for every later request with its operation id.
 #[derive(Debug, Clone, PartialEq)]

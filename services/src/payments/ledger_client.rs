@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::ledger::domain::{Currency, Money};
+use crate::domain::{Currency, Money};
 use crate::rpc::{CallOutcome, RequestContext, RpcClient, RpcError, RpcRequest};
 
 /// An account as the ledger lists it (the fields payments needs).

@@ -34,8 +34,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{Application, Deps, ServiceBuilder};
 use crate::config;
+use crate::db::WriteGate;
 use crate::db::{self, Migration};
-use crate::ledger::write_gate::WriteGate;
+use crate::service::{InProcess, Operation, Service, ServiceName};
 use ledger_client::LedgerClient;
 use provider_client::ProviderClient;
 use saga::backoff::Backoff;
@@ -95,17 +96,6 @@ impl Settings {
         }
     }
 
-    /// Short timeouts and backoffs for tests: decisions within milliseconds.
-    pub fn for_tests(mut self) -> Self {
-        self.provider_timeout = Duration::from_millis(300);
-        self.retry_backoff = Backoff {
-            base: Duration::from_millis(10),
-            max: Duration::from_millis(100),
-        };
-        self.sweep = Duration::from_millis(100);
-        self
-    }
-
     /// From `MINIBANK_BIND`, `MINIBANK_DATABASE_URL` (default `sqlite://payments.db`),
     /// `MINIBANK_LEDGER_URL`, `MINIBANK_WEBHOOKS_URL`, `MINIBANK_PROVIDER_URL`,
     /// `MINIBANK_PROVIDER_TIMEOUT` (default 2s).
@@ -139,6 +129,50 @@ impl PaymentsState {
     /// The database pool.
     pub fn pool(&self) -> &AnyPool {
         self.driver.pool()
+    }
+}
+
+/// payments, as one of the platform's services.
+pub struct Payments;
+
+impl Service for Payments {
+    const NAME: ServiceName = ServiceName::Payments;
+    type Settings = Settings;
+
+    fn from_env() -> anyhow::Result<Settings> {
+        Settings::from_env()
+    }
+
+    fn in_process(platform: &InProcess<'_>) -> Settings {
+        let mut settings = Settings::new(
+            platform.database_url(Self::NAME),
+            (platform.url_of)(ServiceName::Ledger),
+            (platform.url_of)(ServiceName::Webhooks),
+            platform.config.provider_url.clone(),
+        );
+        settings.provider_timeout = platform.config.provider_timeout;
+        settings
+    }
+
+    fn for_tests(mut settings: Settings) -> Settings {
+        settings.retry_backoff = Backoff {
+            base: Duration::from_millis(10),
+            max: Duration::from_millis(100),
+        };
+        settings.sweep = Duration::from_millis(100);
+        settings
+    }
+
+    fn operations() -> Vec<Operation> {
+        Vec::new()
+    }
+
+    fn set_bind(settings: &mut Settings, bind: SocketAddr) {
+        settings.bind = bind;
+    }
+
+    async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application> {
+        build(settings, deps).await
     }
 }
 

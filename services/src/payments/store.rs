@@ -6,8 +6,8 @@ use sqlx::AnyPool;
 
 use super::model::{PAYMENT_COLUMNS, PaymentRow};
 use super::saga::state::{FailureReason, Step};
-use crate::ledger::domain::EventId;
-use crate::ledger::write_gate::WriteGate;
+use crate::db::WriteGate;
+use crate::domain::EventId;
 use crate::rpc::PropagatedContext;
 
 /// Current time in unix milliseconds (what `next_attempt_at` holds).

@@ -44,8 +44,9 @@ use tokio::sync::Notify;
 
 use crate::app::{Application, Deps, ServiceBuilder};
 use crate::config;
+use crate::db::WriteGate;
 use crate::db::{self, Migration};
-use crate::ledger::write_gate::WriteGate;
+use crate::service::{InProcess, Operation, Service, ServiceName};
 use delivery::DeliveryWorker;
 use schedule::RetrySchedule;
 
@@ -120,6 +121,43 @@ impl WebhooksState {
     /// Tells the delivery worker new deliveries exist.
     pub fn wake_delivery(&self) {
         self.delivery_wake.notify_one();
+    }
+}
+
+/// webhooks, as one of the platform's services.
+pub struct Webhooks;
+
+impl Service for Webhooks {
+    const NAME: ServiceName = ServiceName::Webhooks;
+    type Settings = Settings;
+
+    fn from_env() -> anyhow::Result<Settings> {
+        Settings::from_env()
+    }
+
+    fn in_process(platform: &InProcess<'_>) -> Settings {
+        let mut settings = Settings::new(platform.database_url(Self::NAME));
+        settings.retry_schedule =
+            RetrySchedule::new(platform.config.webhook_retry_schedule.clone());
+        settings
+    }
+
+    fn for_tests(mut settings: Settings) -> Settings {
+        settings.delivery_timeout = Duration::from_secs(2);
+        settings.sweep = Duration::from_millis(100);
+        settings
+    }
+
+    fn operations() -> Vec<Operation> {
+        Vec::new()
+    }
+
+    fn set_bind(settings: &mut Settings, bind: SocketAddr) {
+        settings.bind = bind;
+    }
+
+    async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application> {
+        build(settings, deps).await
     }
 }
 

@@ -229,7 +229,7 @@ pub enum AttemptResult {
 /// due again at `lease_until` with the same attempt count.
 pub async fn claim(
     pool: &AnyPool,
-    gate: &crate::ledger::write_gate::WriteGate,
+    gate: &crate::db::WriteGate,
     delivery_id: &str,
     attempts_seen: i64,
     now_ms: i64,
@@ -258,7 +258,7 @@ pub async fn claim(
 /// `now_ms` instead of when the lease would have ended. False when the claim was no longer held.
 pub async fn release(
     pool: &AnyPool,
-    gate: &crate::ledger::write_gate::WriteGate,
+    gate: &crate::db::WriteGate,
     delivery_id: &str,
     attempts_before: i64,
     lease_until: i64,
@@ -284,7 +284,7 @@ pub async fn release(
 /// claimed or recorded since).
 pub async fn record_attempt(
     pool: &AnyPool,
-    gate: &crate::ledger::write_gate::WriteGate,
+    gate: &crate::db::WriteGate,
     delivery_id: &str,
     attempts_before: i64,
     lease_until: i64,
@@ -325,7 +325,7 @@ pub async fn record_attempt(
 /// claimed one was never sent). False when the claim ending at `lease_until` is no longer held.
 pub async fn defer(
     pool: &AnyPool,
-    gate: &crate::ledger::write_gate::WriteGate,
+    gate: &crate::db::WriteGate,
     delivery_id: &str,
     attempts_before: i64,
     lease_until: i64,

@@ -12,9 +12,9 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::hold_row;
+use crate::domain::{AccountId, Money, OperationId};
 use crate::http_error::{ApiError, ApiJson};
 use crate::ledger::LedgerState;
-use crate::ledger::domain::{AccountId, Money, OperationId};
 use crate::ledger::rules;
 use crate::ledger::store::{self, Recorded};
 

@@ -9,9 +9,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
+use crate::domain::{AccountId, Amount, Currency, HoldId, Money, OperationId};
 use crate::http_error::{ApiError, ApiJson};
 use crate::ledger::LedgerState;
-use crate::ledger::domain::{AccountId, Amount, Currency, HoldId, Money, OperationId};
 use crate::ledger::model::HoldView;
 use crate::ledger::store::{self, Recorded};
 

@@ -5,9 +5,9 @@ use axum::Json;
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::{Currency, OwnerId};
 use crate::http_error::ApiError;
 use crate::ledger::LedgerState;
-use crate::ledger::domain::{Currency, OwnerId};
 use crate::ledger::model::AccountView;
 use crate::ledger::store::AccountRow;
 

@@ -6,9 +6,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
+use crate::domain::{AccountId, Currency, OwnerId};
 use crate::http_error::{ApiError, ApiJson};
 use crate::ledger::LedgerState;
-use crate::ledger::domain::{AccountId, Currency, OwnerId};
 use crate::ledger::model::AccountView;
 use crate::ledger::store::{Recorded, load_account};
 

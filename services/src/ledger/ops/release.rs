@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::hold_row;
+use crate::domain::OperationId;
 use crate::http_error::{ApiError, ApiJson};
 use crate::ledger::LedgerState;
-use crate::ledger::domain::OperationId;
 use crate::ledger::store::{self, Recorded};
 
 /// The request body.

@@ -6,9 +6,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::{Amount, Currency, Money, OperationId};
 use crate::http_error::{ApiError, ApiJson};
 use crate::ledger::LedgerState;
-use crate::ledger::domain::{Amount, Currency, Money, OperationId};
 use crate::ledger::rules;
 use crate::ledger::store::{self, Recorded};
 use crate::rpc::RequestContext;

@@ -17,10 +17,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tracing::Instrument as _;
 
+use crate::domain::{Amount, Currency, CustomerId, IdempotencyKey, MerchantId, Money, PaymentId};
 use crate::http_error::{ApiError, ApiJson};
-use crate::ledger::domain::{
-    Amount, Currency, CustomerId, IdempotencyKey, MerchantId, Money, PaymentId,
-};
 use crate::payments::PaymentsState;
 use crate::payments::model::PaymentRow;
 use crate::payments::saga::state::{FailureReason, Step};
@@ -50,9 +48,8 @@ struct Parsed {
 
 impl Parsed {
     fn parse(body: CreatePayment) -> Result<Self, ApiError> {
-        let unprocessable = |e: crate::ledger::domain::DomainError| {
-            ApiError::unprocessable(e.code(), e.to_string())
-        };
+        let unprocessable =
+            |e: crate::domain::DomainError| ApiError::unprocessable(e.code(), e.to_string());
         let merchant = MerchantId::parse(&body.merchant_id)
             .map_err(|e| ApiError::unprocessable("invalid_request", e.to_string()))?;
         let money = Money::new(

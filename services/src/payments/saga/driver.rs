@@ -12,8 +12,8 @@ use tokio::sync::Notify;
 
 use super::backoff::Backoff;
 use super::state::{self, FailureReason, Outcome, Step};
-use crate::ledger::domain::Money;
-use crate::ledger::write_gate::WriteGate;
+use crate::db::WriteGate;
+use crate::domain::Money;
 use crate::payments::ledger_client::{LedgerClient, LedgerFailure};
 use crate::payments::model::PaymentRow;
 use crate::payments::provider_client::ProviderClient;

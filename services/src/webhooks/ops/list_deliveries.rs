@@ -5,8 +5,8 @@ use axum::Json;
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::MerchantId;
 use crate::http_error::ApiError;
-use crate::ledger::domain::MerchantId;
 use crate::rpc::{RequestContext, Role};
 use crate::webhooks::WebhooksState;
 use crate::webhooks::store::{self, DeliveryView};

@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::domain::{DeliveryId, EventId, MerchantId};
 use crate::http_error::{ApiError, ApiJson};
-use crate::ledger::domain::{DeliveryId, EventId, MerchantId};
 use crate::rpc::{PropagatedContext, RequestContext};
 use crate::webhooks::WebhooksState;
 use crate::webhooks::event_type::EventType;

@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::{EndpointId, MerchantId};
 use crate::http_error::{ApiError, ApiJson};
-use crate::ledger::domain::{EndpointId, MerchantId};
 use crate::rpc::{RequestContext, Role};
 use crate::webhooks::WebhooksState;
 use crate::webhooks::event_type::EventType;

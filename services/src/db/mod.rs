@@ -16,6 +16,8 @@
 //! Query placeholders are `$1, $2, …` (both SQLite and Postgres understand them through `Any`).
 //! Column types that work through `Any`: INTEGER (i64), TEXT (String), REAL (f64), BLOB, BOOLEAN.
 
+mod write_gate;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -23,6 +25,8 @@ use anyhow::Context as _;
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AssertSqlSafe, Executor as _};
+
+pub use write_gate::{WriteGate, WritePermit};
 
 /// One migration step: applied once, in `version` order, inside a transaction.
 #[derive(Clone, Copy, Debug)]
