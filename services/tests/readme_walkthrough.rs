@@ -169,24 +169,14 @@ async fn the_readme_walk_through_runs_as_written_and_settles_a_payment_with_its_
 
     // The same facts, read from the platform.
     let http = reqwest::Client::new();
-    let payment: Value = http
-        .get(format!("{edge}/v1/payments/{payment_id}"))
-        .bearer_auth(value("customer_token"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let payment = get_json(
+        &http,
+        &format!("{edge}/v1/payments/{payment_id}"),
+        &value("customer_token"),
+    )
+    .await;
     assert_eq!(payment["status"], "settled", "{payment}");
-    let transfer: Value = http
-        .get(format!("{sandbox}/transfers/{payment_id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let transfer = get_json(&http, &format!("{sandbox}/transfers/{payment_id}"), "").await;
     assert_eq!(transfer["status"], "accepted", "{transfer}");
     let delivered = eventually_delivered(&http, &edge, &value("merchant_token"), &payment_id).await;
     assert_eq!(delivered["event_type"], "payment.settled");
@@ -225,15 +215,12 @@ async fn eventually_delivered(
 ) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let list: Value = http
-            .get(format!("{edge}/v1/webhook-deliveries"))
-            .bearer_auth(merchant_token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list = get_json(
+            http,
+            &format!("{edge}/v1/webhook-deliveries"),
+            merchant_token,
+        )
+        .await;
         let delivered = list["deliveries"].as_array().and_then(|deliveries| {
             deliveries
                 .iter()
@@ -249,4 +236,14 @@ async fn eventually_delivered(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// `GET url` (with `token` as a bearer token unless empty), its JSON body.
+async fn get_json(http: &reqwest::Client, url: &str, token: &str) -> Value {
+    let mut request = http.get(url);
+    if !token.is_empty() {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    response.json().await.unwrap()
 }
