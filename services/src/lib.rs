@@ -54,6 +54,8 @@
 //! - [`platform`]: every service as tasks in one process (the in-process test driver and
 //!   `minibank up`).
 //! - the `minibank` binary: `minibank serve <service>` (one service, 12-factor) and `minibank up`.
+//! - [`provider_sandbox`]: a bank provider (and a merchant webhook inbox) in memory, which
+//!   `minibank up` starts unless it is given a provider URL; not a minibank service.
 //! - [`fault_control`]: the test-only endpoint (off unless `MINIBANK_FAULT_CONTROL_BIND` is set)
 //!   through which a driver injects call faults into a `minibank serve` process and reads its
 //!   circuits.
@@ -65,6 +67,7 @@ pub mod domain;
 pub mod fault_control;
 pub mod http_error;
 pub mod platform;
+pub mod provider_sandbox;
 pub mod rpc;
 pub mod service;
 pub mod telemetry;

@@ -217,10 +217,7 @@ fn classify(error: serde_path_to_error::Error<serde_json::Error>) -> InvalidRequ
         } else {
             path
         };
-        return InvalidRequest::UnknownField {
-            field,
-            expected,
-        };
+        return InvalidRequest::UnknownField { field, expected };
     }
     if path.is_empty() || path == "." {
         // A type error at the top: the body is not an object.
