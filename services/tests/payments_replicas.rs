@@ -107,16 +107,17 @@ on_every_database! {
             assert_eq!(settled["status"], "settled", "{settled}");
         }
         // Every transfer was settled by status queries driven by one replica at a time.
-        let seen = seen.lock().unwrap();
-        for (_, id) in &ids {
-            assert_eq!(seen.submits.get(id), Some(&1), "{id} submitted exactly once");
-            assert!(
-                seen.queries.get(id) >= Some(&(UNKNOWN_ANSWERS + 1)),
-                "{id} was settled by its status queries"
-            );
+        {
+            let seen = seen.lock().unwrap();
+            for (_, id) in &ids {
+                assert_eq!(seen.submits.get(id), Some(&1), "{id} submitted exactly once");
+                assert!(
+                    seen.queries.get(id) >= Some(&(UNKNOWN_ANSWERS + 1)),
+                    "{id} was settled by its status queries"
+                );
+            }
+            assert_eq!(seen.most_at_once, 1, "two drivers queried one transfer at once");
         }
-        assert_eq!(seen.most_at_once, 1, "two drivers queried one transfer at once");
-        drop(seen);
         assert_eq!(money.account(&payee).await["balance"], 100 * payments);
         eventually(|| async { (money.audit().await["balanced"] == true).then_some(()) }).await;
         drop(replica);
