@@ -190,11 +190,6 @@ impl SagaDriver {
         Ok(leased.then_some(claim))
     }
 
-    /// Whether a payment is being driven in this process.
-    pub fn is_in_flight(&self, payment_id: &str) -> bool {
-        self.in_flight.lock().contains(payment_id)
-    }
-
     /// Drives `row` until it is final, must wait, or another driver took it over; returns the
     /// row as it then is. A failure of our own (the database) gives the lease back for a retry
     /// after a pause rather than at once.
