@@ -404,3 +404,63 @@ from_sqlx!(
     SettleHoldError,
     AuditError
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::model::Recorded;
+    use crate::rpc::Role;
+
+    fn codes<E: ErrorAnswer>() -> Vec<(u16, &'static str)> {
+        E::answers()
+            .into_iter()
+            .map(|answer| (answer.status.as_u16(), answer.code))
+            .collect()
+    }
+
+    #[test]
+    fn a_body_error_lists_the_shape_codes_and_only_the_values_its_operation_parses() {
+        let money = codes::<Invalid<MoneyValues>>();
+        assert!(money.contains(&(400, "malformed_json")));
+        assert!(money.contains(&(422, "invalid_amount")));
+        assert!(money.contains(&(422, "invalid_key")));
+        assert!(!money.contains(&(422, "invalid_id")), "{money:?}");
+    }
+
+    #[test]
+    fn a_refused_value_answers_its_own_code_and_names_its_field() {
+        let error = TopUpError::from(Invalid::<MoneyValues>::value(
+            "operation_id",
+            OperationId::parse("").unwrap_err(),
+        ));
+        assert_eq!(error.answer().code, "invalid_key");
+        assert_eq!(error.field(), Some("operation_id"));
+    }
+
+    #[test]
+    fn a_public_route_refuses_no_identity_as_401_and_a_missing_scope_as_403() {
+        let context = RequestContext::background(Default::default());
+        let refused = AccessError::require(&context, "ledger:audit").unwrap_err();
+        assert_eq!(refused.answer().status, StatusCode::UNAUTHORIZED);
+        let context = context.with_identity(Some(Identity {
+            subject: "cus_x".into(),
+            role: Role::Customer,
+            scopes: vec!["accounts:read".into()],
+        }));
+        assert!(AccessError::require(&context, "accounts:read").is_ok());
+        let refused = AccessError::require(&context, "ledger:audit").unwrap_err();
+        assert_eq!(refused.answer().status, StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn a_recorded_refusal_is_the_wire_form_of_its_typed_error() {
+        let recorded = Recorded::refused(AccountRefusal::Closed {
+            account_id: "acc_x".into(),
+        });
+        assert_eq!(recorded.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            recorded.body,
+            serde_json::json!({"code": "account_closed", "message": "account `acc_x` is closed"})
+        );
+    }
+}
