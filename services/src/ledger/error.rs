@@ -285,7 +285,7 @@ crate::error_answers!(TopUpError {
 
 /// Why `POST /holds` refused.
 #[derive(Debug, thiserror::Error)]
-pub enum HoldError {
+pub enum PlaceHoldError {
     /// The operation id was used before for another request.
     #[error("operation_id `{0}` was already used for a different request")]
     OperationIdReused(OperationId),
@@ -308,7 +308,7 @@ pub enum HoldError {
     Internal(#[from] Internal),
 }
 
-crate::error_answers!(HoldError {
+crate::error_answers!(PlaceHoldError {
     OperationIdReused => UNPROCESSABLE_ENTITY "operation_id_reused",
     InsufficientFunds => UNPROCESSABLE_ENTITY "insufficient_funds",
 } delegates {
@@ -400,7 +400,7 @@ from_sqlx!(
     OpenAccountError,
     CloseAccountError,
     TopUpError,
-    HoldError,
+    PlaceHoldError,
     SettleHoldError,
     AuditError
 );

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::domain::{AccountId, Amount, Currency, HoldId, Money, OperationId};
 use crate::http_error::ApiJson;
 use crate::ledger::LedgerState;
-use crate::ledger::error::{AccountRefusal, HoldError, HoldValues, Invalid};
+use crate::ledger::error::{AccountRefusal, HoldValues, Invalid, PlaceHoldError};
 use crate::ledger::model::{HoldView, Recorded};
 use crate::ledger::store::{self, Claim};
 
@@ -39,7 +39,7 @@ pub struct PlaceHold {
 
 impl PlaceHold {
     /// Checks the operation id, the account id and the money.
-    pub fn parse(body: PlaceHoldBody) -> Result<Self, HoldError> {
+    pub fn parse(body: PlaceHoldBody) -> Result<Self, PlaceHoldError> {
         let operation_id = OperationId::parse(&body.operation_id)
             .map_err(|e| InvalidHold::value("operation_id", e))?;
         let account_id =
@@ -57,7 +57,7 @@ impl PlaceHold {
 
     /// Reserves the money and inserts the hold in one transaction, recording the answer (the
     /// hold, or a refusal of an existing account) under the operation id.
-    pub async fn apply(self, state: &LedgerState) -> Result<Recorded, HoldError> {
+    pub async fn apply(self, state: &LedgerState) -> Result<Recorded, PlaceHoldError> {
         let PlaceHold {
             operation_id,
             account_id,
@@ -70,7 +70,7 @@ impl PlaceHold {
         match store::claim(&mut tx, &operation_id, &description).await? {
             Claim::New => {}
             Claim::Replay(first) => return Ok(first),
-            Claim::Reused => return Err(HoldError::OperationIdReused(operation_id)),
+            Claim::Reused => return Err(PlaceHoldError::OperationIdReused(operation_id)),
         }
         let result = if store::reserve(&mut tx, account_id, money).await? {
             let hold = HoldView {
@@ -88,7 +88,7 @@ impl PlaceHold {
                 // Nothing to record for an account that does not exist (yet).
                 Some(refusal @ AccountRefusal::NotFound { .. }) => return Err(refusal.into()),
                 Some(refusal) => Recorded::refused(refusal),
-                None => Recorded::refused(HoldError::InsufficientFunds {
+                None => Recorded::refused(PlaceHoldError::InsufficientFunds {
                     account_id: account_id.to_owned(),
                     money,
                 }),
@@ -108,7 +108,7 @@ fn encode(answer: Recorded) -> Recorded {
 pub async fn handle(
     State(state): State<LedgerState>,
     ApiJson(body): ApiJson<PlaceHoldBody>,
-) -> Result<Recorded, HoldError> {
+) -> Result<Recorded, PlaceHoldError> {
     let answer = PlaceHold::parse(body)?.apply(&state).await?;
     Ok(encode(answer))
 }
