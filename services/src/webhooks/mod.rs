@@ -26,12 +26,12 @@
 //! `POST /endpoints`, `GET /deliveries?merchant_id=`, `POST /events` (internal).
 
 pub mod delivery;
-pub mod event_type;
+pub mod error;
+pub mod model;
 pub mod ops;
 pub mod schedule;
 pub mod signature;
 pub mod store;
-pub mod url;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -149,7 +149,10 @@ impl Service for Webhooks {
     }
 
     fn operations() -> Vec<Operation> {
-        Vec::new()
+        vec![
+            ops::register_endpoint::OPERATION,
+            ops::list_deliveries::OPERATION,
+        ]
     }
 
     fn set_bind(settings: &mut Settings, bind: SocketAddr) {
