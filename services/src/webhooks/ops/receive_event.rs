@@ -80,9 +80,9 @@ impl ReceiveEvent {
         // request already belongs to that trace (the relay continued it), continue this
         // request's own span instead, so the delivery hangs under it in the trace tree.
         let stored = PropagatedContext {
-            traceparent: body.traceparent.unwrap_or_default(),
-            tracestate: body.tracestate,
-            baggage: body.baggage,
+            traceparent: sendable_header(body.traceparent).unwrap_or_default(),
+            tracestate: sendable_header(body.tracestate),
+            baggage: sendable_header(body.baggage),
         };
         let stored_trace_id = stored.traceparent.split('-').nth(1).unwrap_or_default();
         let trace = if stored_trace_id.is_empty() || stored_trace_id == context.trace_id() {
@@ -143,6 +143,13 @@ pub struct Received {
     event_id: EventId,
     /// `None` when the event id was seen before.
     created: Option<u64>,
+}
+
+/// A trace field is kept only if it could be sent as the header it came from: it is stored and
+/// sent with every delivery, and one that could not be (a NUL, which PostgreSQL text cannot even
+/// store, or a line break) is ignored, as a propagator ignores an unreadable header.
+fn sendable_header(value: Option<String>) -> Option<String> {
+    value.filter(|value| http::HeaderValue::from_str(value).is_ok())
 }
 
 fn encode(received: Received) -> impl IntoResponse {
