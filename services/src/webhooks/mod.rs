@@ -22,8 +22,19 @@
 //!
 //! [`signature::verify`] is a reference implementation of these steps.
 //!
-//! Routes: `POST /v1/webhook-endpoints`, `GET /v1/webhook-deliveries` (public, through edge),
-//! `POST /endpoints`, `GET /deliveries?merchant_id=`, `POST /events` (internal).
+//! ## Routes and files
+//! The folder has the shape of every data service: [`error`] (typed errors per operation),
+//! [`model`] (its values: [`model::WebhookUrl`], [`model::EventType`], the listed delivery),
+//! [`ops`] (one file per operation, each read as parse → apply → encode), [`store`] (all of
+//! its SQL); beside them its own machinery: [`delivery`], [`schedule`], [`signature`].
+//! - `POST /v1/webhook-endpoints` (`createWebhookEndpoint`, public) and `POST /endpoints`
+//!   (internal): [`ops::register_endpoint`];
+//! - `GET /v1/webhook-deliveries` (`listWebhookDeliveries`, public) and
+//!   `GET /deliveries?merchant_id=` (internal): [`ops::list_deliveries`];
+//! - `POST /events` (internal, from payments' relay): [`ops::receive_event`].
+//!
+//! A public route and its internal twin are one operation with two parse steps: the public one
+//! takes the merchant from the caller, the internal one from the request.
 
 pub mod delivery;
 pub mod error;
