@@ -123,7 +123,7 @@ impl ReceiveEvent {
                 trace: &self.trace,
                 received_at: &now,
             },
-            crate::payments::store::now_ms(),
+            crate::db::now_ms(),
         )
         .await
         .map_err(Internal::from)?;
