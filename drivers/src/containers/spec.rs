@@ -97,14 +97,15 @@ pub fn replica(
             "MINIBANK_PROVIDER_TIMEOUT",
             format!("{}ms", settings.provider_timeout.as_millis()),
         ),
-        // As the in-process platform for tests: retries in milliseconds, no token cache, edge's
-        // upstream deadline 10 s (a frozen service makes callers wait that long).
+        // As the in-process platform for tests: every service's test timings (the same
+        // `Service::for_tests` the in-process platform applies), retries in milliseconds, no
+        // token cache.
+        ("MINIBANK_TEST_TIMINGS", "true".to_owned()),
         (
             "MINIBANK_WEBHOOK_RETRY_SCHEDULE",
             "20ms,40ms,80ms".to_owned(),
         ),
         ("MINIBANK_INTROSPECTION_CACHE_TTL", "0s".to_owned()),
-        ("MINIBANK_UPSTREAM_TIMEOUT", "10s".to_owned()),
         ("MINIBANK_PROPAGATION_PROBE", "false".to_owned()),
         // Mesh settings as the in-process platform's for tests: circuits open for 250 ms,
         // retries 5 ms apart, edge health-checks replicas every 50 ms, peers re-resolved
