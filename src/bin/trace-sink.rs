@@ -64,6 +64,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sink.otlp_traces_url(),
         sink.query_url()
     );
+    println!(
+        "trace-sink: waterfalls at {0}/traces (recent) and {0}/trace/<trace_id>",
+        sink.query_url()
+    );
     sink.stop_on(stop).await;
     Ok(())
 }
