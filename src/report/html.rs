@@ -82,7 +82,11 @@ impl TraceSummary {
     pub fn of(view: &TraceView) -> Self {
         TraceSummary {
             id: view.id.clone(),
-            root: view.spans.first().map(|s| s.label.clone()).unwrap_or_default(),
+            root: view
+                .spans
+                .first()
+                .map(|s| s.label.clone())
+                .unwrap_or_default(),
             services: view.services.clone(),
             spans: view.spans.len(),
             errors: view.spans.iter().filter(|s| s.error).count(),
@@ -178,6 +182,9 @@ mod tests {
         let page = render_report(&RunReport::default());
         assert!(page.starts_with("<!doctype html>") && page.ends_with("</html>\n"));
         assert!(page.contains("var Waterfall") && page.contains("id=\"run-data\""));
-        assert!(!page.contains("http://") && !page.contains("https://"), "no external resource");
+        assert!(
+            !page.contains("http://") && !page.contains("https://"),
+            "no external resource"
+        );
     }
 }

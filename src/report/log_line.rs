@@ -34,7 +34,10 @@ pub fn readable(line: &Value) -> String {
     // tracing's JSON layout nests the event's fields under `fields` and the current span's
     // under `span`; read all three levels as one.
     let empty = Map::new();
-    let fields = top.get("fields").and_then(Value::as_object).unwrap_or(&empty);
+    let fields = top
+        .get("fields")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
     let span = top.get("span").and_then(Value::as_object).unwrap_or(&empty);
     let find = |key: &str| {
         fields
@@ -50,9 +53,7 @@ pub fn readable(line: &Value) -> String {
         .or_else(|| find("container"))
         .unwrap_or_else(|| "?".to_owned());
     let level = find("level").unwrap_or_else(|| "-".to_owned());
-    let message = find("message")
-        .or_else(|| find("msg"))
-        .unwrap_or_default();
+    let message = find("message").or_else(|| find("msg")).unwrap_or_default();
     let mut out = format!("{time} {service} {level} {message}");
     let mut shown: Vec<&str> = Vec::new();
     for map in [fields, top, span] {

@@ -11,9 +11,18 @@ pub const MASK: &str = "••••";
 /// Whether a field or header of this name holds a secret.
 pub fn is_secret_name(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
-    ["secret", "token", "password", "authorization", "signature", "api_key", "apikey", "cookie"]
-        .iter()
-        .any(|word| name.contains(word))
+    [
+        "secret",
+        "token",
+        "password",
+        "authorization",
+        "signature",
+        "api_key",
+        "apikey",
+        "cookie",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
 }
 
 /// A header value as it may be shown.
@@ -99,14 +108,23 @@ mod tests {
         let shown = body(
             r#"{"client_id":"cli_1","client_secret":"s3cr3t","nested":[{"access_token":"eyJ.x.y","amount":5}]}"#,
         );
-        assert!(!shown.contains("s3cr3t") && !shown.contains("eyJ.x.y"), "{shown}");
-        assert!(shown.contains("cli_1") && shown.contains("\"amount\": 5"), "{shown}");
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("eyJ.x.y"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("cli_1") && shown.contains("\"amount\": 5"),
+            "{shown}"
+        );
         assert_eq!(shown.matches(MASK).count(), 2, "{shown}");
     }
 
     #[test]
     fn authorization_keeps_its_scheme_only() {
-        assert_eq!(header("Authorization", "Bearer eyJabc.def"), format!("Bearer {MASK}"));
+        assert_eq!(
+            header("Authorization", "Bearer eyJabc.def"),
+            format!("Bearer {MASK}")
+        );
         assert_eq!(header("x-request-id", "req_1"), "req_1");
         assert_eq!(header("webhook-signature", "v1=abcdef"), MASK);
     }

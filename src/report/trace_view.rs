@@ -156,7 +156,8 @@ impl<'a> Layout<'a> {
             .parent_span_id
             .as_ref()
             .and_then(|p| self.by_id.get(p).copied());
-        self.rows.push(view(span, parent, depth, orphan, self.origin));
+        self.rows
+            .push(view(span, parent, depth, orphan, self.origin));
         if let Some(kids) = self.children.get(&span.span_id) {
             for kid in kids {
                 self.walk(kid, depth + 1, false);
@@ -227,8 +228,7 @@ fn async_hop(parent: &Span, child: &Span) -> Option<String> {
     if !(through_storage || is_consumer || (other_service && after_parent)) {
         return None;
     }
-    let gap_ms =
-        child.start_unix_nanos.saturating_sub(parent.end_unix_nanos) as f64 / 1_000_000.0;
+    let gap_ms = child.start_unix_nanos.saturating_sub(parent.end_unix_nanos) as f64 / 1_000_000.0;
     Some(format!(
         "async hop: {} → {} (outbox), started {gap_ms:.1} ms after {} ended",
         parent.service(),
@@ -269,9 +269,21 @@ mod tests {
         let trace = Trace::new(
             TraceId::parse("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
             vec![
-                span("0000000000000003", Some("0000000000000001"), "ledger", SpanKind::Server, (5, 6)),
+                span(
+                    "0000000000000003",
+                    Some("0000000000000001"),
+                    "ledger",
+                    SpanKind::Server,
+                    (5, 6),
+                ),
                 span("0000000000000001", None, "edge", SpanKind::Server, (0, 10)),
-                span("0000000000000002", Some("0000000000000001"), "auth", SpanKind::Server, (1, 2)),
+                span(
+                    "0000000000000002",
+                    Some("0000000000000001"),
+                    "auth",
+                    SpanKind::Server,
+                    (1, 2),
+                ),
             ],
         );
         let view = TraceView::of(&trace);
@@ -280,7 +292,10 @@ mod tests {
             .iter()
             .map(|s| (s.service.as_str(), s.depth, s.start_us))
             .collect();
-        assert_eq!(order, [("edge", 0, 0), ("auth", 1, 1000), ("ledger", 1, 5000)]);
+        assert_eq!(
+            order,
+            [("edge", 0, 0), ("auth", 1, 1000), ("ledger", 1, 5000)]
+        );
         assert_eq!(view.total_us, 10_000);
         assert_eq!(view.services, ["edge", "auth", "ledger"]);
     }
@@ -290,10 +305,34 @@ mod tests {
         let trace = Trace::new(
             TraceId::parse("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
             vec![
-                span("0000000000000001", None, "payments", SpanKind::Server, (0, 10)),
-                span("0000000000000002", Some("0000000000000001"), "payments", SpanKind::Client, (1, 3)),
-                span("0000000000000003", Some("0000000000000002"), "ledger", SpanKind::Server, (1, 2)),
-                span("0000000000000004", Some("0000000000000001"), "webhooks", SpanKind::Client, (15, 18)),
+                span(
+                    "0000000000000001",
+                    None,
+                    "payments",
+                    SpanKind::Server,
+                    (0, 10),
+                ),
+                span(
+                    "0000000000000002",
+                    Some("0000000000000001"),
+                    "payments",
+                    SpanKind::Client,
+                    (1, 3),
+                ),
+                span(
+                    "0000000000000003",
+                    Some("0000000000000002"),
+                    "ledger",
+                    SpanKind::Server,
+                    (1, 2),
+                ),
+                span(
+                    "0000000000000004",
+                    Some("0000000000000001"),
+                    "webhooks",
+                    SpanKind::Client,
+                    (15, 18),
+                ),
             ],
         );
         let view = TraceView::of(&trace);
@@ -304,10 +343,18 @@ mod tests {
             .collect();
         assert_eq!(
             hops,
-            [("payments", false), ("payments", false), ("ledger", false), ("webhooks", true)]
+            [
+                ("payments", false),
+                ("payments", false),
+                ("ledger", false),
+                ("webhooks", true)
+            ]
         );
         let hop = view.spans[3].async_hop.as_deref().unwrap();
-        assert!(hop.contains("payments → webhooks") && hop.contains("5.0 ms after"), "{hop}");
+        assert!(
+            hop.contains("payments → webhooks") && hop.contains("5.0 ms after"),
+            "{hop}"
+        );
     }
 
     #[test]
@@ -316,7 +363,13 @@ mod tests {
             TraceId::parse("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
             vec![
                 span("0000000000000001", None, "edge", SpanKind::Server, (0, 10)),
-                span("0000000000000002", Some("00000000000000ff"), "ledger", SpanKind::Server, (2, 3)),
+                span(
+                    "0000000000000002",
+                    Some("00000000000000ff"),
+                    "ledger",
+                    SpanKind::Server,
+                    (2, 3),
+                ),
             ],
         );
         let view = TraceView::of(&trace);
