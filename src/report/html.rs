@@ -17,16 +17,8 @@ const TRACE_PAGE_JS: &str = include_str!("assets/trace_page.js");
 /// The run report: header, filters, timeline, scenarios (failures first), each request with
 /// its trace. Every trace is its own JSON block, parsed only when its request is opened.
 pub fn render_report(run: &RunReport) -> String {
-    let mut traces_len = 0;
-    let traces: Vec<(&String, String)> = run
-        .traces
-        .iter()
-        .map(|(id, view)| {
-            let json = script_json(view);
-            traces_len += json.len() + 80;
-            (id, json)
-        })
-        .collect();
+    let packed = super::pack::pack(run.traces.values());
+    let traces_len: usize = packed.traces.iter().map(|(_, json)| json.len() + 80).sum();
     let run_json = script_json(run);
     let mut page = String::with_capacity(
         CSS.len() + WATERFALL_JS.len() + REPORT_JS.len() + run_json.len() + traces_len + 1024,
@@ -35,11 +27,13 @@ pub fn render_report(run: &RunReport) -> String {
     page.push_str("<main id=\"app\"></main>\n<script type=\"application/json\" id=\"run-data\">");
     page.push_str(&run_json);
     page.push_str("</script>\n");
-    for (id, json) in traces {
+    strings_block(&mut page, &packed.table);
+    for (id, json) in &packed.traces {
         let _ = write!(
             page,
-            "<script type=\"application/json\" id=\"trace-data-{}\">{json}</script>\n",
-            attr(id)
+            "<script type=\"application/json\" id=\"trace-data-{}\">{}</script>\n",
+            attr(id),
+            script_safe(json)
         );
     }
     scripts(&mut page, REPORT_JS);
@@ -53,8 +47,12 @@ pub fn render_trace_page(trace: &TraceView) -> String {
     page.push_str(
         "<main id=\"app\"><p><a href=\"/traces\">← recent traces</a></p><h1>Trace</h1></main>\n",
     );
+    let packed = super::pack::pack([trace]);
+    strings_block(&mut page, &packed.table);
     page.push_str("<script type=\"application/json\" id=\"trace-data\">");
-    page.push_str(&script_json(trace));
+    if let Some((_, json)) = packed.traces.first() {
+        page.push_str(&script_safe(json));
+    }
     page.push_str("</script>\n");
     scripts(&mut page, TRACE_PAGE_JS);
     page
@@ -145,12 +143,28 @@ fn scripts(page: &mut String, page_js: &str) {
     page.push_str("</script>\n</body></html>\n");
 }
 
-/// JSON safe inside a `<script>` element: `</` cannot close it early (`<\/` is the same JSON).
+/// The page-wide table of the strings traces share ([`super::pack`]).
+fn strings_block(page: &mut String, table: &str) {
+    page.push_str("<script type=\"application/json\" id=\"trace-strings\">");
+    page.push_str(&script_safe(table));
+    page.push_str("</script>\n");
+}
+
+/// JSON safe inside a `<script>` element (see [`script_safe`]).
 fn script_json(value: &impl Serialize) -> String {
-    serde_json::to_string(value)
-        .unwrap_or_else(|e| format!("{{\"error\":\"cannot encode: {e}\"}}"))
-        .replace("</", "<\\/")
-        .replace("<!--", "<\\u0021--")
+    script_safe(
+        &serde_json::to_string(value)
+            .unwrap_or_else(|e| format!("{{\"error\":\"cannot encode: {e}\"}}")),
+    )
+}
+
+/// JSON text that cannot close its `<script>` element early: `</` becomes `<\/` (the same
+/// JSON). `<!--` can only occur inside a JSON string, where `<\u0021--` is the same text.
+fn script_safe(json: &str) -> String {
+    if !json.contains('<') {
+        return json.to_owned();
+    }
+    json.replace("</", "<\\/").replace("<!--", "<\\u0021--")
 }
 
 /// Text escaped for HTML content.

@@ -7,6 +7,7 @@
 //!   requests, log lines, the scenarios not run).
 //! - [`trace_view`]: a trace made ready to draw: spans in tree order with depth, offsets,
 //!   people's labels ([`crate::span_label`]), error marks and async hops.
+//! - [`pack`]: traces written compactly, with one page-wide table of repeated strings.
 //! - [`mask`]: tokens and secrets taken out of bodies and headers before they are kept.
 //! - [`html`]: the page itself: inline CSS and JS from `assets/`, the data as JSON; traces
 //!   in their own script blocks, parsed only when opened, so 1,000 scenarios stay quick.
@@ -15,6 +16,7 @@
 pub mod html;
 pub mod log_line;
 pub mod mask;
+pub mod pack;
 pub mod run;
 pub mod trace_view;
 

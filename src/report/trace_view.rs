@@ -213,27 +213,24 @@ fn view(span: &Span, parent: Option<&Span>, depth: usize, orphan: bool, origin: 
     }
 }
 
-/// Whether `child` continues `parent` through storage rather than through a call, and how to
-/// say so. A call puts a server span of the callee under the caller's client span; a span of
-/// another service that is *not* a server span (the webhook delivery's client span under the
-/// payment that wrote the outbox event), or one that starts after its parent ended, was
-/// carried asynchronously.
+/// Whether `child` continues `parent` through storage rather than inside it, and how to say
+/// so. A call happens while its caller's span is open; a span that starts after its parent
+/// ended (the payments outbox relay, the webhook delivery) was carried asynchronously, and so
+/// was a consumer span, or a non-server span of another service under a non-client span
+/// (context read back from a store, not received on a call).
 fn async_hop(parent: &Span, child: &Span) -> Option<String> {
-    let other_service = parent.service() != child.service();
     let after_parent = child.start_unix_nanos >= parent.end_unix_nanos;
-    let through_storage = other_service
+    let through_storage = parent.service() != child.service()
         && !matches!(child.kind, SpanKind::Server)
         && !matches!(parent.kind, SpanKind::Client);
     let is_consumer = matches!(child.kind, SpanKind::Consumer);
-    if !(through_storage || is_consumer || (other_service && after_parent)) {
+    if !(after_parent || through_storage || is_consumer) {
         return None;
     }
     let gap_ms = child.start_unix_nanos.saturating_sub(parent.end_unix_nanos) as f64 / 1_000_000.0;
     Some(format!(
-        "async hop: {} → {} (outbox), started {gap_ms:.1} ms after {} ended",
-        parent.service(),
-        child.service(),
-        parent.service()
+        "async hop (outbox): continues `{}` {gap_ms:.1} ms after it ended",
+        span_label(parent)
     ))
 }
 
@@ -301,7 +298,7 @@ mod tests {
     }
 
     #[test]
-    fn a_delivery_span_of_another_service_under_a_server_span_is_an_async_hop_a_call_is_not() {
+    fn a_span_starting_after_its_parent_ended_is_an_async_hop_a_call_is_not() {
         let trace = Trace::new(
             TraceId::parse("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
             vec![
@@ -329,9 +326,16 @@ mod tests {
                 span(
                     "0000000000000004",
                     Some("0000000000000001"),
-                    "webhooks",
+                    "payments",
                     SpanKind::Client,
                     (15, 18),
+                ),
+                span(
+                    "0000000000000005",
+                    Some("0000000000000004"),
+                    "webhooks",
+                    SpanKind::Server,
+                    (16, 17),
                 ),
             ],
         );
@@ -347,12 +351,13 @@ mod tests {
                 ("payments", false),
                 ("payments", false),
                 ("ledger", false),
-                ("webhooks", true)
+                ("payments", true),
+                ("webhooks", false)
             ]
         );
         let hop = view.spans[3].async_hop.as_deref().unwrap();
         assert!(
-            hop.contains("payments → webhooks") && hop.contains("5.0 ms after"),
+            hop.contains("continues `payments: payments span` 5.0 ms after"),
             "{hop}"
         );
     }

@@ -18,6 +18,11 @@
     s.requests.forEach(function (r, i) { if (r.trace_id && !byTrace[r.trace_id]) byTrace[r.trace_id] = [s, i]; });
   });
 
+  var table = null;
+  function strings() {
+    if (!table) table = JSON.parse(document.getElementById("trace-strings").textContent);
+    return table;
+  }
   function fmtMs(v) { return v >= 1000 ? (v / 1000).toFixed(2) + " s" : v.toFixed(1) + " ms"; }
   function text(parent, tag, cls, t) { var e = el(tag, cls, t); parent.appendChild(e); return e; }
 
@@ -229,7 +234,7 @@
           text(extras, "pre", null, w.body);
         });
       }
-      Waterfall.render(b, JSON.parse(data.textContent), extras);
+      Waterfall.render(b, Waterfall.unpack(JSON.parse(data.textContent), strings()), extras);
     });
     r.details = d;
   }

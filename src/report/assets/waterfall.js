@@ -1,5 +1,5 @@
 // The one trace renderer: the run report and the trace sink's /trace/{id} page both draw
-// traces with `Waterfall.render(container, trace)`. `trace` is a TraceView
+// traces with `Waterfall.render(container, Waterfall.unpack(packed, table))`. `trace` is a TraceView
 // (src/report/trace_view.rs): spans in tree order with depth (dp), offset (t) and duration
 // (d) in µs from the trace's start, service (s), label (l), kind (k), status (st), error (e),
 // async hop (x), orphan (o), parent (p), attributes (a) and events (ev).
@@ -148,5 +148,20 @@ var Waterfall = (function () {
     return wf;
   }
 
-  return { render: render, color: color, el: el, ms: ms, pct: pct };
+  // A packed trace (src/report/pack.rs) back into the shape `render` draws; string fields
+  // are indices into the page's table or the strings themselves.
+  function unpack(packed, table) {
+    function str(v) { return typeof v === "number" ? table[v] : v; }
+    function pairs(list) { return list.map(function (kv) { return [str(kv[0]), str(kv[1])]; }); }
+    return {
+      id: packed.id, total_us: packed.total_us, services: packed.services,
+      spans: packed.spans.map(function (a) {
+        return { id: a[0], p: a[1], dp: a[2], s: str(a[3]), l: str(a[4]), n: str(a[5]), k: str(a[6]),
+          t: a[7], d: a[8], st: str(a[9]), e: a[10] === 1, x: a[11], o: a[12] === 1, a: pairs(a[13]),
+          ev: a[14].map(function (ev) { return [str(ev[0]), ev[1], pairs(ev[2])]; }) };
+      })
+    };
+  }
+
+  return { render: render, unpack: unpack, color: color, el: el, ms: ms, pct: pct };
 })();
