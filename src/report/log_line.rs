@@ -56,9 +56,12 @@ pub fn readable(line: &Value) -> String {
     let message = find("message").or_else(|| find("msg")).unwrap_or_default();
     let mut out = format!("{time} {service} {level} {message}");
     let mut shown: Vec<&str> = Vec::new();
-    for map in [fields, top, span] {
+    for (map, is_span) in [(fields, false), (top, false), (span, true)] {
         for (key, value) in map {
-            if NOT_KEY_FIELDS.contains(&key.as_str()) || shown.contains(&key.as_str()) {
+            // The span's own name (`request`) says nothing the message does not.
+            let span_name = is_span && key == "name";
+            if span_name || NOT_KEY_FIELDS.contains(&key.as_str()) || shown.contains(&key.as_str())
+            {
                 continue;
             }
             shown.push(key);
@@ -101,7 +104,7 @@ mod tests {
         });
         assert_eq!(
             readable(&line),
-            "12:00:01.234 payments WARN provider refused payment_id=pay_1 status=502 name=request"
+            "12:00:01.234 payments WARN provider refused payment_id=pay_1 status=502"
         );
     }
 

@@ -15,8 +15,8 @@ use super::trace_view::TraceView;
 pub struct RunReport {
     /// `in-process`, `containers` or `staging`.
     pub driver: String,
-    /// The seed of every scenario's fake data.
-    pub seed: u64,
+    /// The seed of every scenario's fake data, as text (a u64 does not fit a JS number).
+    pub seed: String,
     /// The command that replays this run.
     pub replay: String,
     /// When the run started, as an RFC 3339 UTC time (for people).
@@ -90,7 +90,7 @@ pub struct ScenarioReport {
     pub steps: Vec<StepReport>,
     /// The first failure message, if it failed.
     pub failure: Option<String>,
-    /// The trace of the failing step's request (the last request sent before it failed).
+    /// The trace of the failing step's last request, else of the scenario's last answer.
     pub failure_trace: Option<String>,
     /// Every request it sent, in order.
     pub requests: Vec<RequestReport>,
@@ -119,6 +119,8 @@ pub struct StepReport {
     pub table: Option<Vec<Vec<String>>>,
     /// Whether it comes from the feature's Background.
     pub background: bool,
+    /// The trace of the last request sent while the step ran, if it sent any.
+    pub trace_id: Option<String>,
 }
 
 /// One request a scenario sent and the answer it got.

@@ -126,6 +126,12 @@ pub fn run_report(facts: RunFacts<'_>) -> RunReport {
                 docstring: st.docstring.clone(),
                 table: st.table.clone(),
                 background: st.background,
+                trace_id: evidence
+                    .requests
+                    .iter()
+                    .filter(|r| r.sent_at >= st.started && r.sent_at <= st.finished)
+                    .filter_map(|r| r.trace_id.clone())
+                    .next_back(),
             })
             .collect();
         let failed = verdict == Some(Verdict::Failed);
@@ -216,7 +222,7 @@ pub fn run_report(facts: RunFacts<'_>) -> RunReport {
     );
     RunReport {
         driver: facts.driver.to_owned(),
-        seed: facts.seed,
+        seed: facts.seed.to_string(),
         replay: facts.replay,
         started_at: rfc3339(facts.started),
         wall_ms: ms(facts.wall_time),

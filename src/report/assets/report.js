@@ -166,7 +166,7 @@
       var f = text(b, "div", "failure");
       text(f, "b", null, "Failed: ");
       if (s.failure_trace) {
-        var a = text(f, "a", "trace-link", "open the trace of the failing request");
+        var a = text(f, "a", "trace-link", "open the trace of the failing step's request");
         a.href = "#trace=" + s.failure_trace;
       }
       text(f, "pre", "failure-message", s.failure);
@@ -185,6 +185,11 @@
           var r = text(t, "tr");
           row.forEach(function (cell) { text(r, "td", null, cell); });
         });
+      }
+      if (st.trace_id) {
+        var link = text(td, "a", "step-trace", " trace");
+        link.href = "#trace=" + st.trace_id;
+        link.title = "the trace of the last request this step sent";
       }
       if (st.error) text(td, "pre", "step-error", st.error);
       var st2 = text(tr, "td");
