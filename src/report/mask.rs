@@ -38,13 +38,13 @@ pub fn header(name: &str, value: &str) -> String {
     }
 }
 
-/// A body as it may be shown: JSON with its secret fields masked (kept as written when it is
-/// not JSON, with free-text secrets masked).
+/// A body as it may be shown: JSON with its secret fields masked, compact (the page indents
+/// it when shown); kept as written, free-text secrets masked, when it is not JSON.
 pub fn body(raw: &str) -> String {
     match serde_json::from_str::<Value>(raw) {
         Ok(mut value) if value.is_object() || value.is_array() => {
             json(&mut value);
-            serde_json::to_string_pretty(&value).unwrap_or_else(|_| raw.to_owned())
+            serde_json::to_string(&value).unwrap_or_else(|_| raw.to_owned())
         }
         _ => text(raw),
     }
@@ -113,7 +113,7 @@ mod tests {
             "{shown}"
         );
         assert!(
-            shown.contains("cli_1") && shown.contains("\"amount\": 5"),
+            shown.contains("cli_1") && shown.contains("\"amount\":5"),
             "{shown}"
         );
         assert_eq!(shown.matches(MASK).count(), 2, "{shown}");

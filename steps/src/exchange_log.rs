@@ -93,7 +93,7 @@ impl ExchangeLog {
                 request_headers.push(("content-type".into(), "application/json".into()));
                 let mut value = value.clone();
                 mask::json(&mut value);
-                serde_json::to_string_pretty(&value).unwrap_or_default()
+                serde_json::to_string(&value).unwrap_or_default()
             }
             Body::RawJson(text) => {
                 request_headers.push(("content-type".into(), "application/json".into()));

@@ -248,12 +248,25 @@ pub fn run_report(facts: RunFacts<'_>) -> RunReport {
     }
 }
 
-/// Writes the page to `path` (whole, or not at all: a temporary file is renamed into place).
-pub fn write(run: &RunReport, path: &Path) -> anyhow::Result<()> {
+/// What the report cost the run (the summary shows it; BENCHMARKS.md records it).
+#[derive(Debug, Clone, Copy)]
+pub struct Cost {
+    /// Reading every trace from the driver's backend.
+    pub traces_read: Duration,
+    /// Laying out, rendering and writing the page.
+    pub written: Duration,
+    /// The page's size.
+    pub bytes: usize,
+}
+
+/// Writes the page to `path` (whole, or not at all: a temporary file is renamed into place);
+/// returns its size.
+pub fn write(run: &RunReport, path: &Path) -> anyhow::Result<usize> {
     let page = harness::report::render_report(run);
     let partial = path.with_extension("html.partial");
-    std::fs::write(&partial, page).with_context(|| format!("writing {}", partial.display()))?;
-    std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))
+    std::fs::write(&partial, &page).with_context(|| format!("writing {}", partial.display()))?;
+    std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(page.len())
 }
 
 fn ms(d: Duration) -> f64 {

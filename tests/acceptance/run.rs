@@ -130,7 +130,9 @@ where
         .await;
     // The traces are read before the platform stops: in-process, the sink goes with it.
     let evidence = steps::exchange_log::all();
+    let reading = Instant::now();
     let traces = html_report::collect_traces(driver.traces(), &evidence).await;
+    let traces_read_in = reading.elapsed();
     driver.shutdown().await;
 
     let outcome = outcome.0.lock();
@@ -164,6 +166,7 @@ where
         evidence: &evidence,
         failures: &record.scenarios,
         html_report: Some(&reports.html_path),
+        html_report_cost: None,
     };
     let html = html_report::run_report(html_report::RunFacts {
         outcome: &outcome,
@@ -177,8 +180,16 @@ where
         started: started_at,
         wall_time: started.elapsed(),
     });
+    let writing = Instant::now();
     let html_written = match html_report::write(&html, &reports.html_path) {
-        Ok(()) => true,
+        Ok(bytes) => {
+            summary.html_report_cost = Some(html_report::Cost {
+                traces_read: traces_read_in,
+                written: writing.elapsed(),
+                bytes,
+            });
+            true
+        }
         Err(e) => {
             eprintln!("acceptance: could not write the HTML report: {e:#}");
             summary.html_report = None;

@@ -47,6 +47,8 @@ pub struct Summary<'a> {
     pub failures: &'a BTreeMap<String, crate::scenario_record::ScenarioRecord>,
     /// The HTML report, when it was written.
     pub html_report: Option<&'a Path>,
+    /// What writing it cost.
+    pub html_report_cost: Option<crate::html_report::Cost>,
 }
 
 /// At most this many lines of a failure message are repeated in the summary.
@@ -151,7 +153,16 @@ impl Summary<'_> {
             self.wall_time.as_secs_f64()
         );
         for path in self.reports {
-            let _ = writeln!(s, "report: {}", path.display());
+            let cost = match self.html_report_cost {
+                Some(c) if Some(path.as_path()) == self.html_report => format!(
+                    " ({:.2} MB; traces read in {:.1} ms, page written in {:.1} ms)",
+                    c.bytes as f64 / 1_000_000.0,
+                    ms(c.traces_read),
+                    ms(c.written)
+                ),
+                _ => String::new(),
+            };
+            let _ = writeln!(s, "report: {}{cost}", path.display());
         }
         let _ = writeln!(
             s,

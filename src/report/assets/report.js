@@ -23,6 +23,12 @@
     if (!table) table = JSON.parse(document.getElementById("trace-strings").textContent);
     return table;
   }
+  // Bodies travel compact; JSON ones are indented for reading.
+  function pretty(body) {
+    var t = body.trim();
+    if (t[0] !== "{" && t[0] !== "[") return body;
+    try { return JSON.stringify(JSON.parse(t), null, 2); } catch (e) { return body; }
+  }
   function fmtMs(v) { return v >= 1000 ? (v / 1000).toFixed(2) + " s" : v.toFixed(1) + " ms"; }
   function text(parent, tag, cls, t) { var e = el(tag, cls, t); parent.appendChild(e); return e; }
 
@@ -222,10 +228,10 @@
       var left = text(two, "div");
       text(left, "h3", null, "Request");
       text(left, "pre", null, r.request_headers.map(function (h) { return h[0] + ": " + h[1]; }).join("\n") || "(no headers)");
-      if (r.request_body) text(left, "pre", null, r.request_body);
+      if (r.request_body) text(left, "pre", null, pretty(r.request_body));
       var right = text(two, "div");
       text(right, "h3", null, "Response " + status);
-      text(right, "pre", null, r.response_body || "(empty body)");
+      text(right, "pre", null, r.response_body ? pretty(r.response_body) : "(empty body)");
       if (!r.trace_id) return;
       var data = document.getElementById("trace-data-" + r.trace_id);
       if (!data) { text(b, "p", "muted", "trace " + r.trace_id + " was not collected"); return; }
@@ -236,7 +242,7 @@
         hooks.forEach(function (w) {
           text(extras, "b", null, "⇢ the merchant's webhook, received on this trace (answered " + w.answered + ")");
           text(extras, "pre", null, w.headers.map(function (h) { return h[0] + ": " + h[1]; }).join("\n"));
-          text(extras, "pre", null, w.body);
+          text(extras, "pre", null, pretty(w.body));
         });
       }
       Waterfall.render(b, Waterfall.unpack(JSON.parse(data.textContent), strings()), extras);
@@ -302,4 +308,6 @@
   }
   window.addEventListener("hashchange", function () { apply(parseHash()); });
   apply(parseHash());
+  // For the benchmark (BENCHMARKS.md): milliseconds from navigation until the page is drawn.
+  document.documentElement.setAttribute("data-rendered-ms", String(Math.round(performance.now())));
 })();

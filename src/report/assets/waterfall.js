@@ -156,7 +156,7 @@ var Waterfall = (function () {
     return {
       id: packed.id, total_us: packed.total_us, services: packed.services,
       spans: packed.spans.map(function (a) {
-        return { id: a[0], p: a[1], dp: a[2], s: str(a[3]), l: str(a[4]), n: str(a[5]), k: str(a[6]),
+        return { id: a[0], p: a[1] >= 0 ? packed.spans[a[1]][0] : null, dp: a[2], s: str(a[3]), l: str(a[4]), n: str(a[5]), k: str(a[6]),
           t: a[7], d: a[8], st: str(a[9]), e: a[10] === 1, x: a[11], o: a[12] === 1, a: pairs(a[13]),
           ev: a[14].map(function (ev) { return [str(ev[0]), ev[1], pairs(ev[2])]; }) };
       })
