@@ -4,9 +4,9 @@
 //!
 //! ```sh
 //! # a generated run of 1,000 scenarios (13 requests each, payment-shaped traces)
-//! cargo run --release --bin report-bench -- --scenarios 1000 --chromium
+//! cargo run --bin report-bench -- --scenarios 1000 --chromium
 //! # only open an existing report (e.g. the suite's) in Chromium
-//! cargo run --release --bin report-bench -- --open target/acceptance/report.html
+//! cargo run --bin report-bench -- --open target/acceptance/report.html
 //! ```
 //! Each figure is the median of `--repeat` runs.
 
@@ -100,7 +100,13 @@ fn open_in_chromium(page: &Path, repeat: usize) -> Result<(), String> {
     for _ in 0..repeat {
         let started = Instant::now();
         let out = Command::new("chromium")
-            .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--dump-dom",
+            ])
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg(format!("file://{}", page.display()))
             .output()
@@ -391,7 +397,7 @@ fn generated_run(
     RunReport {
         driver: "generated".into(),
         seed: "42".into(),
-        replay: "cargo run --release --bin report-bench".into(),
+        replay: "cargo run --bin report-bench".into(),
         started_at: "2026-11-29T00:00:00Z".into(),
         wall_ms: 60_000.0,
         counts: Counts {

@@ -172,6 +172,7 @@ impl Browser {
                 "--disable-gpu",
                 "--no-first-run",
                 "--disable-extensions",
+                "--disable-dev-shm-usage",
             ])
             .arg(format!("--user-data-dir={}", self.profile.display()))
             .arg("--dump-dom")
