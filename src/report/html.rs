@@ -29,9 +29,9 @@ pub fn render_report(run: &RunReport) -> String {
     page.push_str("</script>\n");
     strings_block(&mut page, &packed.table);
     for (id, json) in &packed.traces {
-        let _ = write!(
+        let _ = writeln!(
             page,
-            "<script type=\"application/json\" id=\"trace-data-{}\">{}</script>\n",
+            "<script type=\"application/json\" id=\"trace-data-{}\">{}</script>",
             attr(id),
             script_safe(json)
         );
@@ -97,11 +97,11 @@ impl TraceSummary {
 pub fn render_trace_list_page(traces: &[TraceSummary]) -> String {
     let mut page = String::new();
     head(&mut page, "recent traces");
-    let _ = write!(
+    let _ = writeln!(
         page,
         "<main id=\"app\"><h1>Recent traces</h1><p class=\"muted\">{} trace(s), newest first</p>\
          <table class=\"data\" id=\"traces\"><tr><th>trace</th><th>root span</th><th>services</th>\
-         <th>spans</th><th>duration</th></tr>\n",
+         <th>spans</th><th>duration</th></tr>",
         traces.len()
     );
     for t in traces {

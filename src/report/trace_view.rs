@@ -71,8 +71,11 @@ pub struct SpanView {
     pub attributes: Vec<(String, String)>,
     /// Events: name, offset from the trace's start (µs), attributes.
     #[serde(rename = "ev", skip_serializing_if = "Vec::is_empty")]
-    pub events: Vec<(String, u64, Vec<(String, String)>)>,
+    pub events: Vec<EventView>,
 }
+
+/// A span event: name, offset from the trace's start (µs), attributes as text.
+pub type EventView = (String, u64, Vec<(String, String)>);
 
 fn is_false(b: &bool) -> bool {
     !*b

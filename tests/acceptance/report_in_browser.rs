@@ -76,7 +76,7 @@ fn main() -> ExitCode {
         profile: dir.join("chromium-profile"),
         report: report.clone(),
     };
-    let checks: [(&str, fn(&Browser) -> Result<String, String>); 4] = [
+    let checks: [(&str, Check); 4] = [
         ("the counts", counts),
         (
             "the failing scenario's message, failures first",
@@ -113,6 +113,9 @@ fn main() -> ExitCode {
         ExitCode::FAILURE
     }
 }
+
+/// One check of the page: what it saw when it passed, what was wrong when it failed.
+type Check = fn(&Browser) -> Result<String, String>;
 
 fn find_chromium() -> Option<PathBuf> {
     if let Some(given) = std::env::var_os("CHROMIUM") {
