@@ -7,7 +7,8 @@
 //! - the payment's trace (opened by its link) drawn as a waterfall, services in call order,
 //!   client spans naming their peers, the outbox hop marked async, the merchant's webhook
 //!   attached;
-//! - the filter (status, tag, text) hiding what it should, and only that.
+//! - the filter (status, tag, text) hiding what it should, and only that;
+//! - the trace sink's `/traces` and `/trace/{id}` pages, drawn by the same renderer.
 //!
 //! Chromium must be installed (`bash .ci/setup` installs Debian's `chromium`); without it the
 //! test fails and says so. Ends with `report_in_browser: N passed, N failed`.
@@ -63,7 +64,18 @@ fn main() -> ExitCode {
         }
     };
     let dir = std::env::temp_dir().join(format!("report-in-browser-{}", std::process::id()));
-    let report = match real_run(&dir) {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("report_in_browser: cannot start the tokio runtime: {e}");
+            println!("report_in_browser: 0 passed, 1 failed");
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = match real_run(&runtime, &dir) {
         Ok(path) => path,
         Err(e) => {
             eprintln!("report_in_browser: the run did not give a report to check: {e}");
@@ -71,12 +83,26 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The trace sink's own pages, served while Chromium reads them (the sink runs on the
+    // runtime's worker threads).
+    let sink = match runtime.block_on(harness::sink::TraceSink::start(
+        harness::sink::SinkConfig::ephemeral(),
+    )) {
+        Ok(sink) => sink,
+        Err(e) => {
+            eprintln!("report_in_browser: cannot start a trace sink: {e}");
+            println!("report_in_browser: 0 passed, 1 failed");
+            return ExitCode::FAILURE;
+        }
+    };
+    sink.store().insert(sink_trace());
     let browser = Browser {
         chromium,
         profile: dir.join("chromium-profile"),
         report: report.clone(),
+        sink_url: sink.query_url(),
     };
-    let checks: [(&str, Check); 4] = [
+    let checks: [(&str, Check); 5] = [
         ("the counts", counts),
         (
             "the failing scenario's message, failures first",
@@ -84,6 +110,7 @@ fn main() -> ExitCode {
         ),
         ("a payment's waterfall", payment_waterfall),
         ("the filter", filter),
+        ("the trace sink's pages", sink_pages),
     ];
     let (mut passed, mut failed) = (0, 0);
     for (name, check) in checks {
@@ -131,11 +158,7 @@ fn find_chromium() -> Option<PathBuf> {
 
 /// Runs the fixture features on the in-process platform, console discarded; the run must
 /// end with exactly the one failure the fixture makes on purpose.
-fn real_run(dir: &Path) -> Result<PathBuf, String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the tokio runtime: {e}"))?;
+fn real_run(runtime: &tokio::runtime::Runtime, dir: &Path) -> Result<PathBuf, String> {
     let args = [
         "report_in_browser".into(),
         "--features".into(),
@@ -162,12 +185,17 @@ struct Browser {
     chromium: PathBuf,
     profile: PathBuf,
     report: PathBuf,
+    sink_url: String,
 }
 
 impl Browser {
     /// The DOM of `report.html<fragment>` after its scripts ran.
     fn dom(&self, fragment: &str) -> Result<String, String> {
-        let url = format!("file://{}{fragment}", self.report.display());
+        self.dom_of(&format!("file://{}{fragment}", self.report.display()))
+    }
+
+    /// The DOM of the page at `url` after its scripts ran.
+    fn dom_of(&self, url: &str) -> Result<String, String> {
         let out = Command::new(&self.chromium)
             .args([
                 "--headless",
@@ -179,7 +207,7 @@ impl Browser {
             ])
             .arg(format!("--user-data-dir={}", self.profile.display()))
             .arg("--dump-dom")
-            .arg(&url)
+            .arg(url)
             .output()
             .map_err(|e| format!("cannot start {}: {e}", self.chromium.display()))?;
         let dom = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -369,4 +397,69 @@ fn filter(browser: &Browser) -> Result<String, String> {
         said.push(format!("{fragment} shows only the {visible} scenario"));
     }
     Ok(said.join("; "))
+}
+
+/// The trace the sink serves: payments holding money at the ledger, the client span named the
+/// way the services name it.
+fn sink_trace() -> Vec<harness::model::Span> {
+    use harness::model::{
+        AttrValue, Resource, Span, SpanId, SpanKind, SpanStatus, StatusCode, TraceId,
+    };
+    let span = |id: u64, parent: Option<u64>, service: &str, kind: SpanKind, name: &str| Span {
+        trace_id: TraceId::parse(SINK_TRACE).expect("valid id"),
+        span_id: SpanId::from_bytes(&id.to_be_bytes()).expect("valid id"),
+        parent_span_id: parent.map(|p| SpanId::from_bytes(&p.to_be_bytes()).expect("valid id")),
+        resource: std::sync::Arc::new(Resource::service(service)),
+        scope: None,
+        name: name.to_owned(),
+        kind,
+        start_unix_nanos: 1_000_000_000 + id * 1_000_000,
+        end_unix_nanos: 1_000_000_000 + (10 - id) * 1_000_000,
+        attributes: if kind == SpanKind::Client {
+            [
+                ("peer.service", "ledger"),
+                ("http.request.method", "POST"),
+                ("url.template", "/holds"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), AttrValue::String(v.to_owned())))
+            .collect()
+        } else {
+            Default::default()
+        },
+        status: SpanStatus {
+            code: StatusCode::Unset,
+            message: String::new(),
+        },
+        events: Vec::new(),
+    };
+    vec![
+        span(1, None, "payments", SpanKind::Server, "POST /v1/payments"),
+        span(2, Some(1), "payments", SpanKind::Client, "POST /holds"),
+        span(3, Some(2), "ledger", SpanKind::Server, "POST /holds"),
+    ]
+}
+
+const SINK_TRACE: &str = "5aa66235e8014dbca7e0850919908910";
+
+fn sink_pages(browser: &Browser) -> Result<String, String> {
+    let list = browser.dom_of(&format!("{}/traces", browser.sink_url))?;
+    if !list.contains(&format!("<a href=\"/trace/{SINK_TRACE}\">")) {
+        return Err("the recent-traces page does not link the trace".into());
+    }
+    let page = browser.dom_of(&format!("{}/trace/{SINK_TRACE}", browser.sink_url))?;
+    let rows: Vec<&str> = page
+        .split("<div class=\"wf-row")
+        .skip(1)
+        .filter_map(|row| row.split("data-service=\"").nth(1)?.split('"').next())
+        .collect();
+    if rows != ["payments", "payments", "ledger"] {
+        return Err(format!("the waterfall's rows are {rows:?}"));
+    }
+    if !page.contains("payments → ledger POST /holds") {
+        return Err("the client span does not name its peer".into());
+    }
+    Ok(format!(
+        "/traces links it; /trace/{{id}} draws rows {rows:?} with `payments → ledger POST /holds`"
+    ))
 }
