@@ -125,7 +125,9 @@
     b.addEventListener("click", function () { openScenario(s, true); });
     s.bar = b;
   });
-  tl.style.height = (8 + lanes.length * 11) + "px";
+  // The lanes' height; the box scrolls past 260 px (a suite runs ~70 scenarios at once).
+  var lanesBox = text(tl, "div");
+  lanesBox.style.height = (8 + lanes.length * 11) + "px";
   var axis = text(app, "div", "tl-axis");
   [0, 0.25, 0.5, 0.75, 1].forEach(function (f) { text(axis, "span", null, fmtMs(f * span)); });
 
