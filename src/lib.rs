@@ -18,6 +18,10 @@
 //! - [`settle`]: wait until a trace is complete (expected services present, quiet).
 //! - [`checks`]: assertions over a settled trace (one root, no orphans, path, edges,
 //!   attributes, errors); failures carry the trace rendered by [`render`].
+//! - [`span_label`]: how a span is named to people (`payments → ledger POST /holds`), in the
+//!   console tree and the HTML waterfall alike.
+//! - [`report`]: the run's HTML report and the sink's `/trace/{id}` and `/traces` pages, all
+//!   drawing traces with one waterfall renderer.
 
 #![warn(missing_docs)]
 
@@ -27,8 +31,11 @@ pub mod metrics;
 pub mod model;
 pub mod otlp;
 pub mod query;
+pub mod query_pages;
 pub mod receiver;
 pub mod render;
+pub mod report;
 pub mod settle;
 pub mod sink;
+pub mod span_label;
 pub mod store;

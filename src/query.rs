@@ -9,6 +9,7 @@
 //! - `GET /api/sink/metrics/{service}` -> 200 the service's figures from its OTLP metrics
 //!   ([`crate::metrics::ServiceFigures`]: requests, errors and duration per route, connection
 //!   pool counters), 404 when it never reported metrics. Not part of Jaeger's API.
+//! - `GET /trace/{trace_id}` and `GET /traces`: pages for people ([`crate::query_pages`]).
 
 use std::sync::Arc;
 
@@ -34,8 +35,9 @@ pub fn router(store: Arc<TraceStore>, metrics: Arc<MetricsStore>) -> Router {
         .route("/api/v3/traces/{trace_id}", get(get_trace))
         .route("/api/v3/services", get(get_services))
         .route("/api/sink/stats", get(get_stats))
-        .with_state(store)
+        .with_state(store.clone())
         .merge(metrics_api)
+        .merge(crate::query_pages::router(store))
 }
 
 /// Jaeger's error shape: `{"error": {"httpCode": 404, "message": "..."}}`.

@@ -2,12 +2,13 @@
 //!
 //! ```text
 //! trace 4bf92f3577b34da6a3ce929d0e0e4736: 4 spans, services: edge, harness, payments
-//! - harness: POST /v1/payments [client] unset +0.000ms 12.410ms
+//! - harness → edge POST /v1/payments [client] unset +0.000ms 12.410ms
 //!   - edge: POST /v1/payments [server] unset +0.310ms 11.807ms
-//!     - edge: POST /v1/payments [client] unset +1.020ms 10.100ms
+//!     - edge → payments POST /v1/payments [client] unset +1.020ms 10.100ms
 //!       - payments: POST /v1/payments [server] error "provider down" +1.400ms 9.500ms
 //! ```
-//! Children are ordered by start time; offsets are from the earliest span's start.
+//! Children are ordered by start time; offsets are from the earliest span's start. Each span
+//! is named by [`crate::span_label::span_label`]: a client span names the peer it called.
 //! Spans whose parent is missing are listed under an `orphans` heading.
 
 use std::collections::{HashMap, HashSet};
@@ -85,7 +86,8 @@ fn write_subtree<'a>(
     }
 }
 
-/// One span as `service: name [kind] status +offset duration`.
+/// One span as `label [kind] status +offset duration`; the label is `service: name`, or
+/// `caller → peer METHOD route` for a client span.
 pub fn span_line(span: &Span, origin_unix_nanos: u64) -> String {
     // Many instrumentations leave the status message empty and record the cause as an
     // `exception` event instead; show that rather than nothing.
@@ -105,9 +107,8 @@ pub fn span_line(span: &Span, origin_unix_nanos: u64) -> String {
         _ => span.status.code.to_string(),
     };
     format!(
-        "{}: {} [{}] {} +{} {}",
-        span.service(),
-        span.name,
+        "{} [{}] {} +{} {}",
+        crate::span_label::span_label(span),
         span.kind,
         status,
         millis(span.start_unix_nanos.saturating_sub(origin_unix_nanos)),

@@ -3,35 +3,32 @@
 //! Thin on purpose: parse the flags, start the chosen driver, hand it to the steps, run every
 //! feature under `features/`, write the reports, summarize, exit non-zero on any failure.
 //! Own flags (see `acceptance/cli.rs`): `--driver in-process|containers|staging`, `--seed N`,
-//! `--profile FILE`; cucumber's own: `--tags`, `--name`, `--concurrency`, `--fail-fast`,
-//! `--retry`, ... Reports: `target/acceptance/junit.xml` and `target/acceptance/cucumber.json`,
-//! with each scenario's trace ids and the scenarios not run (and why) added after the run.
+//! `--profile FILE`, `--features DIR`, `--report-dir DIR`; cucumber's own: `--tags`, `--name`,
+//! `--concurrency`, `--fail-fast`, `--retry`, ... Reports: `target/acceptance/junit.xml` and
+//! `target/acceptance/cucumber.json`, with each scenario's trace ids and the scenarios not run
+//! (and why) added after the run, and `target/acceptance/report.html`, the living
+//! documentation (every scenario, step, request and trace). The run itself is `acceptance/run.rs`.
 
 #[path = "acceptance/capability_filter.rs"]
 mod capability_filter;
 #[path = "acceptance/cli.rs"]
 mod cli;
+#[path = "acceptance/html_report.rs"]
+mod html_report;
 #[path = "acceptance/outcome.rs"]
 mod outcome;
 #[path = "acceptance/report_annotations.rs"]
 mod report_annotations;
 #[path = "acceptance/reports.rs"]
 mod reports;
+#[path = "acceptance/run.rs"]
+mod run;
+#[path = "acceptance/scenario_record.rs"]
+mod scenario_record;
 #[path = "acceptance/summary.rs"]
 mod summary;
 
-use std::{process::ExitCode, time::Instant};
-
-use clap::Parser as _;
-use cucumber::{World as _, WriterExt as _, writer};
-use steps::MinibankWorld;
-
-use crate::{
-    capability_filter::ScenarioFilter, cli::HarnessCli, outcome::OutcomeWriter, summary::Summary,
-};
-
-/// The feature files, wherever the test is run from.
-const FEATURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../features");
+use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = match cli::args(std::env::args_os()) {
@@ -51,123 +48,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(args))
-}
-
-async fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
-    let started = Instant::now();
-    let reports = match reports::Reports::create() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("acceptance: {e:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let outcome = OutcomeWriter::default();
-    let cucumber = MinibankWorld::cucumber()
-        .with_writer(
-            writer::Basic::raw(
-                std::io::stdout(),
-                writer::Coloring::Auto,
-                writer::Verbosity::Default,
-            )
-            .summarized()
-            .tee::<MinibankWorld, _>(writer::JUnit::for_tee(
-                reports.junit,
-                writer::Verbosity::Default,
-            ))
-            .tee::<MinibankWorld, _>(writer::Json::for_tee(reports.json))
-            .tee::<MinibankWorld, _>(
-                outcome
-                    .clone()
-                    .discard_stats_writes()
-                    .discard_arbitrary_writes(),
-            )
-            .normalized(),
-        )
-        .before(steps::hooks::before_scenario)
-        .after(steps::aftermath::after_scenario)
-        .fail_on_skipped();
-
-    let mut opts = match cucumber::cli::Opts::<_, _, _, HarnessCli>::try_parse_from(args) {
-        Ok(opts) => opts,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
-    let own = opts.custom.clone();
-    let seed = steps::set_seed(own.seed.unwrap_or_else(rand::random));
-    println!(
-        "acceptance: driver {}, seed {seed} (replay with -- --seed {seed})",
-        own.driver
-    );
-
-    let driver_options = drivers::select::DriverOptions {
-        profile: own.profile_path(),
-        allow_production: own.allow_production,
-    };
-    let started_driver = match drivers::select::start(own.driver, &driver_options).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("acceptance: {e}");
-            println!("acceptance: 0 passed, 0 failed");
-            return ExitCode::FAILURE;
-        }
-    };
-    let driver = started_driver.driver;
-    if let Err(e) = steps::install_driver(driver.clone()) {
-        eprintln!("acceptance: {e:#}");
-        return ExitCode::FAILURE;
-    }
-
-    // Cucumber applies `--name`/`--tags` *instead of* a filter given in code, so take them
-    // out and apply them inside ours, together with the capability check.
-    let filter = ScenarioFilter::new(
-        opts.re_filter.take(),
-        opts.tags_filter.take(),
-        driver.capabilities(),
-        started_driver.selection,
-    );
-    let keep = filter.clone();
-    cucumber
-        .with_cli(opts)
-        .filter_run(FEATURES, move |f, r, s| keep.keep(f, r, s))
-        .await;
-    driver.shutdown().await;
-
-    let outcome = outcome.0.lock();
-    let not_run = filter.not_run.lock();
-    let sentences = steps::catalogue::sentences();
-    let traces = steps::trace_log::all();
-    if let [junit, json, ..] = reports.paths.as_slice()
-        && let Err(e) =
-            report_annotations::annotate_files(junit, json, &traces, &not_run, driver.name())
-    {
-        eprintln!(
-            "acceptance: could not add trace ids and not-run scenarios to the reports: {e:#}"
-        );
-    }
-    let summary = Summary {
-        outcome: &outcome,
-        not_run: &not_run,
-        sentences: &sentences,
-        stats: steps::stats(),
-        seed,
-        driver: driver.name(),
-        boot_time: started_driver.boot_time,
-        wall_time: started.elapsed(),
-        reports: &reports.paths,
-        traces: &traces,
-    };
-    print!("{}", summary.render());
-    if summary.failed() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    let finished = runtime.block_on(run::run(args, std::io::stdout()));
+    print!("{}", finished.summary);
+    finished.exit
 }

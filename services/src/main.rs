@@ -213,6 +213,10 @@ async fn up(options: UpOptions) -> anyhow::Result<()> {
                 "            query API {}/api/v3/traces/<trace_id>",
                 sink.query_url()
             );
+            println!(
+                "            waterfalls {0}/traces, {0}/trace/<trace_id>",
+                sink.query_url()
+            );
         }
         None => println!("  traces    not exported (--no-trace-sink)"),
     }

@@ -90,6 +90,18 @@ async fn up_prints_where_everything_listens_and_operator_credentials_that_work()
         .await
         .unwrap();
     assert_eq!(unknown.status(), 404, "the sandbox answers status queries");
+    // The waterfall pages it prints are served by the sink it started.
+    let waterfalls = lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("waterfalls "))
+        .and_then(|rest| rest.split(',').next())
+        .unwrap_or_else(|| panic!("no waterfalls line: {lines:#?}"));
+    let page = reqwest::get(waterfalls).await.unwrap();
+    assert_eq!(
+        page.status(),
+        200,
+        "{waterfalls} serves the recent-traces page"
+    );
     let env_file = std::fs::read_to_string(dir.path().join("up.env")).unwrap();
     assert!(
         env_file.contains(&format!("export EDGE='{edge}'")),

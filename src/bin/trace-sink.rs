@@ -2,6 +2,7 @@
 //! Receives OTLP/gRPC and OTLP/HTTP (traces and metrics), keeps them in memory, serves a
 //! Jaeger api_v3-shaped query API (plus `/api/sink/metrics/{service}`). Thin: flags, logging, then `TraceSink::start`.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 
 use clap::Parser;
@@ -58,12 +59,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     })
     .await?;
     let stop = stop_signal()?;
-    println!(
-        "trace-sink: OTLP/gRPC {}  OTLP/HTTP {}  query {}",
+    // Both lines in one write, and a closed stdout is no reason to stop serving: a reader
+    // that keeps only the first line must not make the second fail (a broken pipe).
+    let banner = format!(
+        "trace-sink: OTLP/gRPC {}  OTLP/HTTP {}  query {}\n\
+         trace-sink: waterfalls at {query}/traces (recent) and {query}/trace/<trace_id>\n",
         sink.otlp_grpc_endpoint(),
         sink.otlp_traces_url(),
-        sink.query_url()
+        sink.query_url(),
+        query = sink.query_url()
     );
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush());
+    drop(stdout);
     sink.stop_on(stop).await;
     Ok(())
 }

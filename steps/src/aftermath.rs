@@ -1,16 +1,19 @@
 //! What runs after every scenario (`.after(steps::aftermath::after_scenario)`):
 //! - faults the scenario left in force (it failed before undoing them) are undone, so the
 //!   scenarios after it meet a whole platform;
-//! - the trace ids it sent are recorded for the reports (`trace_log`);
-//! - when it failed, the platform's log lines of its last trace are printed under the failure,
-//!   found by trace id (every line about a request carries it), when the driver reads logs.
+//! - the trace ids it sent are recorded for the reports (`trace_log`), and so is its evidence
+//!   (`exchange_log`): its requests, its merchants' webhooks and, when it failed, the
+//!   platform's log lines of its last trace as readable one-line records, found by trace id
+//!   (every line about a request carries it) when the driver reads logs. They are not printed
+//!   here: scenarios finish concurrently, so the run summary prints them, each under its own
+//!   failed scenario.
 
 use cucumber::{event::ScenarioFinished, gherkin};
 use futures::future::LocalBoxFuture;
 
 use crate::{MinibankWorld, hooks::scenario_identity};
 
-/// At most this many log lines are printed for one failure.
+/// At most this many log lines are kept for one failure (the last ones).
 const MAX_LINES: usize = 60;
 
 /// The after-scenario hook.
@@ -42,39 +45,8 @@ pub fn after_scenario<'a>(
             Ok(_) => {}
             Err(e) => println!("      could not undo the scenario's faults: {e:#}"),
         }
-        if matches!(finished, ScenarioFinished::StepFailed(..)) {
-            print_log_lines(world, feature, scenario).await;
-        }
+        let failed = matches!(finished, ScenarioFinished::StepFailed(..));
+        let evidence = crate::exchange_log::gather(world, failed, MAX_LINES).await;
+        crate::exchange_log::file(crate::trace_log::scenario_key(feature, scenario), evidence);
     })
-}
-
-async fn print_log_lines(
-    world: &MinibankWorld,
-    feature: &gherkin::Feature,
-    scenario: &gherkin::Scenario,
-) {
-    let Ok(driver) = world.driver() else { return };
-    let (Some(logs), Ok(last)) = (driver.logs(), world.last()) else {
-        return;
-    };
-    let Some(trace_id) = last.trace_id() else {
-        return;
-    };
-    let lines = logs.lines_mentioning(&trace_id).await;
-    let mut report = format!(
-        "      log lines of trace {trace_id} ({}; {} line(s){}):\n",
-        scenario_identity(feature, scenario),
-        lines.len(),
-        if lines.len() > MAX_LINES {
-            format!(", the last {MAX_LINES}")
-        } else {
-            String::new()
-        }
-    );
-    for line in &lines[lines.len().saturating_sub(MAX_LINES)..] {
-        report.push_str("        ");
-        report.push_str(&line.to_string());
-        report.push('\n');
-    }
-    print!("{report}");
 }

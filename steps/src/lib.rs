@@ -12,6 +12,9 @@
 //! - [`params`]: the parameter types of the sentences (`{actor}`, `{money}`, ...).
 //! - [`catalogue`]: every sentence with an example, for analysts (`features/STEPS.md`).
 //!
+//! - [`exchange_log`]: each scenario's requests (masked), webhooks and failing log lines,
+//!   for the run's HTML report.
+//!
 //! What the entry point (`tests/acceptance.rs`) uses: [`install_driver`], [`set_seed`] /
 //! [`seed`], [`hooks::before_scenario`], [`stats`] and [`catalogue::sentences`].
 //!
@@ -24,6 +27,7 @@ pub mod aftermath;
 pub mod catalogue;
 mod client;
 mod context;
+pub mod exchange_log;
 pub mod hooks;
 mod namespace;
 pub mod params;

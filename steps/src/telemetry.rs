@@ -91,6 +91,8 @@ impl RootSpan {
                 Value::StringValue(self.method.clone()),
             ),
             kv("url.full", Value::StringValue(self.url.clone())),
+            // Steps only ever call edge; reports name the peer by it (`harness → edge POST ...`).
+            kv("peer.service", Value::StringValue("edge".into())),
             kv(
                 "minibank.test.namespace",
                 Value::StringValue(self.namespace.clone()),

@@ -135,6 +135,8 @@ pub struct MinibankWorld {
     pub(crate) delivery: Option<Value>,
     /// The trace id of every request the scenario sent, in order (for the replay report).
     pub(crate) trace_ids: std::sync::Mutex<Vec<String>>,
+    /// Every request the scenario sent and its answer, masked (for the HTML report).
+    pub(crate) exchanges: crate::exchange_log::ExchangeLog,
 }
 
 impl fmt::Debug for MinibankWorld {
@@ -179,6 +181,7 @@ impl MinibankWorld {
             webhook: None,
             delivery: None,
             trace_ids: Default::default(),
+            exchanges: Default::default(),
         }
     }
 
@@ -266,8 +269,11 @@ impl MinibankWorld {
     pub(crate) async fn send_raw(&self, request: Request) -> anyhow::Result<Exchange> {
         let driver = self.driver()?;
         let otlp = driver.harness_otlp_traces_url();
+        let (sent, sent_at) = (request.clone(), std::time::SystemTime::now());
         let answer =
-            client::send(&driver.edge_url(), otlp.as_deref(), self.ns.tag(), request).await?;
+            client::send(&driver.edge_url(), otlp.as_deref(), self.ns.tag(), request).await;
+        self.exchanges.record(&sent, &answer, sent_at);
+        let answer = answer?;
         if let Some(trace_id) = answer.trace_id() {
             let mut seen = self.trace_ids.lock().unwrap_or_else(|e| e.into_inner());
             if !seen.contains(&trace_id) {

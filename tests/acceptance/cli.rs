@@ -23,25 +23,48 @@ pub struct HarnessCli {
     /// Let the staging driver run against a profile whose environment is `production`.
     #[arg(long = "i-know-this-is-production")]
     pub allow_production: bool,
+
+    /// The feature files to run (a folder or one file). Default: the workspace's `features/`.
+    #[arg(long = "features", value_name = "path")]
+    pub features: Option<PathBuf>,
+
+    /// Where the reports go. Default: `target/acceptance` (or `$CARGO_TARGET_DIR/acceptance`).
+    #[arg(long = "report-dir", value_name = "dir")]
+    pub report_dir: Option<PathBuf>,
 }
 
 fn parse_driver(s: &str) -> Result<DriverKind, String> {
     s.parse()
 }
 
+/// The feature files, wherever the test is run from.
+const FEATURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../features");
+
 impl HarnessCli {
+    /// The features to run: `--features` (from the workspace root when relative and not found
+    /// as given), else the workspace's `features/`.
+    pub fn features_dir(&self) -> PathBuf {
+        match &self.features {
+            Some(given) => from_root_if_missing(given),
+            None => PathBuf::from(FEATURES),
+        }
+    }
+
     /// The profile path as given, or, when that does not exist, relative to the workspace
     /// root: `cargo test` runs this binary from `steps/`, while people type paths from the root.
     pub fn profile_path(&self) -> Option<PathBuf> {
-        let given = self.profile.as_ref()?;
-        let from_root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join(given);
-        Some(
-            if given.exists() || given.is_absolute() || !from_root.exists() {
-                given.clone()
-            } else {
-                from_root
-            },
-        )
+        Some(from_root_if_missing(self.profile.as_ref()?))
+    }
+}
+
+/// `given` as typed, or, when that does not exist, relative to the workspace root: `cargo
+/// test` runs the binary from `steps/`, while people type paths from the root.
+fn from_root_if_missing(given: &PathBuf) -> PathBuf {
+    let from_root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join(given);
+    if given.exists() || given.is_absolute() || !from_root.exists() {
+        given.clone()
+    } else {
+        from_root
     }
 }
 

@@ -5,7 +5,9 @@
 //! JUnit: a `<property name="trace_id">` per trace in each `<testcase>`, and a testsuite
 //! "Not run" whose testcases are `<skipped message="reason"/>`. Cucumber JSON: `trace_ids` on
 //! each scenario element, and per not-run scenario an element whose one step is skipped and
-//! says why.
+//! says why. Both point at the HTML report: JUnit with a `<property name="html_report">` on
+//! every testcase (the scenario's place in the page) and on the testsuites, Cucumber JSON with
+//! `html_report` on every scenario element.
 
 use std::collections::BTreeMap;
 
@@ -32,8 +34,22 @@ fn place(key: &str) -> Option<String> {
     Some(format!("{file}:{line}"))
 }
 
-/// The JUnit XML with trace ids and the not-run suite added.
-pub fn junit(xml: &str, traces: &TraceIds, not_run: &[NotRun], driver: &str) -> String {
+/// `<report>#s-<file>-<line>`: where a scenario is in the HTML report.
+fn report_link(html_report: &str, file: &str, line: &str) -> String {
+    format!(
+        "{html_report}#{}",
+        crate::html_report::scenario_anchor(&format!("{file}:{line}"))
+    )
+}
+
+/// The JUnit XML with trace ids, links to the HTML report and the not-run suite added.
+pub fn junit(
+    xml: &str,
+    traces: &TraceIds,
+    not_run: &[NotRun],
+    driver: &str,
+    html_report: &str,
+) -> String {
     let places = by_place(traces);
     // cucumber names a testcase `Scenario: <name>: <path>/<file>.feature:<line>:<column>`.
     let testcase =
@@ -45,16 +61,30 @@ pub fn junit(xml: &str, traces: &TraceIds, not_run: &[NotRun], driver: &str) -> 
                 .get(&format!("{}:{}", &c["file"], &c["line"]))
                 .copied()
                 .unwrap_or_default();
-            if ids.is_empty() {
-                return c[0].to_owned();
-            }
+            let link = report_link(html_report, &c["file"], &c["line"]);
             let properties: String = ids
                 .iter()
                 .map(|id| format!(r#"<property name="trace_id" value="{}"/>"#, escape(id)))
+                .chain([format!(
+                    r#"<property name="html_report" value="{}"/>"#,
+                    escape(&link)
+                )])
                 .collect();
             format!("{}<properties>{properties}</properties>", &c[0])
         })
         .into_owned();
+    // The whole run's page, on the root element, for CI systems that show only suites.
+    let root = Regex::new(r"<testsuites[^>]*>").expect("valid regex");
+    if let Some(m) = root.find(&out) {
+        let at = m.end();
+        out.insert_str(
+            at,
+            &format!(
+                r#"<properties><property name="html_report" value="{}"/></properties>"#,
+                escape(html_report)
+            ),
+        );
+    }
     if !not_run.is_empty() {
         let cases: String = not_run
             .iter()
@@ -79,12 +109,14 @@ pub fn junit(xml: &str, traces: &TraceIds, not_run: &[NotRun], driver: &str) -> 
     out
 }
 
-/// The Cucumber JSON (an array of features) with trace ids and the not-run scenarios added.
+/// The Cucumber JSON (an array of features) with trace ids, links to the HTML report and the
+/// not-run scenarios added.
 pub fn cucumber_json(
     mut features: Value,
     traces: &TraceIds,
     not_run: &[NotRun],
     driver: &str,
+    html_report: &str,
 ) -> Value {
     let places = by_place(traces);
     let Some(list) = features.as_array_mut() else {
@@ -101,6 +133,7 @@ pub fn cucumber_json(
                 continue;
             }
             let line = element["line"].as_u64().unwrap_or_default();
+            element["html_report"] = json!(report_link(html_report, &file, &line.to_string()));
             if let Some(ids) = places.get(&format!("{file}:{line}")) {
                 element["trace_ids"] = json!(ids);
             }
@@ -165,17 +198,22 @@ pub fn annotate_files(
     traces: &TraceIds,
     not_run: &[NotRun],
     driver: &str,
+    html_report: &std::path::Path,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
+    let html_report = html_report.display().to_string();
     let xml = std::fs::read_to_string(junit_path)
         .with_context(|| format!("reading {}", junit_path.display()))?;
-    std::fs::write(junit_path, junit(&xml, traces, not_run, driver))
-        .with_context(|| format!("writing {}", junit_path.display()))?;
+    std::fs::write(
+        junit_path,
+        junit(&xml, traces, not_run, driver, &html_report),
+    )
+    .with_context(|| format!("writing {}", junit_path.display()))?;
     let text = std::fs::read_to_string(json_path)
         .with_context(|| format!("reading {}", json_path.display()))?;
     let features: Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not JSON", json_path.display()))?;
-    let annotated = cucumber_json(features, traces, not_run, driver);
+    let annotated = cucumber_json(features, traces, not_run, driver, &html_report);
     std::fs::write(json_path, serde_json::to_vec_pretty(&annotated)?)
         .with_context(|| format!("writing {}", json_path.display()))?;
     Ok(())

@@ -1,5 +1,5 @@
-//! The report files every run writes, for CI: JUnit XML and Cucumber JSON under
-//! `target/acceptance/` of the workspace.
+//! The report files every run writes under `target/acceptance/` of the workspace (or
+//! `--report-dir`): JUnit XML and Cucumber JSON for CI, and `report.html` for people.
 
 use std::{fs::File, path::PathBuf};
 
@@ -19,25 +19,35 @@ pub struct Reports {
     pub junit: File,
     /// Cucumber JSON output.
     pub json: File,
-    /// Paths, for the summary.
+    /// Where the JUnit XML goes.
+    pub junit_path: PathBuf,
+    /// Where the Cucumber JSON goes.
+    pub json_path: PathBuf,
+    /// Where the HTML report goes (written at the end of the run).
+    pub html_path: PathBuf,
+    /// Every path, for the summary.
     pub paths: Vec<PathBuf>,
 }
 
 impl Reports {
-    /// Creates the folder and (truncates) both files.
-    pub fn create() -> anyhow::Result<Self> {
-        let dir = report_dir();
+    /// Creates the folder (`dir`, else the default) and (truncates) the JUnit and JSON files.
+    pub fn create(dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        let dir = dir.unwrap_or_else(report_dir);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         // `steps/../target` reads badly in the summary; show the real path.
         let dir = dir.canonicalize().unwrap_or(dir);
         let junit_path = dir.join("junit.xml");
         let json_path = dir.join("cucumber.json");
+        let html_path = dir.join("report.html");
         let open =
             |p: &PathBuf| File::create(p).with_context(|| format!("creating {}", p.display()));
         Ok(Reports {
             junit: open(&junit_path)?,
             json: open(&json_path)?,
-            paths: vec![junit_path, json_path],
+            paths: vec![junit_path.clone(), json_path.clone(), html_path.clone()],
+            junit_path,
+            json_path,
+            html_path,
         })
     }
 }

@@ -1,9 +1,18 @@
-//! The readable end of a run: counts, every scenario run with its verdict and trace id, what
-//! was not run and why, undefined steps with the
-//! closest known sentences, seed, driver, boot time, report paths, and the closing line
-//! `acceptance: N passed, N failed` that CI reads.
+//! The readable end of a run: counts, every scenario run with its verdict and trace id (each
+//! failed one with its failure message, its platform log lines as readable one-line records
+//! and the link to its trace in the HTML report), what was not run and why, undefined steps
+//! with the closest known sentences, seed, driver, boot time, report paths, and the closing
+//! line `acceptance: N passed, N failed` that CI reads.
+//!
+//! The log lines are printed here rather than when the scenario ends: scenarios run
+//! concurrently, so lines printed then land among other scenarios' output.
 
-use std::{collections::BTreeMap, fmt::Write as _, path::PathBuf, time::Duration};
+use std::{
+    collections::BTreeMap,
+    fmt::Write as _,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use crate::{
     capability_filter::NotRun,
@@ -32,7 +41,18 @@ pub struct Summary<'a> {
     pub reports: &'a [PathBuf],
     /// The trace ids each scenario sent, by scenario key.
     pub traces: &'a crate::report_annotations::TraceIds,
+    /// What each scenario sent, and its log lines when it failed, by scenario key.
+    pub evidence: &'a BTreeMap<String, steps::exchange_log::Evidence>,
+    /// Each scenario's steps (for the failure message), by scenario key.
+    pub failures: &'a BTreeMap<String, crate::scenario_record::ScenarioRecord>,
+    /// The HTML report, when it was written.
+    pub html_report: Option<&'a Path>,
+    /// What writing it cost.
+    pub html_report_cost: Option<crate::html_report::Cost>,
 }
+
+/// At most this many lines of a failure message are repeated in the summary.
+const MESSAGE_LINES: usize = 12;
 
 /// How many suggestions an undefined step gets.
 const SUGGESTIONS: usize = 3;
@@ -89,6 +109,7 @@ impl Summary<'_> {
                 Verdict::Passed => {}
                 Verdict::Failed => {
                     let _ = writeln!(s, "  failed: {scenario}; {trace} (seed {})", self.seed);
+                    self.render_failure(&mut s, scenario);
                 }
             }
         }
@@ -119,14 +140,7 @@ impl Summary<'_> {
             "seed: {}{}",
             self.seed,
             if self.failed() {
-                let driver = match self.driver {
-                    "in-process" => String::new(),
-                    other => format!("--driver {other} "),
-                };
-                format!(
-                    " (replay: cargo test --test acceptance -- {driver}--seed {})",
-                    self.seed
-                )
+                format!(" (replay: {})", self.replay_command())
             } else {
                 String::new()
             }
@@ -139,7 +153,16 @@ impl Summary<'_> {
             self.wall_time.as_secs_f64()
         );
         for path in self.reports {
-            let _ = writeln!(s, "report: {}", path.display());
+            let cost = match self.html_report_cost {
+                Some(c) if Some(path.as_path()) == self.html_report => format!(
+                    " ({:.2} MB; traces read in {:.1} ms, page written in {:.1} ms)",
+                    c.bytes as f64 / 1_000_000.0,
+                    ms(c.traces_read),
+                    ms(c.written)
+                ),
+                _ => String::new(),
+            };
+            let _ = writeln!(s, "report: {}{cost}", path.display());
         }
         let _ = writeln!(
             s,
@@ -148,6 +171,69 @@ impl Summary<'_> {
             o.failed()
         );
         s
+    }
+}
+
+impl Summary<'_> {
+    /// The command that replays this run's fake data on the same driver.
+    pub fn replay_command(&self) -> String {
+        let driver = match self.driver {
+            "in-process" => String::new(),
+            other => format!("--driver {other} "),
+        };
+        format!(
+            "cargo test --test acceptance -- {driver}--seed {}",
+            self.seed
+        )
+    }
+
+    /// Under a failed scenario: its failure message, its log lines (only its own), and where
+    /// to see its trace.
+    fn render_failure(&self, s: &mut String, scenario: &str) {
+        let message = self.failures.get(scenario).and_then(|record| {
+            record
+                .steps
+                .iter()
+                .find_map(|st| st.error.as_ref().map(|e| (st, e)))
+        });
+        if let Some((step, error)) = message {
+            let _ = writeln!(s, "      step: {} {}", step.keyword, step.text);
+            let lines: Vec<&str> = error.lines().collect();
+            for line in lines.iter().take(MESSAGE_LINES) {
+                let _ = writeln!(s, "      | {line}");
+            }
+            if lines.len() > MESSAGE_LINES {
+                let _ = writeln!(
+                    s,
+                    "      | … {} more line(s) in the HTML report",
+                    lines.len() - MESSAGE_LINES
+                );
+            }
+        }
+        let evidence = self.evidence.get(scenario);
+        if let Some(evidence) = evidence.filter(|e| !e.log_lines.is_empty()) {
+            let _ = writeln!(
+                s,
+                "      log lines of trace {} ({}):",
+                evidence.log_trace_id.as_deref().unwrap_or("?"),
+                evidence.log_lines.len()
+            );
+            for line in &evidence.log_lines {
+                let _ = writeln!(s, "        {line}");
+            }
+        }
+        let trace = evidence.and_then(|e| {
+            e.log_trace_id
+                .clone()
+                .or_else(|| e.requests.iter().rev().find_map(|r| r.trace_id.clone()))
+        });
+        if let (Some(report), Some(trace)) = (self.html_report, trace) {
+            let _ = writeln!(
+                s,
+                "      waterfall: file://{}#trace={trace}",
+                report.display()
+            );
+        }
     }
 }
 

@@ -8,10 +8,14 @@
 mod capability_filter;
 #[path = "cli.rs"]
 mod cli;
+#[path = "html_report.rs"]
+mod html_report;
 #[path = "outcome.rs"]
 mod outcome;
 #[path = "report_annotations.rs"]
 mod report_annotations;
+#[path = "scenario_record.rs"]
+mod scenario_record;
 #[path = "summary.rs"]
 mod summary;
 
@@ -149,15 +153,23 @@ fn one_trace_and_one_not_run() -> (report_annotations::TraceIds, Vec<capability_
 fn the_junit_report_gets_each_scenarios_trace_ids_and_the_scenarios_not_run() {
     let (traces, not_run) = one_trace_and_one_not_run();
     let xml = r#"<testsuites><testsuite name="x"><testcase name="Scenario: Paying settles: features/payments.feature:12:3" time="1"></testcase><testcase name="Scenario: Other: features/payments.feature:30:3" time="1"></testcase></testsuite></testsuites>"#;
-    let out = report_annotations::junit(xml, &traces, &not_run, "staging");
+    let out = report_annotations::junit(xml, &traces, &not_run, "staging", "/r/report.html");
     assert!(
-        out.contains(r#"features/payments.feature:12:3" time="1"><properties><property name="trace_id" value="4bf92f3577b34da6a3ce929d0e0e4736"/></properties>"#),
+        out.contains(r#"features/payments.feature:12:3" time="1"><properties><property name="trace_id" value="4bf92f3577b34da6a3ce929d0e0e4736"/><property name="html_report" value="/r/report.html#s-payments-feature-12"/></properties>"#),
         "{out}"
     );
     assert_eq!(
-        out.matches("<property ").count(),
+        out.matches(r#"<property name="trace_id""#).count(),
         1,
         "only the scenario that has traces: {out}"
+    );
+    assert!(
+        out.contains(r#"features/payments.feature:30:3" time="1"><properties><property name="html_report" value="/r/report.html#s-payments-feature-30"/></properties>"#),
+        "every scenario points at its place in the HTML report: {out}"
+    );
+    assert!(
+        out.starts_with(r#"<testsuites><properties><property name="html_report" value="/r/report.html"/></properties>"#),
+        "{out}"
     );
     assert!(
         out.contains(r#"<testcase name="saga_recovery.feature:23: Payments work after a restart" classname="not run"><skipped message="not run on driver staging: needs restart"/></testcase></testsuite></testsuites>"#),
@@ -171,10 +183,15 @@ fn the_cucumber_json_gets_each_scenarios_trace_ids_and_the_scenarios_not_run() {
     let features = serde_json::json!([
         {"uri": "features/payments.feature", "elements": [{"line": 12, "name": "Paying settles"}]}
     ]);
-    let out = report_annotations::cucumber_json(features, &traces, &not_run, "staging");
+    let out =
+        report_annotations::cucumber_json(features, &traces, &not_run, "staging", "/r/report.html");
     assert_eq!(
         out[0]["elements"][0]["trace_ids"],
         serde_json::json!(["4bf92f3577b34da6a3ce929d0e0e4736"])
+    );
+    assert_eq!(
+        out[0]["elements"][0]["html_report"],
+        "/r/report.html#s-payments-feature-12"
     );
     let not_run = &out[1]["elements"][0];
     assert_eq!(out[1]["uri"], "saga_recovery.feature");

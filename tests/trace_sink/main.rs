@@ -16,3 +16,4 @@ mod settle;
 mod sink;
 mod store;
 mod support;
+mod trace_pages;

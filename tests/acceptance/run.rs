@@ -1,0 +1,208 @@
+//! One run of the suite: start the chosen driver, hand it to the steps, run the features,
+//! write the reports (JUnit XML, Cucumber JSON, the HTML report) and put the summary
+//! together. Shared by the entry point (`tests/acceptance.rs`, console on stdout) and the
+//! browser test of the report (`report_in_browser.rs`, console discarded).
+
+use std::{io, path::PathBuf, process::ExitCode, time::Instant};
+
+use clap::Parser as _;
+use cucumber::{World as _, WriterExt as _, writer};
+use steps::MinibankWorld;
+
+use crate::{
+    capability_filter::ScenarioFilter, cli::HarnessCli, html_report, outcome::OutcomeWriter,
+    reports, scenario_record::ScenarioRecorder, summary::Summary,
+};
+
+/// How a run ended.
+pub struct Finished {
+    /// The exit code for CI.
+    pub exit: ExitCode,
+    /// The summary text (closing line last); empty when the run could not start.
+    pub summary: String,
+    /// The HTML report, when one was written (read by the browser test; the entry point
+    /// names it in the summary).
+    #[allow(dead_code)]
+    pub html_report: Option<PathBuf>,
+}
+
+impl Finished {
+    fn early(exit: ExitCode, summary: String) -> Self {
+        Finished {
+            exit,
+            summary,
+            html_report: None,
+        }
+    }
+}
+
+/// Runs the suite with `args` (the process arguments, libtest's removed), writing cucumber's
+/// console output to `console`.
+pub async fn run<Out>(args: Vec<std::ffi::OsString>, console: Out) -> Finished
+where
+    Out: io::Write + 'static,
+{
+    let started = Instant::now();
+    let started_at = std::time::SystemTime::now();
+    let mut opts = match cucumber::cli::Opts::<_, _, _, HarnessCli>::try_parse_from(args) {
+        Ok(opts) => opts,
+        Err(e) => {
+            let _ = e.print();
+            let code = if e.use_stderr() { 2 } else { 0 };
+            return Finished::early(ExitCode::from(code), String::new());
+        }
+    };
+    let own = opts.custom.clone();
+    let reports = match reports::Reports::create(own.report_dir.clone()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("acceptance: {e:#}");
+            return Finished::early(ExitCode::FAILURE, String::new());
+        }
+    };
+    let outcome = OutcomeWriter::default();
+    let recorder = ScenarioRecorder::default();
+    let cucumber = MinibankWorld::cucumber()
+        .with_writer(
+            writer::Basic::raw(console, writer::Coloring::Auto, writer::Verbosity::Default)
+                .summarized()
+                .tee::<MinibankWorld, _>(writer::JUnit::for_tee(
+                    reports.junit,
+                    writer::Verbosity::Default,
+                ))
+                .tee::<MinibankWorld, _>(writer::Json::for_tee(reports.json))
+                .tee::<MinibankWorld, _>(
+                    outcome
+                        .clone()
+                        .discard_stats_writes()
+                        .discard_arbitrary_writes(),
+                )
+                .tee::<MinibankWorld, _>(
+                    recorder
+                        .clone()
+                        .discard_stats_writes()
+                        .discard_arbitrary_writes(),
+                )
+                .normalized(),
+        )
+        .before(steps::hooks::before_scenario)
+        .after(steps::aftermath::after_scenario)
+        .fail_on_skipped();
+
+    let seed = steps::set_seed(own.seed.unwrap_or_else(rand::random));
+    println!(
+        "acceptance: driver {}, seed {seed} (replay with -- --seed {seed})",
+        own.driver
+    );
+
+    let driver_options = drivers::select::DriverOptions {
+        profile: own.profile_path(),
+        allow_production: own.allow_production,
+    };
+    let started_driver = match drivers::select::start(own.driver, &driver_options).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("acceptance: {e}");
+            return Finished::early(
+                ExitCode::FAILURE,
+                "acceptance: 0 passed, 0 failed\n".to_owned(),
+            );
+        }
+    };
+    let driver = started_driver.driver;
+    if let Err(e) = steps::install_driver(driver.clone()) {
+        eprintln!("acceptance: {e:#}");
+        return Finished::early(ExitCode::FAILURE, String::new());
+    }
+
+    // Cucumber applies `--name`/`--tags` *instead of* a filter given in code, so take them
+    // out and apply them inside ours, together with the capability check.
+    let filter = ScenarioFilter::new(
+        opts.re_filter.take(),
+        opts.tags_filter.take(),
+        driver.capabilities(),
+        started_driver.selection,
+    );
+    let keep = filter.clone();
+    cucumber
+        .with_cli(opts)
+        .filter_run(own.features_dir(), move |f, r, s| keep.keep(f, r, s))
+        .await;
+    // The traces are read before the platform stops: in-process, the sink goes with it.
+    let evidence = steps::exchange_log::all();
+    let reading = Instant::now();
+    let traces = html_report::collect_traces(driver.traces(), &evidence).await;
+    let traces_read_in = reading.elapsed();
+    driver.shutdown().await;
+
+    let outcome = outcome.0.lock();
+    let record = recorder.0.lock();
+    let not_run = filter.not_run.lock();
+    let sentences = steps::catalogue::sentences();
+    let trace_ids = steps::trace_log::all();
+    if let Err(e) = crate::report_annotations::annotate_files(
+        &reports.junit_path,
+        &reports.json_path,
+        &trace_ids,
+        &not_run,
+        driver.name(),
+        &reports.html_path,
+    ) {
+        eprintln!(
+            "acceptance: could not add trace ids and not-run scenarios to the reports: {e:#}"
+        );
+    }
+    let mut summary = Summary {
+        outcome: &outcome,
+        not_run: &not_run,
+        sentences: &sentences,
+        stats: steps::stats(),
+        seed,
+        driver: driver.name(),
+        boot_time: started_driver.boot_time,
+        wall_time: started.elapsed(),
+        reports: &reports.paths,
+        traces: &trace_ids,
+        evidence: &evidence,
+        failures: &record.scenarios,
+        html_report: Some(&reports.html_path),
+        html_report_cost: None,
+    };
+    let html = html_report::run_report(html_report::RunFacts {
+        outcome: &outcome,
+        record: &record,
+        evidence: &evidence,
+        traces,
+        not_run: &not_run,
+        driver: driver.name(),
+        seed,
+        replay: summary.replay_command(),
+        started: started_at,
+        wall_time: started.elapsed(),
+    });
+    let writing = Instant::now();
+    let html_written = match html_report::write(&html, &reports.html_path) {
+        Ok(bytes) => {
+            summary.html_report_cost = Some(html_report::Cost {
+                traces_read: traces_read_in,
+                written: writing.elapsed(),
+                bytes,
+            });
+            true
+        }
+        Err(e) => {
+            eprintln!("acceptance: could not write the HTML report: {e:#}");
+            summary.html_report = None;
+            false
+        }
+    };
+    Finished {
+        exit: if summary.failed() {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        },
+        summary: summary.render(),
+        html_report: html_written.then(|| reports.html_path.clone()),
+    }
+}
