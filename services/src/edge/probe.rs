@@ -81,8 +81,9 @@ impl Probe {
     }
 
     /// Makes the calls in order; a failing call is logged and the next one still runs (the test
-    /// harness judges the headers it receives, not our status).
-    pub async fn apply(self, state: &EdgeState, ctx: &RequestContext) -> Result<(), ProbeError> {
+    /// harness judges the headers it receives, not our status). Returns how many were made.
+    pub async fn apply(self, state: &EdgeState, ctx: &RequestContext) -> Result<usize, ProbeError> {
+        let made = self.calls.len();
         for call in self.calls {
             let request = RpcRequest::post_json(call.url.clone(), &call.arguments)
                 .map_err(|error| Internal::from(anyhow::Error::new(error)))?;
@@ -90,11 +91,12 @@ impl Probe {
                 tracing::warn!(%error, url = %call.url, "propagation probe call failed");
             }
         }
-        Ok(())
+        Ok(made)
     }
 }
 
-fn encode(_made: ()) -> StatusCode {
+fn encode(made: usize) -> StatusCode {
+    tracing::debug!(made, "propagation probe calls made");
     StatusCode::OK
 }
 
