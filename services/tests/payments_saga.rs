@@ -402,7 +402,7 @@ on_every_database! {
             (
                 json!({"merchant_id": merchant, "amount": 10, "currency": "GBP", "tip": 1}),
                 422,
-                "invalid_request",
+                "unknown_field",
             ),
             (payment_body(&merchant, 101), 422, "insufficient_funds"),
         ];
@@ -425,6 +425,15 @@ on_every_database! {
         assert_eq!(
             (code, answer["code"].as_str()),
             (400, Some("missing_idempotency_key"))
+        );
+        // A key with a space (or over 255 characters) is refused with its own code.
+        let (code, answer) = money
+            .pay(&customer, "order 1", payment_body(&merchant, 10))
+            .await;
+        assert_eq!(
+            (code, answer["code"].as_str()),
+            (400, Some("invalid_idempotency_key")),
+            "{answer}"
         );
         let account = money.account(&payer).await;
         assert_eq!(

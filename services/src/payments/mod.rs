@@ -12,8 +12,17 @@
 //! final state writes a `payment.settled`/`payment.failed` event to the outbox in the same
 //! transaction, with the trace context of the moment; the [`relay`] pushes it to webhooks.
 //!
+//! Several replicas may share one database: each unfinished payment is driven under a lease in
+//! its row ([`store::claim`]), so no two replicas drive the same payment at once.
+//!
 //! Routes: `POST /v1/payments` ([`ops::create`]), `GET /v1/payments/{id}` ([`ops::get`]).
+//!
+//! The folder has the shape of every data service: [`error`] (typed errors), [`model`] (the
+//! payment and its view), [`ops`] (one file per operation: parse → apply → encode), [`store`]
+//! (all of its SQL); beside them the saga ([`saga`]), the outbox [`relay`] and the clients of
+//! its peers ([`ledger_client`], [`provider_client`]).
 
+pub mod error;
 pub mod ledger_client;
 pub mod model;
 pub mod ops;
@@ -70,6 +79,10 @@ pub struct Settings {
     pub retry_backoff: Backoff,
     /// Safety-net interval of the outbox relay and the saga worker.
     pub sweep: Duration,
+    /// How long a replica's claim on a payment keeps it from every other replica. Longer than
+    /// any step may take (a provider or ledger call with its retries); a lease that ends
+    /// mid-step lets another replica take the payment over (the first then writes nothing).
+    pub lease: Duration,
 }
 
 impl Settings {
@@ -93,6 +106,7 @@ impl Settings {
                 max: Duration::from_secs(30),
             },
             sweep: Duration::from_secs(1),
+            lease: Duration::from_secs(60),
         }
     }
 
@@ -164,7 +178,7 @@ impl Service for Payments {
     }
 
     fn operations() -> Vec<Operation> {
-        Vec::new()
+        vec![ops::create::OPERATION, ops::get::OPERATION]
     }
 
     fn set_bind(settings: &mut Settings, bind: SocketAddr) {
@@ -192,8 +206,11 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application
             settings.provider_timeout,
         )),
         settings.retry_backoff,
+        // Never shorter than a provider call and a ledger call.
+        settings
+            .lease
+            .max(2 * (settings.provider_timeout + settings.internal_timeout)),
         relay_wake.clone(),
-        Arc::new(Notify::new()),
     ));
     let relay = relay::OutboxRelay {
         pool: pool.clone(),

@@ -108,6 +108,12 @@ impl Money {
         self.payments = start_payments(&self.settings, &self.http).await;
     }
 
+    /// Starts one more payments replica on the same database and peers (the caller stops it by
+    /// dropping it with the test).
+    pub async fn start_replica(&self) -> PaymentsProcess {
+        start_payments(&self.settings, &self.http).await
+    }
+
     /// POST JSON to a base URL + path, with optional identity and extra headers.
     pub async fn post(
         &self,

@@ -1,6 +1,8 @@
 //! The background worker: on start it resumes every payment a previous process left unfinished,
 //! then keeps driving payments whose postponed step is due (status queries after a provider
 //! timeout, ledger calls while the ledger was down), each with the payment's own trace context.
+//! Each payment is leased in the database before it is driven (see [`super::driver`]), so the
+//! workers of several replicas on one database never drive the same payment at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,7 +62,8 @@ async fn resume_due(
             next_due = Some(next_due.map_or(due_at, |n: i64| n.min(due_at)));
             continue;
         }
-        let Some(claim) = driver.try_claim(&payment_id) else {
+        // Leased in the database first: a payment another replica drives is skipped.
+        let Some(mut claim) = driver.claim_due(&payment_id).await? else {
             continue;
         };
         let driver = driver.clone();
@@ -82,20 +85,9 @@ async fn resume_due(
                 payment_id = %payment_id,
             );
             async move {
-                if let Err(error) = driver.drive(&ctx, &claim, row.clone()).await {
+                // On an error the driver gives the lease back for a later retry.
+                if let Err(error) = driver.drive(&ctx, &mut claim, row).await {
                     tracing::error!(error = format!("{error:#}"), "resuming a payment failed");
-                    // Look again after a sweep rather than spinning on a payment that keeps failing.
-                    let retry_at = store::now_ms() + 1_000;
-                    if let Ok(step) = row.step() {
-                        let _ = store::postpone(
-                            driver.pool(),
-                            driver.gate(),
-                            &payment_id,
-                            step,
-                            retry_at,
-                        )
-                        .await;
-                    }
                 }
             }
             .instrument(log_span)
