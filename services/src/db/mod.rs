@@ -157,6 +157,17 @@ pub async fn ping(pool: &AnyPool) -> bool {
     )
 }
 
+/// The current time in unix milliseconds (how due times such as `next_attempt_at` are stored).
+pub fn now_ms() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default(),
+    )
+    .unwrap_or(i64::MAX)
+}
+
 /// The current UTC time as RFC 3339 text (how timestamps are stored).
 pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()

@@ -38,7 +38,7 @@ impl DomainError {
             DomainError::InvalidAmount(_) => "invalid_amount",
             DomainError::InvalidCurrency(_) => "invalid_currency",
             DomainError::InvalidId(_) => "invalid_id",
-            DomainError::InvalidKey(_) => "invalid_request",
+            DomainError::InvalidKey(_) => "invalid_key",
         }
     }
 }

@@ -19,6 +19,7 @@
 //!   `POST /v1/accounts/{id}/top-ups` (`accounts:fund`), `GET /v1/ledger/audit` (`ledger:audit`)
 //!
 
+pub mod error;
 pub mod model;
 pub mod ops;
 pub mod rules;
@@ -35,7 +36,7 @@ use crate::config;
 use crate::db::{self, Migration, WriteGate};
 use crate::service::{InProcess, Operation, Service, ServiceName};
 
-pub use store::Recorded;
+pub use model::Recorded;
 
 /// The ledger's schema, applied in order at start.
 pub const MIGRATIONS: &[Migration] = &[Migration::new(
@@ -86,7 +87,11 @@ impl Service for Ledger {
     }
 
     fn operations() -> Vec<Operation> {
-        Vec::new()
+        vec![
+            ops::get_account::OPERATION,
+            ops::top_up::OPERATION,
+            ops::audit::OPERATION,
+        ]
     }
 
     fn set_bind(settings: &mut Settings, bind: SocketAddr) {

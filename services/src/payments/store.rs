@@ -25,17 +25,6 @@ pub const PAYMENT_COLUMNS: &str = "payment_id, customer_id, merchant_id, payer_a
     request_fingerprint, status_attempts, next_attempt_at, traceparent, tracestate, baggage, \
     created_at, updated_at";
 
-/// Current time in unix milliseconds (what `next_attempt_at` holds).
-pub fn now_ms() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or_default(),
-    )
-    .unwrap_or(i64::MAX)
-}
-
 /// Loads a payment.
 pub async fn load(pool: &AnyPool, payment_id: &str) -> anyhow::Result<Option<PaymentRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -34,7 +34,7 @@ use super::signature;
 use super::store::{self, AttemptResult, DueDelivery};
 use crate::app::Deps;
 use crate::db::WriteGate;
-use crate::payments::store::now_ms;
+use crate::db::now_ms;
 use crate::rpc::{PropagatedContext, RequestContext, RpcClient, RpcError, RpcRequest};
 
 /// Deliveries fetched per pass.

@@ -22,16 +22,27 @@
 //!
 //! [`signature::verify`] is a reference implementation of these steps.
 //!
-//! Routes: `POST /v1/webhook-endpoints`, `GET /v1/webhook-deliveries` (public, through edge),
-//! `POST /endpoints`, `GET /deliveries?merchant_id=`, `POST /events` (internal).
+//! ## Routes and files
+//! The folder has the shape of every data service: [`error`] (typed errors per operation),
+//! [`model`] (its values: [`model::WebhookUrl`], [`model::EventType`], the listed delivery),
+//! [`ops`] (one file per operation, each read as parse → apply → encode), [`store`] (all of
+//! its SQL); beside them its own machinery: [`delivery`], [`schedule`], [`signature`].
+//! - `POST /v1/webhook-endpoints` (`createWebhookEndpoint`, public) and `POST /endpoints`
+//!   (internal): [`ops::register_endpoint`];
+//! - `GET /v1/webhook-deliveries` (`listWebhookDeliveries`, public) and
+//!   `GET /deliveries?merchant_id=` (internal): [`ops::list_deliveries`];
+//! - `POST /events` (internal, from payments' relay): [`ops::receive_event`].
+//!
+//! A public route and its internal twin are one operation with two parse steps: the public one
+//! takes the merchant from the caller, the internal one from the request.
 
 pub mod delivery;
-pub mod event_type;
+pub mod error;
+pub mod model;
 pub mod ops;
 pub mod schedule;
 pub mod signature;
 pub mod store;
-pub mod url;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -149,7 +160,10 @@ impl Service for Webhooks {
     }
 
     fn operations() -> Vec<Operation> {
-        Vec::new()
+        vec![
+            ops::register_endpoint::OPERATION,
+            ops::list_deliveries::OPERATION,
+        ]
     }
 
     fn set_bind(settings: &mut Settings, bind: SocketAddr) {

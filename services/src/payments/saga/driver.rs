@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 
 use super::backoff::Backoff;
 use super::state::{self, FailureReason, Outcome, Step};
-use crate::db::WriteGate;
+use crate::db::{self, WriteGate};
 use crate::domain::Money;
 use crate::payments::ledger_client::{LedgerClient, LedgerFailure};
 use crate::payments::model::PaymentRow;
@@ -82,14 +82,8 @@ impl Drop for Claim {
             self.lease_until,
         );
         runtime.spawn(async move {
-            let released = store::release(
-                &driver.pool,
-                &driver.gate,
-                &payment_id,
-                held,
-                store::now_ms(),
-            )
-            .await;
+            let released =
+                store::release(&driver.pool, &driver.gate, &payment_id, held, db::now_ms()).await;
             if let Err(error) = released {
                 tracing::warn!(
                     payment_id,
@@ -147,7 +141,7 @@ impl SagaDriver {
 
     /// The end of a lease taken now (unix ms).
     fn lease_end(&self) -> i64 {
-        store::now_ms() + i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX / 4)
+        db::now_ms() + i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX / 4)
     }
 
     /// In-process part of a claim; `None` when another task of this process drives it.
@@ -182,7 +176,7 @@ impl SagaDriver {
             &self.pool,
             &self.gate,
             payment_id,
-            store::now_ms(),
+            db::now_ms(),
             claim.lease_until,
         )
         .await?;
@@ -203,7 +197,7 @@ impl SagaDriver {
         let result = self.drive_steps(ctx, claim, row).await;
         if result.is_err() && claim.holds_lease {
             // Look again after a while rather than spinning on a payment that keeps failing.
-            let retry_at = store::now_ms() + 1_000;
+            let retry_at = db::now_ms() + 1_000;
             claim.holds_lease = false;
             let released = store::release(
                 &self.pool,
@@ -342,7 +336,7 @@ impl SagaDriver {
     ) -> anyhow::Result<PaymentRow> {
         let attempts = u32::try_from(row.status_attempts).unwrap_or(u32::MAX);
         let delay = self.backoff.delay(attempts, &mut rand::rng());
-        let retry_at = store::now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+        let retry_at = db::now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
         tracing::warn!(payment_id = %row.payment_id, step = %step, attempts, retry_in_ms = delay.as_millis() as u64, why, "payment step postponed");
         let held = claim.lease_until;
         claim.holds_lease = false;

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::driver::SagaDriver;
+use crate::db;
 use crate::payments::store;
 use crate::rpc::{PropagatedContext, RequestContext};
 
@@ -26,7 +27,7 @@ pub async fn run(driver: Arc<SagaDriver>, stop: CancellationToken, sweep: Durati
     loop {
         let wait = match resume_due(&driver, &mut drives).await {
             Ok(Some(next_due_ms)) => {
-                let in_ms = u64::try_from(next_due_ms - store::now_ms()).unwrap_or(0);
+                let in_ms = u64::try_from(next_due_ms - db::now_ms()).unwrap_or(0);
                 Duration::from_millis(in_ms).min(sweep)
             }
             Ok(None) => sweep,
@@ -55,7 +56,7 @@ async fn resume_due(
     driver: &Arc<SagaDriver>,
     drives: &mut JoinSet<()>,
 ) -> anyhow::Result<Option<i64>> {
-    let now = store::now_ms();
+    let now = db::now_ms();
     let mut next_due = None;
     for (payment_id, due_at) in store::unfinished(driver.pool(), BATCH).await? {
         if due_at > now {
