@@ -34,8 +34,11 @@ Feature: Every request is traced end to end
   @staging-safe
   Scenario: Spans follow the HTTP semantic conventions
     When Alice pays "Acme Coffee" 10.00 GBP
-    Then the span "POST /v1/payments" in service "edge" has attribute "http.response.status_code" equal to "201"
-    And the span "POST /v1/payments" in service "edge" has attribute "http.request.method" equal to "POST"
+    Then the server span "POST /v1/payments" in service "edge" has attribute "http.response.status_code" equal to "201"
+    And the server span "POST /v1/payments" in service "edge" has attribute "http.request.method" equal to "POST"
+    And the client span "POST /holds" in service "payments" has attribute "peer.service" equal to "ledger"
+    And the client span "POST /holds" in service "payments" has attribute "url.template" equal to "/holds"
+    And the client span "POST /holds" in service "payments" has attribute "http.response.status_code" equal to "201"
     And the money in the ledger is conserved
 
   @needs-merchant-endpoints

@@ -4,7 +4,7 @@
 //! trace 4bf92f3577b34da6a3ce929d0e0e4736: 4 spans, services: edge, harness, payments
 //! - harness: POST /v1/payments [client] unset +0.000ms 12.410ms
 //!   - edge: POST /v1/payments [server] unset +0.310ms 11.807ms
-//!     - edge: POST [client] unset +1.020ms 10.100ms
+//!     - edge: POST /v1/payments [client] unset +1.020ms 10.100ms
 //!       - payments: POST /v1/payments [server] error "provider down" +1.400ms 9.500ms
 //! ```
 //! Children are ordered by start time; offsets are from the earliest span's start.

@@ -226,15 +226,17 @@ async fn read_circuit(
     State(control): State<Control>,
     Path(target): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let circuits = &control.resilience.circuits;
-    let state = circuits.state(&control.service, &target).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_client",
-            format!("{} does not call {target}", control.service),
-        )
-    })?;
-    let replicas: Vec<_> = circuits
+    let resilience = &control.resilience;
+    let state = resilience
+        .circuit_state(&control.service, &target)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no_client",
+                format!("{} does not call {target}", control.service),
+            )
+        })?;
+    let replicas: Vec<_> = resilience
         .replicas(&control.service, &target)
         .into_iter()
         .map(|(url, state)| json!({ "url": url, "state": state_name(state) }))

@@ -11,11 +11,12 @@
 //!   [`telemetry::init_logging`] for the binary's JSON logs.
 //! - [`rpc`]: the shared RPC layer. [`rpc::ServerLayer`] (server spans, W3C trace context and
 //!   baggage, deadline, request id, identity → [`rpc::RequestContext`]) and [`rpc::RpcClient`]
-//!   (client spans, propagation, deadline, typed [`rpc::RpcError`] with [`rpc::CallOutcome`]).
-//!   Every call goes through the tower stack [`rpc::build_stack`] builds: retry policy with a
-//!   budget (idempotent calls only) → round-robin balancer over discovered replicas (health
-//!   checks, open circuits skipped) → circuit breaker → deadline → fault injection → pooled
-//!   transport. Settings: [`rpc::Resilience`]; faults: [`rpc::FaultInjector`].
+//!   (deadline, typed [`rpc::RpcError`] with [`rpc::CallOutcome`]). Every call goes through
+//!   the tower stack [`rpc::build_stack`] builds: client span and W3C propagation → retry
+//!   policy with a budget (idempotent calls only) → round-robin balancer over discovered
+//!   replicas (health checks, open circuits skipped) → circuit breaker → deadline → fault
+//!   injection → pooled transport. Its modules import one way: types ← layers ← stack ←
+//!   client. Settings: [`rpc::Resilience`]; faults: [`rpc::FaultInjector`].
 //! - [`http_error`]: the one wire shape of an error (`{"code","message","field"?}`); typed
 //!   errors implement [`http_error::ErrorAnswer`] (each variant mapped once to a status and a
 //!   code, usually with [`error_answers!`]); [`http_error::ApiJson`] refuses a bad body with a

@@ -222,12 +222,12 @@ async fn bad_input_is_a_4xx_with_a_code_and_a_message() {
         (
             json!({"target": "ledger", "kind": "explode"}),
             422,
-            "invalid_request",
+            "out_of_range",
         ),
         (
             json!({"target": "ledger", "kind": "drop", "extra": 1}),
             422,
-            "invalid_request",
+            "unknown_field",
         ),
     ];
     for (body, want_status, want_code) in cases {

@@ -121,7 +121,7 @@ async fn transfers_the_sandbox_cannot_take_are_refused_with_a_code_and_nothing_i
         (transfer("", 100), 422, "invalid_transfer"),
         (transfer(&"x".repeat(129), 100), 422, "invalid_transfer"),
         (lower_case_currency, 422, "invalid_transfer"),
-        (unknown_field, 422, "invalid_request"),
+        (unknown_field, 422, "unknown_field"),
     ];
     for (body, expected_status, expected_code) in cases {
         let (status, answer) = submit(&sandbox, &body).await;

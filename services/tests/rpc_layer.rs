@@ -12,7 +12,9 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use foundation_support::{Spans, exported, http, run, telemetry};
 use minibank::app::ServiceBuilder;
-use minibank::rpc::{CallOutcome, RequestContext, RpcClient, RpcError};
+use minibank::rpc::{
+    CallOutcome, RequestContext, Resilience, RetrySettings, RpcClient, RpcError, RpcRequest,
+};
 use minibank::telemetry::Telemetry;
 use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::trace::{SpanId, SpanKind, Status};
@@ -131,9 +133,26 @@ async fn a_valid_traceparent_is_continued_by_the_server_span_and_passed_to_the_n
         .iter()
         .find(|s| s.span_kind == SpanKind::Client)
         .unwrap();
-    assert_eq!(client.name, "POST");
+    // OpenTelemetry HTTP client conventions: `{method} {url.template}`, and the attributes a
+    // trace viewer needs to draw `svc → downstream POST /downstream`.
+    assert_eq!(client.name, "POST /downstream");
     assert_eq!(client.parent_span_id, server.span_context.span_id());
     assert_eq!(attr(client, "peer.service").as_deref(), Some("downstream"));
+    assert_eq!(attr(client, "http.request.method").as_deref(), Some("POST"));
+    assert_eq!(attr(client, "url.template").as_deref(), Some("/downstream"));
+    let downstream = reqwest::Url::parse(&harness.downstream.uri()).unwrap();
+    assert_eq!(
+        attr(client, "url.full"),
+        Some(format!("{}/downstream", harness.downstream.uri()))
+    );
+    assert_eq!(
+        attr(client, "server.address").as_deref(),
+        downstream.host_str()
+    );
+    assert_eq!(
+        attr(client, "server.port"),
+        downstream.port().map(|port| port.to_string())
+    );
     assert_eq!(
         attr(client, "http.response.status_code").as_deref(),
         Some("200")
@@ -406,4 +425,76 @@ async fn request_log_lines_carry_the_trace_id_span_id_and_service() {
             .map(|_| ())
             .ok_or_else(|| "no request completed line with the trace id".to_owned())
     });
+}
+
+/// Through the whole stack against a mock target that fails twice: one CLIENT span covers the
+/// call and its two resends, named from the caller's template, and every attempt carries the
+/// same `traceparent` (this span as parent), deadline and request id.
+#[tokio::test]
+async fn retries_stay_inside_one_client_span_and_resend_the_same_context() {
+    let downstream = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/accounts/acc_1"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .mount(&downstream)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/accounts/acc_1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "acc_1"})))
+        .mount(&downstream)
+        .await;
+    let (telemetry, spans) = telemetry("svc");
+    let resilience = Resilience {
+        retry: RetrySettings {
+            backoff: Duration::ZERO,
+            ..RetrySettings::default()
+        },
+        ..Resilience::default()
+    };
+    let client = RpcClient::with_resilience(
+        RpcClient::shared_http(),
+        telemetry.clone(),
+        "ledger",
+        downstream.uri(),
+        Duration::from_secs(5),
+        &resilience,
+    );
+    let request = RpcRequest::get("/accounts/acc_1").template("/accounts/{account_id}");
+    let answer = client.send(&background_ctx(), request).await.unwrap();
+    assert_eq!(answer.status, StatusCode::OK);
+
+    let spans = exported(&telemetry, &spans).await;
+    let clients: Vec<_> = spans
+        .iter()
+        .filter(|s| s.span_kind == SpanKind::Client)
+        .collect();
+    assert_eq!(clients.len(), 1, "one span for the call and its resends");
+    let span = clients[0];
+    assert_eq!(span.name, "GET /accounts/{account_id}");
+    let attr = |key: &str| {
+        span.attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.to_string())
+    };
+    assert_eq!(attr("http.request.resend_count").as_deref(), Some("2"));
+    assert_eq!(attr("http.response.status_code").as_deref(), Some("200"));
+    assert_eq!(attr("peer.service").as_deref(), Some("ledger"));
+
+    let received = downstream.received_requests().await.unwrap();
+    assert_eq!(received.len(), 3, "two failures and the success");
+    let expected = format!(
+        "00-{}-{}-01",
+        span.span_context.trace_id(),
+        span.span_context.span_id()
+    );
+    for attempt in &received {
+        assert_eq!(attempt.headers["traceparent"], expected.as_str());
+        assert!(attempt.headers.contains_key("x-minibank-deadline-ms"));
+        assert_eq!(
+            attempt.headers["x-request-id"],
+            received[0].headers["x-request-id"]
+        );
+    }
 }

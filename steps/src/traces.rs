@@ -199,10 +199,15 @@ async fn well_formed(world: &mut MinibankWorld) -> anyhow::Result<()> {
 }
 
 /// Checks a span of the last request's trace carries an attribute with that value (as text).
-/// Example: Then the span "POST /v1/payments" in service "edge" has attribute "http.response.status_code" equal to "201"
-#[then(expr = "the span {string} in service {string} has attribute {string} equal to {string}")]
+/// Say `server span` or `client span` when a service has both kinds under one name (edge's
+/// SERVER span `POST /v1/payments` and its CLIENT span calling payments on the same route).
+/// Example: Then the server span "POST /v1/payments" in service "edge" has attribute "http.response.status_code" equal to "201"
+#[then(
+    regex = r#"^the (server |client |)span "([^"]*)" in service "([^"]*)" has attribute "([^"]*)" equal to "([^"]*)"$"#
+)]
 async fn span_attribute(
     world: &mut MinibankWorld,
+    kind: String,
     name: String,
     service: String,
     key: String,
@@ -210,12 +215,13 @@ async fn span_attribute(
 ) -> anyhow::Result<()> {
     let trace_id = world.current_trace_id()?;
     let trace = world.settled(&trace_id, &["harness", &service]).await?;
-    checks::span_attribute(
-        &trace,
-        &SpanSelector::service(&service).named(&name),
-        &key,
-        &value,
-    )?;
+    let mut selector = SpanSelector::service(&service).named(&name);
+    match kind.trim() {
+        "server" => selector = selector.kind(SpanKind::Server),
+        "client" => selector = selector.kind(SpanKind::Client),
+        _ => {}
+    }
+    checks::span_attribute(&trace, &selector, &key, &value)?;
     Ok(())
 }
 

@@ -62,15 +62,18 @@ async fn try_forward(
     if let Err(retry_after) = limiter.check(&client_key(identity.as_ref(), &body)) {
         return Err(GatewayError::RateLimited { retry_after }.into());
     }
-    let path = match route.upstream_path {
-        UpstreamPath::Same => parts
-            .uri
-            .path_and_query()
-            .map(|pq| pq.as_str().to_owned())
-            .unwrap_or_else(|| parts.uri.path().to_owned()),
-        UpstreamPath::Fixed(path) => path.to_owned(),
+    let (path, template) = match route.upstream_path {
+        UpstreamPath::Same => (
+            parts
+                .uri
+                .path_and_query()
+                .map(|pq| pq.as_str().to_owned())
+                .unwrap_or_else(|| parts.uri.path().to_owned()),
+            route.pattern,
+        ),
+        UpstreamPath::Fixed(path) => (path.to_owned(), path),
     };
-    let mut upstream_request = RpcRequest::new(parts.method.clone(), path);
+    let mut upstream_request = RpcRequest::new(parts.method.clone(), path).template(template);
     for name in FORWARDED_REQUEST_HEADERS {
         if let Some(value) = parts.headers.get(name) {
             upstream_request.headers.insert(name, value.clone());

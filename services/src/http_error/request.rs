@@ -44,6 +44,15 @@ pub enum InvalidRequest {
         /// What serde found and expected.
         detail: String,
     },
+    /// A field whose value is outside what it may hold (a number out of its type's range, a
+    /// word that is not one of the field's choices): 422 `out_of_range`.
+    #[error("the field `{field}` has a value it cannot take: {detail}")]
+    OutOfRange {
+        /// The field (a dotted path for nested ones).
+        field: String,
+        /// What serde found and expected.
+        detail: String,
+    },
     /// A field of the right type whose value is refused (an amount out of range, an unknown
     /// currency, a malformed id): 422 with the value's own code (`invalid_amount`, …).
     #[error("{error}")]
@@ -79,6 +88,7 @@ impl super::ErrorAnswer for InvalidRequest {
             InvalidRequest::MissingField { .. } => unprocessable("missing_field"),
             InvalidRequest::UnknownField { .. } => unprocessable("unknown_field"),
             InvalidRequest::WrongType { .. } => unprocessable("wrong_type"),
+            InvalidRequest::OutOfRange { .. } => unprocessable("out_of_range"),
             InvalidRequest::InvalidValue { error, .. } => unprocessable(error.code()),
             InvalidRequest::TooLarge => {
                 Answer::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
@@ -95,6 +105,7 @@ impl super::ErrorAnswer for InvalidRequest {
             Answer::new(StatusCode::UNPROCESSABLE_ENTITY, "missing_field"),
             Answer::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_field"),
             Answer::new(StatusCode::UNPROCESSABLE_ENTITY, "wrong_type"),
+            Answer::new(StatusCode::UNPROCESSABLE_ENTITY, "out_of_range"),
             Answer::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
         ]
     }
@@ -104,6 +115,7 @@ impl super::ErrorAnswer for InvalidRequest {
             InvalidRequest::MissingField { field }
             | InvalidRequest::UnknownField { field, .. }
             | InvalidRequest::WrongType { field, .. }
+            | InvalidRequest::OutOfRange { field, .. }
             | InvalidRequest::InvalidValue { field, .. } => Some(field),
             InvalidRequest::MalformedJson(_)
             | InvalidRequest::NotAnObject
@@ -223,9 +235,19 @@ fn classify(error: serde_path_to_error::Error<serde_json::Error>) -> InvalidRequ
         // A type error at the top: the body is not an object.
         return InvalidRequest::NotAnObject;
     }
-    InvalidRequest::WrongType {
-        field: path,
-        detail: strip_position(&text).to_owned(),
+    let detail = strip_position(&text).to_owned();
+    // "invalid type: …" is the wrong JSON type; "invalid value: …", "unknown variant …" and
+    // "invalid length …" are a value of the right type that the field cannot take.
+    if text.starts_with("invalid type") {
+        InvalidRequest::WrongType {
+            field: path,
+            detail,
+        }
+    } else {
+        InvalidRequest::OutOfRange {
+            field: path,
+            detail,
+        }
     }
 }
 
@@ -249,6 +271,16 @@ mod tests {
         amount: i64,
         #[serde(default)]
         note: Option<String>,
+        #[serde(default)]
+        kind: Option<Kind>,
+        #[serde(default)]
+        tries: Option<u8>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Kind {
+        Drop,
     }
 
     fn refusal(body: &[u8]) -> (u16, &'static str, Option<String>) {
@@ -280,6 +312,14 @@ mod tests {
         assert_eq!(
             refusal(br#"{"amount":"ten"}"#),
             (422, "wrong_type", Some("amount".into()))
+        );
+        assert_eq!(
+            refusal(br#"{"amount":1,"kind":"explode"}"#),
+            (422, "out_of_range", Some("kind".into()))
+        );
+        assert_eq!(
+            refusal(br#"{"amount":1,"tries":300}"#),
+            (422, "out_of_range", Some("tries".into()))
         );
     }
 

@@ -135,7 +135,8 @@ impl LedgerClient {
             Some(currency) => format!("/accounts?owner_id={owner_id}&currency={currency}"),
             None => format!("/accounts?owner_id={owner_id}"),
         };
-        let list: AccountList = self.rpc.get_json(ctx, &path).await?;
+        let request = RpcRequest::get(path).template("/accounts");
+        let list: AccountList = self.rpc.call_json(ctx, request).await?;
         Ok(list.accounts)
     }
 
@@ -183,7 +184,7 @@ impl LedgerClient {
         });
         let answer: HoldAnswer = self
             .rpc
-            .call_json(ctx, keyed_post("/holds", &body)?)
+            .call_json(ctx, keyed_post("/holds", "/holds", &body)?)
             .await?;
         Ok(answer.hold_id)
     }
@@ -197,7 +198,8 @@ impl LedgerClient {
         to_account_id: &str,
     ) -> Result<(), LedgerFailure> {
         let body = json!({ "operation_id": operation_id, "to_account_id": to_account_id });
-        let request = keyed_post(&format!("/holds/{hold_id}/capture"), &body)?;
+        let path = format!("/holds/{hold_id}/capture");
+        let request = keyed_post(&path, "/holds/{hold_id}/capture", &body)?;
         let _: serde_json::Value = self.rpc.call_json(ctx, request).await?;
         Ok(())
     }
@@ -210,16 +212,24 @@ impl LedgerClient {
         hold_id: &str,
     ) -> Result<(), LedgerFailure> {
         let body = json!({ "operation_id": operation_id });
-        let request = keyed_post(&format!("/holds/{hold_id}/release"), &body)?;
+        let path = format!("/holds/{hold_id}/release");
+        let request = keyed_post(&path, "/holds/{hold_id}/release", &body)?;
         let _: serde_json::Value = self.rpc.call_json(ctx, request).await?;
         Ok(())
     }
 }
 
 /// A ledger mutation: a POST that is idempotent by its operation id, so the RPC stack may retry
-/// it after a failure that says "try again" (the ledger replays the first result).
-fn keyed_post(path: &str, body: &serde_json::Value) -> Result<RpcRequest, RpcError> {
-    Ok(RpcRequest::post_json(path, body)?.idempotent(true))
+/// it after a failure that says "try again" (the ledger replays the first result). `template`
+/// is the ledger route `path` fills in (the client span's name).
+fn keyed_post(
+    path: &str,
+    template: &'static str,
+    body: &serde_json::Value,
+) -> Result<RpcRequest, RpcError> {
+    Ok(RpcRequest::post_json(path, body)?
+        .template(template)
+        .idempotent(true))
 }
 
 #[cfg(test)]

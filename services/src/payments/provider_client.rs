@@ -52,7 +52,7 @@ impl ProviderClient {
             "reference": payment.reference,
         });
         let request = match RpcRequest::post_json("/transfers", &body) {
-            Ok(request) => request,
+            Ok(request) => request.template("/transfers"),
             // Not sent at all: nothing happened at the provider.
             Err(_) => return Outcome::SubmitUnreachable,
         };
@@ -80,7 +80,8 @@ impl ProviderClient {
 
     /// `GET /transfers/{id}`: accepted, rejected or missing (404), or still unknown.
     pub async fn status(&self, ctx: &RequestContext, payment_id: &str) -> Outcome {
-        let request = RpcRequest::get(format!("/transfers/{payment_id}"));
+        let request = RpcRequest::get(format!("/transfers/{payment_id}"))
+            .template("/transfers/{transfer_id}");
         match self.rpc.send(ctx, request).await {
             Ok(response) if response.status == StatusCode::NOT_FOUND => {
                 Outcome::StatusRejectedOrMissing

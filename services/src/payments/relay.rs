@@ -111,7 +111,9 @@ impl OutboxRelay {
             body["baggage"] = json!(baggage);
         }
         // Idempotent by event id (webhooks deduplicates), so the RPC stack may retry it.
-        let request = RpcRequest::post_json("/events", &body)?.idempotent(true);
+        let request = RpcRequest::post_json("/events", &body)?
+            .template("/events")
+            .idempotent(true);
         let _: serde_json::Value = self.webhooks.call_json(&ctx, request).await?;
         store::mark_sent(&self.pool, &self.gate, &event.event_id).await
     }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use crate::config::{OperatorCredentials, Secret};
 use crate::rpc::{
-    BreakerSettings, CircuitRegistry, FaultInjector, HealthChecks, PoolStats, Resilience,
-    RetrySettings,
+    BreakerSettings, CircuitRegistry, FaultInjector, HealthChecks, HealthRegistry, PoolStats,
+    Resilience, RetrySettings,
 };
 
 /// How to run the platform.
@@ -92,6 +92,7 @@ impl PlatformConfig {
                 },
                 faults: FaultInjector::new(),
                 circuits: CircuitRegistry::default(),
+                health: HealthRegistry::default(),
                 pool: PoolStats::default(),
                 // Edge checks its upstreams' replicas every 50 ms: a replica that stops
                 // answering is out of rotation within a scenario step.

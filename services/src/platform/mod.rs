@@ -115,8 +115,7 @@ impl RunningPlatform {
     pub fn circuit(&self, caller: ServiceName, target: &str) -> Option<CircuitState> {
         self.config
             .resilience
-            .circuits
-            .state(caller.as_str(), target)
+            .circuit_state(caller.as_str(), target)
     }
 
     /// The configuration the platform runs with.

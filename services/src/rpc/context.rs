@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::FromRequestParts;
@@ -118,8 +119,9 @@ impl FromStr for Role {
 pub struct RequestContext {
     otel: Context,
     deadline: Option<Instant>,
-    request_id: String,
-    identity: Option<Identity>,
+    // Shared, so that a context is cheap to clone: every RPC call hands a clone to its stack.
+    request_id: Arc<str>,
+    identity: Option<Arc<Identity>>,
 }
 
 impl RequestContext {
@@ -128,7 +130,7 @@ impl RequestContext {
         Self {
             otel,
             deadline: None,
-            request_id: uuid::Uuid::new_v4().to_string(),
+            request_id: uuid::Uuid::new_v4().to_string().into(),
             identity: None,
         }
     }
@@ -148,8 +150,8 @@ impl RequestContext {
         Self {
             otel,
             deadline,
-            request_id,
-            identity,
+            request_id: request_id.into(),
+            identity: identity.map(Arc::new),
         }
     }
 
@@ -191,13 +193,13 @@ impl RequestContext {
 
     /// The caller's identity, if edge forwarded one.
     pub fn identity(&self) -> Option<&Identity> {
-        self.identity.as_ref()
+        self.identity.as_deref()
     }
 
     /// The caller's identity, or 401 `unauthenticated`.
     pub fn require_identity(&self) -> Result<&Identity, ApiError> {
         self.identity
-            .as_ref()
+            .as_deref()
             .ok_or_else(|| ApiError::unauthenticated("this call needs an authenticated caller"))
     }
 
@@ -224,7 +226,7 @@ impl RequestContext {
     /// The same context with an identity (edge sets it after introspection).
     pub fn with_identity(&self, identity: Option<Identity>) -> Self {
         Self {
-            identity,
+            identity: identity.map(Arc::new),
             ..self.clone()
         }
     }

@@ -1,21 +1,13 @@
-//! Fault injection: a layer of the RPC stack that, when a rule matches a call, delays it, answers
-//! an error status in the target's place, drops the connection or hangs. Rules live in one
-//! [`FaultInjector`] shared by every client of a platform and are added and removed while it
-//! runs (the in-process driver controls them); with no rules the layer only forwards.
+//! The rules: which calls a fault applies to, and the injector that holds a platform's rules.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures::future::BoxFuture;
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::{Method, StatusCode};
 use parking_lot::Mutex;
-use tower::{BoxError, Layer, Service};
 
-use super::call::RpcCall;
-use super::client::{RpcError, RpcResponse};
+use crate::rpc::call::RpcCall;
 
 /// What happens to a matching call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,7 +16,7 @@ pub enum FaultKind {
     Latency(Duration),
     /// Do not send; answer this status with a `{"code":"injected_fault"}` body.
     Error(StatusCode),
-    /// Do not send; fail as a connection lost mid-call ([`RpcError::Transport`]).
+    /// Do not send; fail as a connection lost mid-call ([`RpcError::Transport`](crate::rpc::RpcError::Transport)).
     Drop,
     /// Never answer (the caller's timeout or deadline ends the call).
     Hang,
@@ -126,7 +118,7 @@ impl FaultInjector {
 
     /// The fault for this call, if a rule matches (the oldest matching rule wins); counts the
     /// hit and expires a rule whose `times` are used up.
-    fn take(&self, caller: &str, target: &str, call: &RpcCall) -> Option<FaultKind> {
+    pub(super) fn take(&self, caller: &str, target: &str, call: &RpcCall) -> Option<FaultKind> {
         let mut rules = self.rules.lock();
         let index = rules
             .iter()
@@ -142,100 +134,5 @@ impl FaultInjector {
             entry.1 = hits;
         }
         Some(kind)
-    }
-}
-
-/// Applies a [`FaultInjector`]'s rules to the calls of one (caller, target) pair.
-#[derive(Clone, Debug)]
-pub struct FaultLayer {
-    injector: FaultInjector,
-    caller: Arc<str>,
-    target: Arc<str>,
-}
-
-impl FaultLayer {
-    /// The layer for calls from `caller` to `target`.
-    pub fn new(injector: FaultInjector, caller: &str, target: &str) -> Self {
-        Self {
-            injector,
-            caller: caller.into(),
-            target: target.into(),
-        }
-    }
-}
-
-impl<S> Layer<S> for FaultLayer {
-    type Service = FaultService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        FaultService {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// The service of [`FaultLayer`].
-#[derive(Clone, Debug)]
-pub struct FaultService<S> {
-    inner: S,
-    layer: FaultLayer,
-}
-
-impl<S> Service<RpcCall> for FaultService<S>
-where
-    S: Service<RpcCall, Response = RpcResponse, Error = BoxError> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = RpcResponse;
-    type Error = BoxError;
-    type Future = BoxFuture<'static, Result<RpcResponse, BoxError>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, call: RpcCall) -> Self::Future {
-        let fault = self
-            .layer
-            .injector
-            .take(&self.layer.caller, &self.layer.target, &call);
-        let target = self.layer.target.to_string();
-        match fault {
-            None => Box::pin(self.inner.call(call)),
-            Some(FaultKind::Latency(delay)) => {
-                // The inner service was made ready for this call; keep that instance.
-                let clone = self.inner.clone();
-                let mut ready = std::mem::replace(&mut self.inner, clone);
-                Box::pin(async move {
-                    tokio::time::sleep(delay).await;
-                    ready.call(call).await
-                })
-            }
-            Some(FaultKind::Error(status)) => Box::pin(std::future::ready(Ok(injected(status)))),
-            Some(FaultKind::Drop) => Box::pin(std::future::ready(Err(BoxError::from(
-                RpcError::Transport {
-                    target,
-                    message: "connection dropped (injected fault)".to_owned(),
-                },
-            )))),
-            Some(FaultKind::Hang) => Box::pin(std::future::pending()),
-        }
-    }
-}
-
-/// The answer an injected error gives in the target's place.
-fn injected(status: StatusCode) -> RpcResponse {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    RpcResponse {
-        status,
-        headers,
-        body: Bytes::from_static(
-            br#"{"code":"injected_fault","message":"fault injected by the test harness"}"#,
-        ),
     }
 }

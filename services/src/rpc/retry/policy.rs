@@ -1,20 +1,16 @@
-//! Retries as a policy for `tower::retry`: only idempotent calls, only after failures that say
-//! "try again" (never reached, connection lost, 502/503/504), at most `max_retries` times per
-//! call, and only while the target's retry budget allows (retries are capped at a share of
-//! recent traffic, so retries cannot multiply an outage). Not retried: non-idempotent calls
-//! (resending could act twice), timeouts (the deadline is spent), an open circuit (fail fast).
+//! The policy: when a call is resent, and the budget that caps retries.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tower::BoxError;
 use tower::retry::Policy;
 use tower::retry::budget::{Budget as _, TpsBudget};
 
-use super::breaker::is_failure_status;
-use super::call::RpcCall;
-use super::client::{RpcError, RpcResponse};
+use super::error::worth_retrying;
+use crate::rpc::call::RpcCall;
+use crate::rpc::error::RpcError;
+use crate::rpc::response::RpcResponse;
 
 /// How many retries a call may make, and the budget they share.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -68,13 +64,13 @@ impl RetryPolicy {
     }
 }
 
-impl Policy<RpcCall, RpcResponse, BoxError> for RetryPolicy {
+impl Policy<RpcCall, RpcResponse, RpcError> for RetryPolicy {
     type Future = tokio::time::Sleep;
 
     fn retry(
         &mut self,
         call: &mut RpcCall,
-        result: &mut Result<RpcResponse, BoxError>,
+        result: &mut Result<RpcResponse, RpcError>,
     ) -> Option<Self::Future> {
         if !call.idempotent || !worth_retrying(result) || self.retries >= self.settings.max_retries
         {
@@ -98,20 +94,11 @@ impl Policy<RpcCall, RpcResponse, BoxError> for RetryPolicy {
     }
 }
 
-fn worth_retrying(result: &Result<RpcResponse, BoxError>) -> bool {
-    match result {
-        Ok(response) => is_failure_status(response.status),
-        Err(error) => matches!(
-            error.downcast_ref::<RpcError>(),
-            Some(RpcError::Unreachable { .. } | RpcError::Transport { .. })
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rpc::fault::{FaultInjector, FaultKind, FaultLayer, FaultRule};
+    use crate::rpc::retry::RetryLayer;
     use bytes::Bytes;
     use futures::future::BoxFuture;
     use http::{HeaderMap, Method, StatusCode};
@@ -137,10 +124,10 @@ mod tests {
         faults: &FaultInjector,
         settings: RetrySettings,
         arrived: Arc<AtomicU32>,
-    ) -> impl tower::Service<RpcCall, Response = RpcResponse, Error = BoxError> + Clone {
+    ) -> impl tower::Service<RpcCall, Response = RpcResponse, Error = RpcError> + Clone {
         let target = tower::service_fn(move |_: RpcCall| {
             arrived.fetch_add(1, Ordering::Relaxed);
-            let answer: BoxFuture<'static, Result<RpcResponse, BoxError>> = Box::pin(async {
+            let answer: BoxFuture<'static, Result<RpcResponse, RpcError>> = Box::pin(async {
                 Ok(RpcResponse {
                     status: StatusCode::OK,
                     headers: HeaderMap::new(),
@@ -150,7 +137,7 @@ mod tests {
             answer
         });
         tower::ServiceBuilder::new()
-            .layer(tower::retry::RetryLayer::new(RetryPolicy::new(settings)))
+            .layer(RetryLayer::new(settings))
             .layer(FaultLayer::new(faults.clone(), "edge", "ledger"))
             .service(target)
     }
@@ -200,10 +187,7 @@ mod tests {
             .oneshot(call(Method::POST))
             .await
             .unwrap_err();
-        assert!(matches!(
-            error.downcast_ref::<RpcError>(),
-            Some(RpcError::Transport { .. })
-        ));
+        assert!(matches!(error, RpcError::Transport { .. }), "{error}");
         assert_eq!(arrived.load(Ordering::Relaxed), 0);
     }
 
@@ -216,7 +200,6 @@ mod tests {
             min_per_second: 1,
             retry_ratio: 0.0,
             backoff: Duration::ZERO,
-            ..RetrySettings::default()
         };
         let service = stack(&faults, settings, Arc::new(AtomicU32::new(0)));
         let mut resent = 0;

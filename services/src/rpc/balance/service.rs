@@ -1,86 +1,37 @@
-//! Load balancing with service discovery and failure detection: a round robin over a target's
-//! replicas, whose list comes from a `watch` channel (replicas are added and removed while the
-//! caller runs; it follows without a restart). A replica is skipped while
-//! - its circuit is open (passive detection: it failed calls repeatedly; its half-open probe
-//!   lets it back in), or
-//! - its last health check failed (active detection, [`HealthChecks`]: `GET /health/ready`
-//!   every interval, through the fault layer so tests can fail it; one answer readmits it).
+//! The service: a round robin over the replicas discovery lists, skipping those out of
+//! rotation.
 
 use std::sync::Arc;
 use std::sync::Weak;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
-use tokio::sync::watch;
-use tower::util::BoxCloneSyncService;
-use tower::{BoxError, Service, ServiceExt as _};
+use tower::{Service, ServiceExt as _};
 
-use super::breaker::{CircuitBreaker, CircuitState};
-use super::call::RpcCall;
-use super::client::{RpcError, RpcResponse};
+use super::error::NoReplica;
+use super::replicas::{MakeReplica, ReplicaParts, Replicas};
+use crate::rpc::call::RpcCall;
+use crate::rpc::error::RpcError;
+use crate::rpc::response::RpcResponse;
 
-/// The stack below the balancer for one replica.
-pub type ReplicaStack = BoxCloneSyncService<RpcCall, RpcResponse, BoxError>;
-
-/// What a replica is called through.
+/// A replica the balancer calls: its base URL and what it is called through.
 #[derive(Clone)]
-pub struct ReplicaParts {
-    /// The calls' stack (breaker, faults, transport).
-    pub stack: ReplicaStack,
-    /// The health checks' stack (faults, transport: a failed check is not a failed call).
-    pub probe: ReplicaStack,
-    /// The replica's circuit.
-    pub breaker: CircuitBreaker,
-    /// Whether its last health check passed (true until one fails).
-    pub healthy: Arc<AtomicBool>,
-}
-
-/// Builds a replica's parts for its base URL.
-pub type MakeReplica = Arc<dyn Fn(&str) -> ReplicaParts + Send + Sync>;
-
-/// How replicas are health-checked.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HealthChecks {
-    /// The path asked (`/health/ready`).
-    pub path: String,
-    /// Time between two rounds of checks.
-    pub interval: Duration,
-    /// A check not answered 2xx within this fails.
-    pub timeout: Duration,
-}
-
-impl Default for HealthChecks {
-    /// `/health/ready` every 5 s, 1 s to answer.
-    fn default() -> Self {
-        Self {
-            path: "/health/ready".to_owned(),
-            interval: Duration::from_secs(5),
-            timeout: Duration::from_secs(1),
-        }
-    }
-}
-
-/// The live replica base URLs of one target (`http://host:port`), as a discovery source.
-pub type Replicas = watch::Receiver<Vec<String>>;
-
-#[derive(Clone)]
-struct Member {
-    base: String,
-    url: reqwest::Url,
-    parts: ReplicaParts,
+pub(super) struct Member {
+    pub(super) base: String,
+    pub(super) url: reqwest::Url,
+    pub(super) parts: ReplicaParts,
 }
 
 impl Member {
     fn in_rotation(&self) -> bool {
-        self.parts.healthy.load(Ordering::Relaxed)
-            && self.parts.breaker.state() != CircuitState::Open
+        self.parts.healthy.load(Ordering::Relaxed) && !(self.parts.ejected)()
     }
 }
 
-struct Shared {
+/// What the balancer's clones and its background tasks (discovery, health checks) share.
+pub(super) struct Shared {
     target: Arc<str>,
     replicas: Replicas,
     members: Mutex<Vec<Member>>,
@@ -88,10 +39,10 @@ struct Shared {
 }
 
 /// Round robin over the replicas a [`Replicas`] channel lists, skipping replicas out of
-/// rotation (open circuit or failed health check).
+/// rotation (ejected by its circuit, or failing its health checks).
 #[derive(Clone)]
 pub struct RoundRobin {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
     next: Arc<AtomicUsize>,
 }
 
@@ -126,14 +77,6 @@ impl RoundRobin {
         }
     }
 
-    /// Also health-checks every replica as `checks` says, from a task on the current runtime
-    /// that ends when the balancer is dropped.
-    pub fn with_health_checks(self, checks: HealthChecks) -> Self {
-        let shared = Arc::downgrade(&self.shared);
-        tokio::spawn(health_loop(shared, checks));
-        self
-    }
-
     fn members(&self) -> Vec<Member> {
         self.shared.members()
     }
@@ -163,51 +106,10 @@ async fn follow_loop(shared: Weak<Shared>, mut replicas: Replicas) {
     }
 }
 
-/// One round of health checks every `checks.interval`, all replicas at once, until the
-/// balancer is gone.
-async fn health_loop(shared: Weak<Shared>, checks: HealthChecks) {
-    let mut ticks = tokio::time::interval(checks.interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let Some(members) = shared.upgrade().map(|shared| shared.members()) else {
-            return;
-        };
-        futures::future::join_all(members.into_iter().map(|member| check(member, &checks))).await;
-    }
-}
-
-async fn check(member: Member, checks: &HealthChecks) {
-    let Ok(url) = member.url.join(&checks.path) else {
-        return;
-    };
-    let call = RpcCall {
-        method: http::Method::GET,
-        url,
-        headers: http::HeaderMap::new(),
-        body: None,
-        idempotent: true,
-        resends: Arc::default(),
-        deadline: tokio::time::Instant::now() + checks.timeout,
-        timeout: checks.timeout,
-    };
-    let answer = member.parts.probe.oneshot(call).await;
-    let healthy = matches!(answer, Ok(response) if response.status.is_success());
-    let was = member.parts.healthy.swap(healthy, Ordering::Relaxed);
-    if was != healthy {
-        tracing::warn!(
-            replica = %member.base,
-            healthy,
-            "replica {} rotation after a health check",
-            if healthy { "back in" } else { "taken out of" }
-        );
-    }
-}
-
 impl Shared {
     /// The members for the current replica list: kept members keep their stack (circuit,
     /// pooled connections); new replicas get one; removed ones are dropped.
-    fn members(&self) -> Vec<Member> {
+    pub(super) fn members(&self) -> Vec<Member> {
         let urls = self.replicas.borrow().clone();
         let mut members = self.members.lock();
         let unchanged = members.len() == urls.len()
@@ -236,21 +138,20 @@ impl Shared {
 
 impl Service<RpcCall> for RoundRobin {
     type Response = RpcResponse;
-    type Error = BoxError;
-    type Future = BoxFuture<'static, Result<RpcResponse, BoxError>>;
+    type Error = RpcError;
+    type Future = BoxFuture<'static, Result<RpcResponse, RpcError>>;
 
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), RpcError>> {
         // Readiness is per replica, and the replica is chosen per call.
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, mut call: RpcCall) -> Self::Future {
         let Some(member) = self.choose() else {
-            let error = RpcError::Unreachable {
-                target: self.shared.target.to_string(),
-                message: "no replica is registered".to_owned(),
+            let none = NoReplica {
+                target: self.shared.target.clone(),
             };
-            return Box::pin(std::future::ready(Err(error.into())));
+            return Box::pin(std::future::ready(Err(none.into())));
         };
         // Same path and query, the chosen replica's scheme, host and port.
         let _ = call.url.set_scheme(member.url.scheme());
@@ -263,13 +164,19 @@ impl Service<RpcCall> for RoundRobin {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rpc::breaker::BreakerSettings;
     use bytes::Bytes;
     use http::{HeaderMap, StatusCode};
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+    use tokio::sync::watch;
+    use tower::util::BoxCloneSyncService;
+
+    /// Every replica's parts as the balancer made them, by base URL.
+    type Made = Arc<Mutex<Vec<(String, ReplicaParts)>>>;
 
     /// Replicas are mock services answering with their base URL in a header; each replica's
     /// parts are kept so the test can mark one unhealthy.
-    fn balancer(replicas: Replicas) -> (RoundRobin, Arc<Mutex<Vec<(String, ReplicaParts)>>>) {
+    fn balancer(replicas: Replicas) -> (RoundRobin, Made) {
         let made = Arc::new(Mutex::new(Vec::<(String, ReplicaParts)>::new()));
         let record = made.clone();
         let make: MakeReplica = Arc::new(move |base: &str| {
@@ -280,7 +187,7 @@ mod tests {
                 async move {
                     let mut headers = HeaderMap::new();
                     headers.insert("served-by", served_by.parse().unwrap());
-                    Ok::<_, BoxError>(RpcResponse {
+                    Ok::<_, RpcError>(RpcResponse {
                         status: StatusCode::OK,
                         headers,
                         body: Bytes::new(),
@@ -290,7 +197,7 @@ mod tests {
             let parts = ReplicaParts {
                 stack: BoxCloneSyncService::new(mock.clone()),
                 probe: BoxCloneSyncService::new(mock),
-                breaker: CircuitBreaker::new("ledger", BreakerSettings::default()),
+                ejected: Arc::new(|| false),
                 healthy: Arc::new(AtomicBool::new(true)),
             };
             record.lock().push((base.to_owned(), parts.clone()));

@@ -1,20 +1,13 @@
-//! Circuit breaking: after `failure_threshold` consecutive failed calls to a target the circuit
-//! opens and calls fail at once with [`CircuitOpen`] (nothing is sent) for `open_for`; then one
-//! probe call is let through (half-open): its success closes the circuit, its failure opens it
-//! again. A failure is a transport error, a timeout, or a 502/503/504 answer; any other answer
-//! (4xx included: the target is alive and said no) is a success.
+//! The circuit: its settings, its state machine (closed → open → half-open), shared by the
+//! layer that admits calls and whoever watches it (the registry, the balancer).
 
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::future::BoxFuture;
-use http::StatusCode;
 use parking_lot::Mutex;
 use tokio::time::Instant;
-use tower::{BoxError, Layer, Service};
 
-use super::client::RpcResponse;
+use super::error::CircuitOpen;
 
 /// When a circuit opens and how long it stays open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,16 +39,6 @@ pub enum CircuitState {
     HalfOpen,
 }
 
-/// A call refused because the circuit is open: nothing was sent.
-#[derive(Debug, thiserror::Error)]
-#[error("circuit to {target} is open; failing fast for another {retry_in:?}")]
-pub struct CircuitOpen {
-    /// Target name.
-    pub target: String,
-    /// Until the next probe may be sent.
-    pub retry_in: Duration,
-}
-
 #[derive(Debug)]
 struct Circuit {
     consecutive_failures: u32,
@@ -71,96 +54,9 @@ pub struct CircuitBreaker {
     circuit: Arc<Mutex<Circuit>>,
 }
 
-/// Every circuit of a platform by (caller, target), so tests and operators can see which are
-/// open. Holds them weakly: a stopped service's circuits disappear with it. Cheap to clone.
-#[derive(Clone, Debug, Default)]
-pub struct CircuitRegistry {
-    circuits: Arc<Mutex<Vec<Registered>>>,
-}
-
-#[derive(Debug)]
-struct Registered {
-    caller: String,
-    target: String,
-    /// The replica's base URL (`http://host:port`), or empty for an unbalanced client.
-    address: String,
-    breaker: CircuitBreaker,
-    healthy: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Registered {
-    fn live(&self) -> bool {
-        Arc::strong_count(&self.breaker.circuit) > 1
-    }
-
-    /// A replica that failed its health check is out of rotation, like an open circuit.
-    fn state(&self) -> CircuitState {
-        if !self.healthy.load(std::sync::atomic::Ordering::Relaxed) {
-            return CircuitState::Open;
-        }
-        self.breaker.state()
-    }
-}
-
-impl CircuitRegistry {
-    /// Records `breaker` as a circuit from `caller` to `target`'s replica at `address` (its
-    /// base URL; empty for an unbalanced client), which is in rotation only while `healthy`.
-    pub fn register(
-        &self,
-        caller: &str,
-        target: &str,
-        address: &str,
-        breaker: &CircuitBreaker,
-        healthy: Arc<std::sync::atomic::AtomicBool>,
-    ) {
-        let mut circuits = self.circuits.lock();
-        // Forget circuits only the registry still holds (their clients are gone).
-        circuits.retain(Registered::live);
-        circuits.push(Registered {
-            caller: caller.to_owned(),
-            target: target.to_owned(),
-            address: address.to_owned(),
-            breaker: breaker.clone(),
-            healthy,
-        });
-    }
-
-    /// The worst state among the live circuits from `caller` to `target` (open, then
-    /// half-open, then closed; a replica failing its health checks counts as open), or `None`
-    /// if there are none.
-    pub fn state(&self, caller: &str, target: &str) -> Option<CircuitState> {
-        let circuits = self.circuits.lock();
-        let states: Vec<CircuitState> = circuits
-            .iter()
-            .filter(|r| r.caller == caller && r.target == target && r.live())
-            .map(Registered::state)
-            .collect();
-        [
-            CircuitState::Open,
-            CircuitState::HalfOpen,
-            CircuitState::Closed,
-        ]
-        .into_iter()
-        .find(|state| states.contains(state))
-    }
-}
-
-impl CircuitRegistry {
-    /// The replicas `caller` balances its calls to `target` over right now (base URLs, in the
-    /// order they were registered) with each one's state; empty if it has no client for it.
-    pub fn replicas(&self, caller: &str, target: &str) -> Vec<(String, CircuitState)> {
-        self.circuits
-            .lock()
-            .iter()
-            .filter(|r| r.caller == caller && r.target == target && r.live())
-            .map(|r| (r.address.clone(), r.state()))
-            .collect()
-    }
-}
-
 /// What [`CircuitBreaker::admit`] decided for one call.
 #[derive(Debug, PartialEq, Eq)]
-enum Admission {
+pub(super) enum Admission {
     Call,
     Probe,
 }
@@ -179,6 +75,11 @@ impl CircuitBreaker {
         }
     }
 
+    /// Whether someone besides the registry still holds this circuit (its client is alive).
+    pub(super) fn is_shared(&self) -> bool {
+        Arc::strong_count(&self.circuit) > 1
+    }
+
     /// The circuit's state now.
     pub fn state(&self) -> CircuitState {
         let circuit = self.circuit.lock();
@@ -189,7 +90,7 @@ impl CircuitBreaker {
         }
     }
 
-    fn admit(&self) -> Result<Admission, CircuitOpen> {
+    pub(super) fn admit(&self) -> Result<Admission, CircuitOpen> {
         let mut circuit = self.circuit.lock();
         let Some(until) = circuit.open_until else {
             return Ok(Admission::Call);
@@ -205,7 +106,7 @@ impl CircuitBreaker {
         })
     }
 
-    fn record(&self, admission: &Admission, failed: bool) {
+    pub(super) fn record(&self, admission: &Admission, failed: bool) {
         let mut circuit = self.circuit.lock();
         if *admission == Admission::Probe {
             circuit.probe_in_flight = false;
@@ -234,116 +135,26 @@ impl CircuitBreaker {
     }
 
     /// A probe whose future was dropped (the caller gave up) proves nothing: let another one go.
-    fn abandon(&self, admission: &Admission) {
+    pub(super) fn abandon(&self, admission: &Admission) {
         if *admission == Admission::Probe {
             self.circuit.lock().probe_in_flight = false;
         }
     }
 }
 
-/// Puts a [`CircuitBreaker`] in front of a service.
-#[derive(Clone, Debug)]
-pub struct CircuitBreakerLayer {
-    breaker: CircuitBreaker,
-}
-
-impl CircuitBreakerLayer {
-    /// The layer for `breaker` (whose state the caller may keep a clone of).
-    pub fn new(breaker: CircuitBreaker) -> Self {
-        Self { breaker }
-    }
-}
-
-impl<S> Layer<S> for CircuitBreakerLayer {
-    type Service = CircuitBreakerService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        CircuitBreakerService {
-            inner,
-            breaker: self.breaker.clone(),
-        }
-    }
-}
-
-/// The service of [`CircuitBreakerLayer`].
-#[derive(Clone, Debug)]
-pub struct CircuitBreakerService<S> {
-    inner: S,
-    breaker: CircuitBreaker,
-}
-
-impl<S, Req> Service<Req> for CircuitBreakerService<S>
-where
-    S: Service<Req, Response = RpcResponse, Error = BoxError>,
-    S::Future: Send + 'static,
-{
-    type Response = RpcResponse;
-    type Error = BoxError;
-    type Future = BoxFuture<'static, Result<RpcResponse, BoxError>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Req) -> Self::Future {
-        let admission = match self.breaker.admit() {
-            Ok(admission) => admission,
-            Err(open) => return Box::pin(std::future::ready(Err(BoxError::from(open)))),
-        };
-        let guard = Recorder {
-            breaker: self.breaker.clone(),
-            admission: Some(admission),
-        };
-        let future = self.inner.call(request);
-        Box::pin(async move {
-            let result = future.await;
-            let failed = match &result {
-                Ok(response) => is_failure_status(response.status),
-                Err(_) => true,
-            };
-            guard.finish(failed);
-            result
-        })
-    }
-}
-
-/// Records the call's result once; if the call is dropped unfinished, abandons it instead.
-struct Recorder {
-    breaker: CircuitBreaker,
-    admission: Option<Admission>,
-}
-
-impl Recorder {
-    fn finish(mut self, failed: bool) {
-        if let Some(admission) = self.admission.take() {
-            self.breaker.record(&admission, failed);
-        }
-    }
-}
-
-impl Drop for Recorder {
-    fn drop(&mut self) {
-        if let Some(admission) = self.admission.take() {
-            self.breaker.abandon(&admission);
-        }
-    }
-}
-
-/// Answers that say the target (or what is behind it) is not working.
-pub(crate) fn is_failure_status(status: StatusCode) -> bool {
-    matches!(
-        status,
-        StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rpc::breaker::CircuitBreakerLayer;
+    use crate::rpc::error::RpcError;
+    use crate::rpc::response::RpcResponse;
     use bytes::Bytes;
+    use futures::future::BoxFuture;
     use http::HeaderMap;
+    use http::StatusCode;
     use std::sync::atomic::{AtomicU32, Ordering};
     use tower::ServiceExt as _;
+    use tower::{Layer as _, Service};
 
     /// A mock target answering `status` and counting calls.
     fn mock(
@@ -352,13 +163,13 @@ mod tests {
     ) -> impl Service<
         (),
         Response = RpcResponse,
-        Error = BoxError,
-        Future = BoxFuture<'static, Result<RpcResponse, BoxError>>,
+        Error = RpcError,
+        Future = BoxFuture<'static, Result<RpcResponse, RpcError>>,
     > + Clone {
         tower::service_fn(move |()| {
             calls.fetch_add(1, Ordering::Relaxed);
             let status = *status.lock();
-            let answer: BoxFuture<'static, Result<RpcResponse, BoxError>> = Box::pin(async move {
+            let answer: BoxFuture<'static, Result<RpcResponse, RpcError>> = Box::pin(async move {
                 Ok(RpcResponse {
                     status,
                     headers: HeaderMap::new(),
@@ -389,8 +200,10 @@ mod tests {
         assert_eq!(breaker.state(), CircuitState::Open);
         *status.lock() = StatusCode::OK;
         let refused = service.clone().oneshot(()).await.unwrap_err();
-        let open = refused.downcast_ref::<CircuitOpen>().expect("CircuitOpen");
-        assert!(open.retry_in > Duration::from_secs(50), "{open}");
+        let RpcError::CircuitOpen { retry_in, .. } = refused else {
+            panic!("expected CircuitOpen, got {refused}")
+        };
+        assert!(retry_in > Duration::from_secs(50), "{retry_in:?}");
         assert_eq!(
             calls.load(Ordering::Relaxed),
             3,
