@@ -1,7 +1,7 @@
 //! The ledger's typed errors, each variant mapped once to a status and a machine code.
 //!
 //! Errors the operations share are types of their own, which each operation's enum wraps as a
-//! delegate: [`AccessError`] (public routes), [`AccountRefusal`] (an account that cannot take
+//! delegate: [`AccessDenied`] (public routes, shared by every service), [`AccountRefusal`] (an account that cannot take
 //! the money), [`Invalid`] (a refused request body, listing the value codes of the fields that
 //! operation parses). Refusals the ledger records with the operation id (`insufficient_funds`,
 //! `account_closed`, …) are replayed by [`Recorded::refused`](super::Recorded::refused) from
@@ -14,38 +14,7 @@ use axum::http::StatusCode;
 
 use crate::domain::{DomainError, Money, OperationId};
 use crate::http_error::{Answer, ErrorAnswer, Internal, InvalidRequest};
-use crate::rpc::{Identity, RequestContext};
-
-/// Why a public route refuses its caller.
-#[derive(Debug, thiserror::Error)]
-pub enum AccessError {
-    /// No identity came with the request (edge sends one for every authenticated caller).
-    #[error("this call needs an authenticated caller")]
-    Unauthenticated,
-    /// The caller lacks the scope the route needs.
-    #[error("this call needs the `{0}` scope")]
-    Forbidden(&'static str),
-}
-
-crate::error_answers!(AccessError {
-    Unauthenticated => UNAUTHORIZED "unauthenticated",
-    Forbidden => FORBIDDEN "forbidden",
-});
-
-impl AccessError {
-    /// The caller's identity if it holds `scope`.
-    pub fn require<'a>(
-        context: &'a RequestContext,
-        scope: &'static str,
-    ) -> Result<&'a Identity, AccessError> {
-        let identity = context.identity().ok_or(AccessError::Unauthenticated)?;
-        if identity.has_scope(scope) {
-            Ok(identity)
-        } else {
-            Err(AccessError::Forbidden(scope))
-        }
-    }
-}
+use crate::rpc::AccessDenied;
 
 /// Why an account cannot take part in a mutation that needs it open and in one currency.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -181,7 +150,7 @@ pub enum GetAccountError {
     },
     /// Public route: who may look.
     #[error(transparent)]
-    Access(#[from] AccessError),
+    Access(#[from] AccessDenied),
     /// The database failed.
     #[error(transparent)]
     Internal(#[from] Internal),
@@ -190,7 +159,7 @@ pub enum GetAccountError {
 crate::error_answers!(GetAccountError {
     NotFound => NOT_FOUND "not_found",
 } delegates {
-    Access(AccessError),
+    Access(AccessDenied),
     Internal(Internal),
 });
 
@@ -268,7 +237,7 @@ pub enum TopUpError {
     Invalid(#[from] Invalid<MoneyValues>),
     /// Public route: who may top up.
     #[error(transparent)]
-    Access(#[from] AccessError),
+    Access(#[from] AccessDenied),
     /// The database failed.
     #[error(transparent)]
     Internal(#[from] Internal),
@@ -279,7 +248,7 @@ crate::error_answers!(TopUpError {
 } delegates {
     Refused(AccountRefusal),
     Invalid(Invalid<MoneyValues>),
-    Access(AccessError),
+    Access(AccessDenied),
     Internal(Internal),
 });
 
@@ -372,14 +341,14 @@ crate::error_answers!(SettleHoldError {
 pub enum AuditError {
     /// Public route: who may audit.
     #[error(transparent)]
-    Access(#[from] AccessError),
+    Access(#[from] AccessDenied),
     /// The database failed.
     #[error(transparent)]
     Internal(#[from] Internal),
 }
 
 crate::error_answers!(AuditError {} delegates {
-    Access(AccessError),
+    Access(AccessDenied),
     Internal(Internal),
 });
 
@@ -409,7 +378,6 @@ from_sqlx!(
 mod tests {
     use super::*;
     use crate::ledger::model::Recorded;
-    use crate::rpc::Role;
 
     fn codes<E: ErrorAnswer>() -> Vec<(u16, &'static str)> {
         E::answers()
@@ -435,21 +403,6 @@ mod tests {
         ));
         assert_eq!(error.answer().code, "invalid_key");
         assert_eq!(error.field(), Some("operation_id"));
-    }
-
-    #[test]
-    fn a_public_route_refuses_no_identity_as_401_and_a_missing_scope_as_403() {
-        let context = RequestContext::background(Default::default());
-        let refused = AccessError::require(&context, "ledger:audit").unwrap_err();
-        assert_eq!(refused.answer().status, StatusCode::UNAUTHORIZED);
-        let context = context.with_identity(Some(Identity {
-            subject: "cus_x".into(),
-            role: Role::Customer,
-            scopes: vec!["accounts:read".into()],
-        }));
-        assert!(AccessError::require(&context, "accounts:read").is_ok());
-        let refused = AccessError::require(&context, "ledger:audit").unwrap_err();
-        assert_eq!(refused.answer().status, StatusCode::FORBIDDEN);
     }
 
     #[test]

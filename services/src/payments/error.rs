@@ -1,38 +1,10 @@
 //! payments' typed errors, one enum per operation, each variant mapped once to a status and a
-//! machine code with [`crate::error_answers!`]. The caller checks they share
-//! ([`AccessDenied`]) live here too.
+//! machine code with [`crate::error_answers!`]; access refusals are the shared
+//! [`AccessDenied`].
 
 use crate::domain::{Currency, MerchantId, PaymentId};
 use crate::http_error::{Answer, ErrorAnswer, Internal, InvalidRequest};
-use crate::rpc::{Identity, RequestContext};
-
-/// The caller may not use the operation.
-#[derive(Debug, thiserror::Error)]
-pub enum AccessDenied {
-    /// No identity came with the request (edge always forwards one).
-    #[error("this call needs an authenticated caller")]
-    Unauthenticated,
-    /// The caller lacks the scope or the role.
-    #[error("{0}")]
-    Forbidden(String),
-}
-
-crate::error_answers!(AccessDenied {
-    Unauthenticated => UNAUTHORIZED "unauthenticated",
-    Forbidden => FORBIDDEN "forbidden",
-});
-
-/// The caller's identity if it holds `scope`.
-pub fn caller<'a>(context: &'a RequestContext, scope: &str) -> Result<&'a Identity, AccessDenied> {
-    let identity = context.identity().ok_or(AccessDenied::Unauthenticated)?;
-    if identity.has_scope(scope) {
-        Ok(identity)
-    } else {
-        Err(AccessDenied::Forbidden(format!(
-            "this call needs the `{scope}` scope"
-        )))
-    }
-}
+use crate::rpc::AccessDenied;
 
 /// Why `POST /v1/payments` was refused.
 #[derive(Debug, thiserror::Error)]

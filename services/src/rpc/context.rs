@@ -18,6 +18,26 @@ use super::headers;
 use super::propagation::PropagatedContext;
 use crate::http_error::ApiError;
 
+/// Why a caller may not use an operation: every service's one access refusal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccessDenied {
+    /// No identity came with the request (edge forwards one for every authenticated caller).
+    #[error("this call needs an authenticated caller")]
+    Unauthenticated,
+    /// The caller's token lacks the scope the operation needs.
+    #[error("this call needs the `{0}` scope")]
+    MissingScope(String),
+    /// The caller holds the scope but is not a party the operation serves (the reason, in words).
+    #[error("{0}")]
+    Forbidden(String),
+}
+
+crate::error_answers!(AccessDenied {
+    Unauthenticated => UNAUTHORIZED "unauthenticated",
+    MissingScope => FORBIDDEN "forbidden",
+    Forbidden => FORBIDDEN "forbidden",
+});
+
 /// Who is calling, as edge learned it from the bearer token (forwarded in `x-minibank-*` headers).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
@@ -197,21 +217,19 @@ impl RequestContext {
     }
 
     /// The caller's identity, or 401 `unauthenticated`.
-    pub fn require_identity(&self) -> Result<&Identity, ApiError> {
+    pub fn require_identity(&self) -> Result<&Identity, AccessDenied> {
         self.identity
             .as_deref()
-            .ok_or_else(|| ApiError::unauthenticated("this call needs an authenticated caller"))
+            .ok_or(AccessDenied::Unauthenticated)
     }
 
     /// The caller's identity if it holds `scope`; 401 without identity, 403 without the scope.
-    pub fn require_scope(&self, scope: &str) -> Result<&Identity, ApiError> {
+    pub fn require_scope(&self, scope: &str) -> Result<&Identity, AccessDenied> {
         let identity = self.require_identity()?;
         if identity.has_scope(scope) {
             Ok(identity)
         } else {
-            Err(ApiError::forbidden(format!(
-                "this call needs the `{scope}` scope"
-            )))
+            Err(AccessDenied::MissingScope(scope.to_owned()))
         }
     }
 
@@ -266,5 +284,28 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
                     "RequestContext missing: the route is not behind the RPC server layer"
                 ))
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+
+    use super::*;
+    use crate::http_error::ErrorAnswer;
+
+    #[test]
+    fn a_public_route_refuses_no_identity_as_401_and_a_missing_scope_as_403() {
+        let context = RequestContext::background(Default::default());
+        let refused = context.require_scope("ledger:audit").unwrap_err();
+        assert_eq!(refused.answer().status, StatusCode::UNAUTHORIZED);
+        let context = context.with_identity(Some(Identity {
+            subject: "cus_x".into(),
+            role: Role::Customer,
+            scopes: vec!["accounts:read".into()],
+        }));
+        assert!(context.require_scope("accounts:read").is_ok());
+        let refused = context.require_scope("ledger:audit").unwrap_err();
+        assert_eq!(refused.answer().status, StatusCode::FORBIDDEN);
     }
 }

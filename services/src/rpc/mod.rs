@@ -49,7 +49,7 @@ pub use balance::{HealthChecks, HealthRegistry, Replicas, RoundRobin};
 pub use breaker::{BreakerSettings, CircuitBreaker, CircuitOpen, CircuitRegistry, CircuitState};
 pub use call::{OutgoingCall, RpcCall};
 pub use client::RpcClient;
-pub use context::{Identity, RequestContext, Role};
+pub use context::{AccessDenied, Identity, RequestContext, Role};
 pub use dns::follow_dns;
 pub use error::{CallOutcome, RpcError};
 pub use fault::{FaultId, FaultInjector, FaultKind, FaultRule};

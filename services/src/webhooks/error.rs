@@ -1,39 +1,13 @@
 //! webhooks' typed errors: one enum per operation, each variant mapped once to a status and a
-//! machine code (`crate::error_answers!`), plus the refusals they share: a caller who may not
-//! use a merchant operation ([`CallerRefusal`]) and the two request values webhooks checks
+//! machine code (`crate::error_answers!`), plus the refusals they share: the shared access refusal
+//! ([`AccessDenied`]) and the two request values webhooks checks
 //! itself ([`InvalidUrl`], [`InvalidEvents`], which name their field like every validation
 //! error).
 
 use axum::http::StatusCode;
 
-use crate::http_error::{Answer, ApiError, ErrorAnswer, Internal, InvalidRequest};
-
-/// Why a caller of a public webhooks operation is refused.
-#[derive(Debug, thiserror::Error)]
-pub enum CallerRefusal {
-    /// No identity came with the request (edge always forwards one for these routes).
-    #[error("this call needs an authenticated caller")]
-    Unauthenticated,
-    /// The token lacks the scope, or the caller is not a merchant.
-    #[error("{0}")]
-    Forbidden(String),
-}
-
-crate::error_answers!(CallerRefusal {
-    Unauthenticated => UNAUTHORIZED "unauthenticated",
-    Forbidden => FORBIDDEN "forbidden",
-});
-
-impl CallerRefusal {
-    /// Reads `RequestContext::require_scope`'s refusal: 401 without an identity, 403 otherwise.
-    pub fn from_scope_check(refusal: ApiError) -> Self {
-        if refusal.status == StatusCode::UNAUTHORIZED {
-            CallerRefusal::Unauthenticated
-        } else {
-            CallerRefusal::Forbidden(refusal.message)
-        }
-    }
-}
+use crate::http_error::{Answer, ErrorAnswer, Internal, InvalidRequest};
+use crate::rpc::AccessDenied;
 
 /// A webhook URL that is not an absolute http(s) URL with a host and no credentials:
 /// 422 `invalid_url`, field `url`.
@@ -117,7 +91,7 @@ impl ErrorAnswer for InvalidEventType {
 pub enum RegisterEndpointError {
     /// The caller may not register endpoints.
     #[error(transparent)]
-    Caller(#[from] CallerRefusal),
+    Caller(#[from] AccessDenied),
     /// The body is malformed, or a field has the wrong shape.
     #[error(transparent)]
     Invalid(#[from] InvalidRequest),
@@ -133,7 +107,7 @@ pub enum RegisterEndpointError {
 }
 
 crate::error_answers!(RegisterEndpointError {} delegates {
-    Caller(CallerRefusal),
+    Caller(AccessDenied),
     Invalid(InvalidRequest),
     Url(InvalidUrl),
     Events(InvalidEvents),
@@ -145,14 +119,14 @@ crate::error_answers!(RegisterEndpointError {} delegates {
 pub enum ListDeliveriesError {
     /// The caller may not list deliveries.
     #[error(transparent)]
-    Caller(#[from] CallerRefusal),
+    Caller(#[from] AccessDenied),
     /// The database failed.
     #[error(transparent)]
     Internal(#[from] Internal),
 }
 
 crate::error_answers!(ListDeliveriesError {} delegates {
-    Caller(CallerRefusal),
+    Caller(AccessDenied),
     Internal(Internal),
 });
 
@@ -196,6 +170,7 @@ crate::error_answers!(ReceiveEventError {} delegates {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http_error::ApiError;
 
     #[test]
     fn value_refusals_name_their_field_and_code_on_the_wire() {

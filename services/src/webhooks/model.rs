@@ -7,8 +7,9 @@ use std::fmt;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
-use super::error::{CallerRefusal, InvalidEvents, InvalidUrl, UnknownEventType};
+use super::error::{InvalidEvents, InvalidUrl, UnknownEventType};
 use crate::domain::MerchantId;
+use crate::rpc::AccessDenied;
 use crate::rpc::{RequestContext, Role};
 
 /// The merchant a public call acts for: the caller must hold `scope` and be a merchant, else
@@ -17,15 +18,13 @@ pub fn calling_merchant(
     context: &RequestContext,
     scope: &str,
     action: &str,
-) -> Result<MerchantId, CallerRefusal> {
-    let caller = context
-        .require_scope(scope)
-        .map_err(CallerRefusal::from_scope_check)?;
+) -> Result<MerchantId, AccessDenied> {
+    let caller = context.require_scope(scope)?;
     if caller.role != Role::Merchant {
-        return Err(CallerRefusal::Forbidden(format!("only merchants {action}")));
+        return Err(AccessDenied::Forbidden(format!("only merchants {action}")));
     }
     MerchantId::parse(&caller.subject)
-        .map_err(|_| CallerRefusal::Forbidden("the caller is not a merchant".into()))
+        .map_err(|_| AccessDenied::Forbidden("the caller is not a merchant".into()))
 }
 
 /// An absolute http(s) URL with a host and no embedded credentials. Built only by

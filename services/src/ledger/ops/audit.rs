@@ -11,7 +11,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use crate::ledger::LedgerState;
-use crate::ledger::error::{AccessError, AuditError};
+use crate::ledger::error::AuditError;
 use crate::ledger::store::{self, AuditTotals};
 use crate::rpc::RequestContext;
 use crate::service::Operation;
@@ -55,7 +55,7 @@ impl RunAudit {
 
     /// Public route: operators with `ledger:audit`.
     pub fn parse_public(context: &RequestContext) -> Result<Self, AuditError> {
-        AccessError::require(context, "ledger:audit")?;
+        context.require_scope("ledger:audit")?;
         Ok(RunAudit)
     }
 

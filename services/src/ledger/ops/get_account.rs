@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 
 use crate::ledger::LedgerState;
-use crate::ledger::error::{AccessError, GetAccountError};
+use crate::ledger::error::GetAccountError;
 use crate::ledger::model::AccountView;
 use crate::ledger::store;
 use crate::rpc::{RequestContext, Role};
@@ -46,7 +46,7 @@ impl GetAccount {
         context: &RequestContext,
         account_id: String,
     ) -> Result<Self, GetAccountError> {
-        let caller = AccessError::require(context, "accounts:read")?;
+        let caller = context.require_scope("accounts:read")?;
         let viewer = match caller.role {
             Role::Operator => Viewer::Anyone,
             Role::Customer | Role::Merchant => Viewer::Owner(caller.subject.clone()),

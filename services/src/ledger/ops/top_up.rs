@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Amount, Currency, Money, OperationId};
 use crate::http_error::{ApiJson, Internal, InvalidRequest};
 use crate::ledger::LedgerState;
-use crate::ledger::error::{AccessError, AccountRefusal, Invalid, MoneyValues, TopUpError};
+use crate::ledger::error::{AccountRefusal, Invalid, MoneyValues, TopUpError};
 use crate::ledger::model::Recorded;
 use crate::ledger::rules;
 use crate::ledger::store::{self, Claim};
@@ -73,7 +73,7 @@ impl TopUp {
         account_id: String,
         body: TopUpBody,
     ) -> Result<Self, TopUpError> {
-        AccessError::require(context, "accounts:fund")?;
+        context.require_scope("accounts:fund")?;
         let operation_id = match body.operation_id.as_deref() {
             Some(raw) => parse_operation_id(raw)?,
             None => OperationId::generate(),

@@ -25,11 +25,12 @@ use tracing::Instrument as _;
 use crate::domain::{Amount, Currency, CustomerId, IdempotencyKey, MerchantId, Money, PaymentId};
 use crate::http_error::{ApiJson, Internal, InvalidRequest};
 use crate::payments::PaymentsState;
-use crate::payments::error::{AccessDenied, CreatePaymentError, caller};
+use crate::payments::error::CreatePaymentError;
 use crate::payments::ledger_client::AccountStatus;
 use crate::payments::model::PaymentRow;
 use crate::payments::saga::state::{FailureReason, Step};
 use crate::payments::store;
+use crate::rpc::AccessDenied;
 use crate::rpc::{RequestContext, Role};
 use crate::service::Operation;
 
@@ -80,7 +81,7 @@ impl CreatePayment {
         headers: &HeaderMap,
         body: CreatePaymentBody,
     ) -> Result<Self, CreatePaymentError> {
-        let identity = caller(context, "payments:write")?;
+        let identity = context.require_scope("payments:write")?;
         if identity.role != Role::Customer {
             return Err(
                 AccessDenied::Forbidden("only customers can create payments".into()).into(),

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 
 use crate::domain::PaymentId;
 use crate::payments::PaymentsState;
-use crate::payments::error::{GetPaymentError, caller};
+use crate::payments::error::GetPaymentError;
 use crate::payments::model::{Payment, PaymentRow};
 use crate::payments::store;
 use crate::rpc::{RequestContext, Role};
@@ -27,7 +27,7 @@ pub struct GetPayment {
 impl GetPayment {
     /// Reads the caller and the path.
     pub fn parse(context: &RequestContext, raw_id: String) -> Result<Self, GetPaymentError> {
-        let identity = caller(context, "payments:read")?;
+        let identity = context.require_scope("payments:read")?;
         let payment_id =
             PaymentId::parse(&raw_id).map_err(|_| GetPaymentError::NotFound(raw_id))?;
         let viewer = (identity.role != Role::Operator).then(|| identity.subject.clone());
