@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use super::ledger_client::OpenAccountFailure;
 use super::model::InvalidName;
 use crate::http_error::{Answer, ErrorAnswer, Internal, InvalidRequest};
+use crate::rpc::AccessDenied;
 
 /// Why `POST /tokens` issued no token.
 #[derive(Debug, thiserror::Error)]
@@ -45,15 +46,10 @@ crate::error_answers!(IntrospectError {} delegates {
 /// the party is stored only after the ledger opened its account.
 #[derive(Debug, thiserror::Error)]
 pub enum OnboardError {
-    /// No caller identity (edge always sends one; a direct call may not).
-    #[error("this call needs an authenticated caller")]
-    Unauthenticated,
-    /// The caller lacks the onboarding scope.
-    #[error("this call needs the `{scope}` scope")]
-    Forbidden {
-        /// The scope needed.
-        scope: &'static str,
-    },
+    /// No caller identity (edge always sends one; a direct call may not), or one without the
+    /// onboarding scope.
+    #[error(transparent)]
+    Access(#[from] AccessDenied),
     /// The body's shape, or its currency, is refused.
     #[error(transparent)]
     Invalid(#[from] InvalidOnboardBody),
@@ -74,11 +70,10 @@ pub enum OnboardError {
 }
 
 crate::error_answers!(OnboardError {
-    Unauthenticated => UNAUTHORIZED "unauthenticated",
-    Forbidden => FORBIDDEN "forbidden",
     LedgerUnavailable => SERVICE_UNAVAILABLE "dependency_unavailable",
     LedgerRefused => INTERNAL_SERVER_ERROR "internal_error",
 } delegates {
+    Access(AccessDenied),
     Invalid(InvalidOnboardBody),
     InvalidName(InvalidName),
     Internal(Internal),

@@ -45,12 +45,7 @@ impl Onboard {
         body: OnboardBody,
         kind: PartyKind,
     ) -> Result<Self, OnboardError> {
-        let identity = ctx.identity().ok_or(OnboardError::Unauthenticated)?;
-        if !identity.has_scope(ONBOARDING_SCOPE) {
-            return Err(OnboardError::Forbidden {
-                scope: ONBOARDING_SCOPE,
-            });
-        }
+        ctx.require_scope(ONBOARDING_SCOPE)?;
         let name = PartyName::parse(&body.name)?;
         let currency = Currency::parse(&body.currency)
             .map_err(|error| InvalidRequest::value("currency", error))?;
