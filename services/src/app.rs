@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
@@ -27,7 +27,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::http_error::ApiError;
+use crate::http_error::ErrorAnswer;
 use crate::rpc::{Resilience, RpcClient, ServerLayer};
 use crate::telemetry::Telemetry;
 
@@ -338,27 +338,70 @@ async fn ready(State(health): State<Health>) -> Response {
     if !health.shutdown.is_cancelled() && (health.check)().await {
         return axum::Json(json!({"status": "ready"})).into_response();
     }
+    let error = HealthError::NotReady;
+    let answer = error.answer();
+    // The error body, plus the `status` field a readiness probe reads.
     (
-        StatusCode::SERVICE_UNAVAILABLE,
+        answer.status,
         axum::Json(json!({
             "status": "not_ready",
-            "code": "not_ready",
-            "message": "the service cannot use its database or a required dependency",
+            "code": answer.code,
+            "message": error.to_string(),
         })),
     )
         .into_response()
 }
 
+/// What `GET /health/ready` answers while the service cannot serve.
+#[derive(Debug, thiserror::Error)]
+pub enum HealthError {
+    /// Its database or a required dependency is not usable (or it is stopping): 503 `not_ready`.
+    #[error("the service cannot use its database or a required dependency")]
+    NotReady,
+}
+
+crate::error_answers!(HealthError {
+    NotReady => SERVICE_UNAVAILABLE "not_ready",
+});
+
+/// What every minibank router answers for a request none of its routes takes.
+#[derive(Debug, thiserror::Error)]
+pub enum Unrouted {
+    /// No route serves the path: 404 `not_found`.
+    #[error("no route for {method} {path}")]
+    NoRoute {
+        /// The request's method.
+        method: Method,
+        /// The request's path.
+        path: String,
+    },
+    /// A route serves the path, but not with this method: 405 `method_not_allowed`.
+    #[error("{method} is not allowed on {path}")]
+    MethodNotAllowed {
+        /// The request's method.
+        method: Method,
+        /// The request's path.
+        path: String,
+    },
+}
+
+crate::error_answers!(Unrouted {
+    NoRoute => NOT_FOUND "not_found",
+    MethodNotAllowed => METHOD_NOT_ALLOWED "method_not_allowed",
+});
+
 /// The 404 every minibank router answers for a path it does not serve.
-pub(crate) async fn no_route(method: Method, uri: Uri) -> ApiError {
-    ApiError::not_found(format!("no route for {method} {}", uri.path()))
+pub(crate) async fn no_route(method: Method, uri: Uri) -> Unrouted {
+    Unrouted::NoRoute {
+        method,
+        path: uri.path().to_owned(),
+    }
 }
 
 /// The 405 every minibank router answers for a method a route does not take.
-pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        format!("{method} is not allowed on {}", uri.path()),
-    )
+pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> Unrouted {
+    Unrouted::MethodNotAllowed {
+        method,
+        path: uri.path().to_owned(),
+    }
 }

@@ -44,8 +44,8 @@
 //! - `model.rs`: its own values and the bodies it answers with.
 //!
 //! Beside them, each keeps its own machinery in role-named files (the payments saga and outbox
-//! relay, webhooks' delivery worker, auth's token signer). Edge has no database: routing,
-//! authentication, limits, trace response.
+//! relay, webhooks' delivery worker, auth's token signer). Edge has no database: it has the same
+//! `mod.rs` and `error.rs`, then its own parts (routing, authentication, limits, trace response).
 //! - [`edge`]: the only public door.
 //! - [`auth`]: clients, tokens, introspection, onboarding.
 //! - [`ledger`], [`payments`], [`webhooks`]: accounts and holds, the payment saga, webhook

@@ -236,7 +236,51 @@ async fn an_unknown_currency_is_refused_before_the_ledger_is_called() {
         (status, error["code"].as_str()),
         (422, Some("invalid_currency"))
     );
+    assert_eq!(error["field"], "currency");
     assert!(auth.ledger.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_empty_name_is_422_invalid_name_naming_the_field_before_the_ledger_is_called() {
+    let auth = start_auth().await;
+    let (status, error) = post(
+        format!("{}/merchants", auth.url),
+        json!({"name": "   ", "currency": "GBP"}),
+        &OPERATOR_IDENTITY,
+    )
+    .await;
+    assert_eq!(
+        (status, error["code"].as_str(), error["field"].as_str()),
+        (422, Some("invalid_name"), Some("name"))
+    );
+    assert!(auth.ledger.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_ledger_refusing_the_account_is_our_internal_error_not_its_code_and_is_not_retried() {
+    let auth = start_auth().await;
+    Mock::given(method("POST"))
+        .and(path("/accounts"))
+        .respond_with(ResponseTemplate::new(409).set_body_json(
+            json!({"code": "account_exists", "message": "account exists with another owner"}),
+        ))
+        .mount(&auth.ledger)
+        .await;
+    let (status, error) = post(
+        format!("{}/customers", auth.url),
+        json!({"name": "Ada", "currency": "GBP"}),
+        &OPERATOR_IDENTITY,
+    )
+    .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (500, Some("internal_error"))
+    );
+    assert!(
+        !error["message"].as_str().unwrap().contains("account"),
+        "the ledger's words stay in the log: {error}"
+    );
+    assert_eq!(auth.ledger.received_requests().await.unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -515,6 +515,34 @@ async fn the_propagation_probe_posts_each_argument_continuing_the_trace() {
 }
 
 #[tokio::test]
+async fn the_probe_refuses_instructions_that_are_not_an_array_of_http_calls_and_makes_none() {
+    let edge = start_edge(|settings| settings.propagation_probe = true).await;
+    let target = MockServer::start().await;
+    let refusal = |body: Value| {
+        let url = format!("{}/test", edge.url);
+        async move {
+            let response = http().post(url).json(&body).send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (status, body["code"].clone(), body["field"].clone())
+        }
+    };
+    assert_eq!(
+        refusal(json!({"url": target.uri()})).await,
+        (422, json!("not_an_array"), Value::Null)
+    );
+    assert_eq!(
+        refusal(json!([{"url": target.uri()}, {"url": "ftp://example"}])).await,
+        (422, json!("invalid_url"), json!("[1].url"))
+    );
+    assert_eq!(
+        refusal(json!([{"arguments": []}])).await,
+        (422, json!("missing_field"), json!("[0].url"))
+    );
+    assert!(target.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn without_the_probe_there_is_no_test_route() {
     let edge = start_edge(|_| {}).await;
     let response = http()

@@ -1,17 +1,25 @@
-//! auth: owns clients and tokens.
+//! auth: owns clients and tokens, and onboards parties.
 //!
-//! - `POST /tokens`: client credentials → short-lived signed token ([`issue_token`]).
-//! - `POST /introspect`: token → active, subject, role, scopes ([`introspect`]); edge asks this.
-//! - `POST /customers`, `POST /merchants`: onboarding ([`onboard`]): opens the ledger account
-//!   first, then stores the party and its hashed credentials.
+//! Routes (internal; edge serves the public ones under `/v1`):
+//! - `POST /tokens`: client credentials -> a short-lived signed token ([`ops::issue_token`]).
+//! - `POST /introspect`: token -> active, subject, role, scopes ([`ops::introspect`]); edge asks.
+//! - `POST /customers`, `POST /merchants`: onboarding ([`ops::onboard_customer`],
+//!   [`ops::onboard_merchant`], both through [`onboarding`]): opens the ledger account first,
+//!   then stores the party and its hashed credentials.
+//!
+//! The one service shape: `error.rs` (typed errors per operation), `model.rs` (its values and
+//! shared wire views), `ops/` (one file per operation), `store.rs` (all its SQL); beside them
+//! its own parts: `tokens.rs` (signing), `credentials.rs` (hashed secrets), `onboarding.rs`,
+//! `ledger_client.rs` (the ledger's answers, decoded once).
 //!
 //! The operator client is bootstrapped from configuration at every start.
 
 pub mod credentials;
-pub mod domain;
-pub mod introspect;
-pub mod issue_token;
-pub mod onboard;
+pub mod error;
+pub mod ledger_client;
+pub mod model;
+pub mod onboarding;
+pub mod ops;
 pub mod store;
 pub mod tokens;
 
@@ -24,9 +32,10 @@ use axum::routing::post;
 
 use crate::app::{Application, Deps, ServiceBuilder};
 use crate::config::{self, Secret};
-use crate::rpc::{Role, RpcClient};
+use crate::rpc::Role;
 use crate::service::{InProcess, Operation, Service, ServiceName};
 use credentials::HashedSecret;
+use ledger_client::LedgerClient;
 use store::{ClientRecord, Store};
 use tokens::TokenSigner;
 
@@ -83,7 +92,7 @@ impl Settings {
 pub struct AuthState {
     store: Store,
     signer: TokenSigner,
-    ledger: RpcClient,
+    ledger: LedgerClient,
 }
 
 /// auth, as one of the platform's services.
@@ -115,7 +124,11 @@ impl Service for Auth {
     }
 
     fn operations() -> Vec<Operation> {
-        Vec::new()
+        vec![
+            ops::issue_token::OPERATION,
+            ops::onboard_customer::OPERATION,
+            ops::onboard_merchant::OPERATION,
+        ]
     }
 
     fn set_bind(settings: &mut Settings, bind: SocketAddr) {
@@ -135,22 +148,30 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application
     let state = AuthState {
         store: store.clone(),
         signer,
-        ledger: deps.client("ledger", &settings.ledger_url, settings.ledger_timeout),
+        ledger: LedgerClient::new(deps.client(
+            "ledger",
+            &settings.ledger_url,
+            settings.ledger_timeout,
+        )),
     };
-    let router = Router::new()
-        .route("/tokens", post(issue_token::issue_token))
-        .route("/introspect", post(introspect::introspect))
-        .route("/customers", post(onboard::onboard_customer))
-        .route("/merchants", post(onboard::onboard_merchant))
-        .with_state(state);
     let pool = Arc::new(store.pool().clone());
-    ServiceBuilder::new(deps.telemetry, router)
+    ServiceBuilder::new(deps.telemetry, router(state))
         .readiness(move || {
             let pool = pool.clone();
             async move { crate::db::ping(&pool).await }
         })
         .bind(settings.bind)
         .await
+}
+
+/// auth's routes.
+fn router(state: AuthState) -> Router {
+    Router::new()
+        .route("/tokens", post(ops::issue_token::handle))
+        .route("/introspect", post(ops::introspect::handle))
+        .route("/customers", post(ops::onboard_customer::handle))
+        .route("/merchants", post(ops::onboard_merchant::handle))
+        .with_state(state)
 }
 
 async fn bootstrap_operator(store: &Store, operator: &OperatorCredentials) -> anyhow::Result<()> {
@@ -164,10 +185,11 @@ async fn bootstrap_operator(store: &Store, operator: &OperatorCredentials) -> an
             secret: HashedSecret::new(operator.client_secret.expose()),
             role: Role::Operator,
             subject: operator.client_id.clone(),
-            scopes: domain::scopes_for(Role::Operator)
+            scopes: model::scopes_for(Role::Operator)
                 .iter()
                 .map(|s| (*s).to_owned())
                 .collect(),
         })
-        .await
+        .await?;
+    Ok(())
 }

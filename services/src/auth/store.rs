@@ -1,4 +1,5 @@
-//! auth's database: clients (hashed credentials, role, scopes) and onboarded parties.
+//! auth's database: clients (hashed credentials, role, scopes) and onboarded parties. All of
+//! auth's SQL is here; a failure is an [`Internal`] error saying what was being done.
 
 use anyhow::Context as _;
 use sqlx::AnyPool;
@@ -6,6 +7,7 @@ use sqlx::Row as _;
 
 use super::credentials::HashedSecret;
 use crate::db::{self, Migration};
+use crate::http_error::Internal;
 use crate::rpc::Role;
 
 /// auth's migrations, in order.
@@ -67,7 +69,7 @@ impl Store {
     }
 
     /// Creates or replaces a client (operator bootstrap: the configured secret always wins).
-    pub async fn upsert_client(&self, client: &ClientRecord) -> anyhow::Result<()> {
+    pub async fn upsert_client(&self, client: &ClientRecord) -> Result<(), Internal> {
         sqlx::query(
             "INSERT INTO clients (client_id, secret_salt, secret_hash, role, subject, scopes, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -89,7 +91,7 @@ impl Store {
     }
 
     /// The client with this id, if any.
-    pub async fn find_client(&self, client_id: &str) -> anyhow::Result<Option<ClientRecord>> {
+    pub async fn find_client(&self, client_id: &str) -> Result<Option<ClientRecord>, Internal> {
         let row = sqlx::query(
             "SELECT client_id, secret_salt, secret_hash, role, subject, scopes FROM clients WHERE client_id = $1",
         )
@@ -98,22 +100,25 @@ impl Store {
         .await
         .context("reading a client")?;
         let Some(row) = row else { return Ok(None) };
-        let role: String = row.try_get("role")?;
-        let scopes: String = row.try_get("scopes")?;
-        Ok(Some(ClientRecord {
-            client_id: row.try_get("client_id")?,
-            secret: HashedSecret {
-                salt: row.try_get("secret_salt")?,
-                hash: row.try_get("secret_hash")?,
-            },
-            role: role.parse()?,
-            subject: row.try_get("subject")?,
-            scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-        }))
+        let read = || -> anyhow::Result<ClientRecord> {
+            let role: String = row.try_get("role")?;
+            let scopes: String = row.try_get("scopes")?;
+            Ok(ClientRecord {
+                client_id: row.try_get("client_id")?,
+                secret: HashedSecret {
+                    salt: row.try_get("secret_salt")?,
+                    hash: row.try_get("secret_hash")?,
+                },
+                role: role.parse()?,
+                subject: row.try_get("subject")?,
+                scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+            })
+        };
+        Ok(Some(read().context("reading a client row")?))
     }
 
     /// Stores a party and its client atomically.
-    pub async fn insert_party(&self, party: &NewParty<'_>) -> anyhow::Result<()> {
+    pub async fn insert_party(&self, party: &NewParty<'_>) -> Result<(), Internal> {
         let client = party.client;
         let now = db::now_rfc3339();
         let mut tx = self.pool.begin().await.context("starting a transaction")?;

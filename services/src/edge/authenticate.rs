@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use parking_lot::Mutex;
 use tokio::time::Instant;
 
+use super::error::AccessError;
 use super::upstream::Upstream;
-use crate::auth::introspect::{IntrospectRequest, IntrospectResponse};
-use crate::http_error::ApiError;
+use crate::auth::model::{IntrospectBody, Introspection};
 use crate::rpc::{Identity, RequestContext};
 
 const CACHE_LIMIT: usize = 10_000;
@@ -37,38 +37,34 @@ impl Authenticator {
         }
     }
 
-    /// The caller's identity; 401 `unauthenticated` without a valid token, 503 when auth cannot
-    /// be asked.
+    /// The caller's identity; 401 `unauthenticated` without a valid token, 503
+    /// `auth_unavailable` when auth cannot be asked.
     pub async fn identify(
         &self,
         ctx: &RequestContext,
         headers: &HeaderMap,
-    ) -> Result<Identity, ApiError> {
+    ) -> Result<Identity, AccessError> {
         let token = bearer_token(headers)?;
         if let Some(cached) = self.cached(token) {
-            return cached.ok_or_else(invalid_token);
+            return cached.ok_or(AccessError::InvalidToken);
         }
-        let answer: IntrospectResponse = self
+        let answer: Introspection = self
             .auth
             .pick()
             .post_json(
                 ctx,
                 "/introspect",
-                &IntrospectRequest {
+                &IntrospectBody {
                     token: token.to_owned(),
                 },
             )
             .await
             .map_err(|error| {
                 tracing::warn!(%error, "token introspection failed");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "auth_unavailable",
-                    "the token could not be checked right now; try again",
-                )
+                AccessError::AuthUnavailable
             })?;
         let identity = match answer {
-            IntrospectResponse {
+            Introspection {
                 active: true,
                 subject: Some(subject),
                 role: Some(role),
@@ -82,7 +78,7 @@ impl Authenticator {
             _ => None,
         };
         self.remember(token, identity.clone(), answer.exp);
-        identity.ok_or_else(invalid_token)
+        identity.ok_or(AccessError::InvalidToken)
     }
 
     fn cached(&self, token: &str) -> Option<Option<Identity>> {
@@ -118,24 +114,18 @@ impl Authenticator {
     }
 }
 
-fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+fn bearer_token(headers: &HeaderMap) -> Result<&str, AccessError> {
     let value = headers
         .get(header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::unauthenticated("an Authorization: Bearer token is required"))?
+        .ok_or(AccessError::MissingToken)?
         .to_str()
-        .map_err(|_| ApiError::unauthenticated("the Authorization header is not readable"))?;
-    let (scheme, token) = value.split_once(' ').ok_or_else(|| {
-        ApiError::unauthenticated("the Authorization header must be `Bearer <token>`")
-    })?;
+        .map_err(|_| AccessError::MalformedAuthorization)?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or(AccessError::MalformedAuthorization)?;
     let token = token.trim();
     if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-        return Err(ApiError::unauthenticated(
-            "the Authorization header must be `Bearer <token>`",
-        ));
+        return Err(AccessError::MalformedAuthorization);
     }
     Ok(token)
-}
-
-fn invalid_token() -> ApiError {
-    ApiError::unauthenticated("the bearer token is invalid or expired")
 }

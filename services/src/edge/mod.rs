@@ -1,12 +1,21 @@
-//! edge: the only public door. It owns nothing; it routes public requests (API.md "Public API")
-//! to auth, ledger, payments and webhooks through the RPC client, after:
+//! edge: the only public door. It owns nothing (no store); it routes public requests (API.md
+//! "Public API") to auth, ledger, payments and webhooks through the RPC client, after:
 //! authentication (auth `/introspect`, small TTL cache) and the route's scope check;
 //! a per-client rate limit (429 + `Retry-After`); a body-size limit (413 `payload_too_large`);
-//! an upstream deadline (504 `upstream_timeout`), shortened by the caller's `Prefer: wait=N`. It never trusts inbound `x-minibank-*` headers,
-//! and answers every response with `x-request-id` and W3C `traceresponse`.
+//! an upstream deadline (504 `upstream_timeout`), shortened by the caller's `Prefer: wait=N`.
+//! It never trusts inbound `x-minibank-*` headers, and answers every response with
+//! `x-request-id` and W3C `traceresponse`.
 //! It also serves `GET /openapi.json` and, with the propagation probe on, `POST /test`.
+//!
+//! Its parts, in the one service shape as far as it applies to a gateway:
+//! - `mod.rs`: settings, the [`Edge`] service (its own operations), `build`, the router.
+//! - `error.rs`: its typed errors, each mapped once; [`gateway_answers`] is derived from them.
+//! - `routes.rs` (which service serves each public route, with which scope), `proxy.rs`
+//!   (forwarding one request), `authenticate.rs`, `rate_limit.rs`, `prefer_wait.rs`,
+//!   `upstream.rs` (replicas), `probe.rs` (`POST /test`, parse -> apply -> encode).
 
 pub mod authenticate;
+pub mod error;
 pub mod prefer_wait;
 pub mod probe;
 pub mod proxy;
@@ -23,11 +32,13 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, on, post};
 
-use crate::app::{Application, Deps, ServiceBuilder};
+use crate::app::{Application, Deps, HealthError, ServiceBuilder};
 use crate::config;
+use crate::http_error::{Answer, ErrorAnswer};
 use crate::rpc::{HealthChecks, RequestContext, RpcClient, follow_dns};
 use crate::service::{InProcess, Operation, Service, ServiceName};
 use authenticate::Authenticator;
+use error::{AccessError, CannotFail, GatewayError};
 use rate_limit::{RateLimitSettings, RateLimiter};
 use routes::{Target, public_routes};
 pub use upstream::Discovery;
@@ -37,26 +48,12 @@ use upstream::Upstream;
 pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");
 
 /// What edge itself can answer for an operation it forwards (`secured`: it needs a token),
-/// besides the answers of the service behind it.
-// Transitional list: becomes the answers of edge's typed gateway errors.
-pub fn gateway_answers(secured: bool) -> Vec<crate::http_error::Answer> {
-    use axum::http::StatusCode;
-
-    use crate::http_error::Answer;
-    let mut answers = vec![
-        Answer::new(StatusCode::BAD_REQUEST, "invalid_request"),
-        Answer::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-        Answer::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-        Answer::new(StatusCode::BAD_GATEWAY, "bad_gateway"),
-        Answer::new(StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable"),
-        Answer::new(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
-    ];
+/// besides the answers of the service behind it: those of its typed errors, [`GatewayError`]
+/// on every forwarded route, [`AccessError`] on secured ones.
+pub fn gateway_answers(secured: bool) -> Vec<Answer> {
+    let mut answers = GatewayError::answers();
     if secured {
-        answers.extend([
-            Answer::new(StatusCode::UNAUTHORIZED, "unauthenticated"),
-            Answer::new(StatusCode::FORBIDDEN, "forbidden"),
-            Answer::new(StatusCode::SERVICE_UNAVAILABLE, "auth_unavailable"),
-        ]);
+        answers.extend(AccessError::answers());
     }
     answers
 }
@@ -240,8 +237,15 @@ impl Service for Edge {
         settings
     }
 
+    /// Edge's own operations; the forwarded ones are the services', with
+    /// [`gateway_answers`] added.
     fn operations() -> Vec<Operation> {
-        Vec::new()
+        vec![
+            Operation::new::<CannotFail>("openapi", &[200]),
+            probe::OPERATION,
+            Operation::new::<CannotFail>("live", &[200]),
+            Operation::new::<HealthError>("ready", &[200]),
+        ]
     }
 
     fn set_bind(settings: &mut Settings, bind: SocketAddr) {

@@ -6,15 +6,15 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt as _;
 
+use super::error::{AccessError, ForwardError, GatewayError};
 use super::routes::{Access, PublicRoute, UpstreamPath};
 use super::{EdgeState, prefer_wait};
-use crate::http_error::ApiError;
-use crate::rpc::{Identity, RequestContext, RpcError, RpcRequest};
+use crate::rpc::{Identity, RequestContext, RpcRequest};
 
 /// Request headers passed upstream; everything else (notably `authorization` and any inbound
 /// `x-minibank-*`) stays at edge. Trace and identity headers are set by the RPC client.
@@ -31,7 +31,7 @@ pub async fn forward(
 ) -> Response {
     match try_forward(&state, route, ctx, request).await {
         Ok(response) => response,
-        Err(error) => error.into_response(),
+        Err(error) => error.into_answer(),
     }
 }
 
@@ -40,16 +40,14 @@ async fn try_forward(
     route: PublicRoute,
     ctx: RequestContext,
     request: Request,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ForwardError> {
     let (parts, body) = request.into_parts();
     let identity = match route.access {
         Access::Public => None,
         Access::Scope(scope) => {
             let identity = state.authenticator.identify(&ctx, &parts.headers).await?;
             if !identity.has_scope(scope) {
-                return Err(ApiError::forbidden(format!(
-                    "this call needs the `{scope}` scope"
-                )));
+                return Err(AccessError::Forbidden { scope }.into());
             }
             Some(identity)
         }
@@ -61,8 +59,8 @@ async fn try_forward(
         Some(_) => &state.rate_limiter,
         None => &state.public_rate_limiter,
     };
-    if let Err(wait) = limiter.check(&client_key(identity.as_ref(), &body)) {
-        return Ok(rate_limited(wait));
+    if let Err(retry_after) = limiter.check(&client_key(identity.as_ref(), &body)) {
+        return Err(GatewayError::RateLimited { retry_after }.into());
     }
     let (path, template) = match route.upstream_path {
         UpstreamPath::Same => (
@@ -103,7 +101,7 @@ async fn try_forward(
             }
             response
         }
-        Err(error) => upstream_error(error).into_response(),
+        Err(error) => ForwardError::from(GatewayError::from_upstream(error)).into_answer(),
     };
     if let Some(applied) = preference_applied {
         response
@@ -138,14 +136,12 @@ const DRAIN_TIME: Duration = Duration::from_secs(5);
 /// [`DRAIN_TIME`]) before the answer goes out: answering while the client is still sending and
 /// then closing would reset the connection, and the client would see the reset, not the 413.
 /// Beyond the cap the connection is closed anyway.
-async fn read_body(headers: &HeaderMap, mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the request body must be at most {limit} bytes"),
-        )
-    };
+async fn read_body(
+    headers: &HeaderMap,
+    mut body: Body,
+    limit: usize,
+) -> Result<Bytes, GatewayError> {
+    let too_large = || GatewayError::PayloadTooLarge { limit };
     let cap = drain_cap(limit);
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -159,9 +155,7 @@ async fn read_body(headers: &HeaderMap, mut body: Body, limit: usize) -> Result<
     }
     let mut read = BytesMut::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|error| {
-            ApiError::invalid_request(format!("could not read the request body: {error}"))
-        })?;
+        let frame = frame.map_err(|error| GatewayError::UnreadableBody(error.to_string()))?;
         let Ok(data) = frame.into_data() else {
             continue; // trailers
         };
@@ -203,44 +197,5 @@ async fn discard(mut body: Body, cap: usize) {
             cap,
             "oversized request body not fully read; the connection will close"
         );
-    }
-}
-
-fn rate_limited(wait: std::time::Duration) -> Response {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let mut response = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        "too many requests from this client; retry later",
-    )
-    .into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-    response
-}
-
-fn upstream_error(error: RpcError) -> ApiError {
-    match &error {
-        RpcError::Timeout { target, .. } | RpcError::DeadlineExceeded { target } => ApiError::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            "upstream_timeout",
-            format!("{target} did not answer in time"),
-        ),
-        RpcError::Unreachable { target, .. } | RpcError::CircuitOpen { target, .. } => {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "upstream_unavailable",
-                format!("{target} is not reachable right now"),
-            )
-        }
-        _ => {
-            tracing::warn!(%error, "upstream call failed");
-            ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                "bad_gateway",
-                "the upstream service failed to answer",
-            )
-        }
     }
 }
