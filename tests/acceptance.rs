@@ -3,14 +3,23 @@
 //! Thin on purpose: parse the flags, start the chosen driver, hand it to the steps, run every
 //! feature under `features/`, write the reports, summarize, exit non-zero on any failure.
 //! Own flags (see `acceptance/cli.rs`): `--driver in-process|containers|staging`, `--seed N`,
-//! `--profile FILE`; cucumber's own: `--tags`, `--name`, `--concurrency`, `--fail-fast`,
-//! `--retry`, ... Reports: `target/acceptance/junit.xml` and `target/acceptance/cucumber.json`,
-//! with each scenario's trace ids and the scenarios not run (and why) added after the run.
+//! `--profile FILE`, `--check` (validate the features without a platform: `acceptance/check.rs`);
+//! cucumber's own: `--tags`, `--name`, `--input` (a file, folder or glob: `acceptance/input.rs`),
+//! `--concurrency`, `--fail-fast`, `--retry`, ... `--help` is the harness's (`acceptance/help.rs`).
+//! Reports: `target/acceptance/junit.xml` and `target/acceptance/cucumber.json`, with each
+//! scenario's trace ids and the scenarios not run (and why) added after the run, and the step
+//! catalogue as a searchable page, `target/acceptance/steps.html`.
 
 #[path = "acceptance/capability_filter.rs"]
 mod capability_filter;
+#[path = "acceptance/check.rs"]
+mod check;
 #[path = "acceptance/cli.rs"]
 mod cli;
+#[path = "acceptance/help.rs"]
+mod help;
+#[path = "acceptance/input.rs"]
+mod input;
 #[path = "acceptance/outcome.rs"]
 mod outcome;
 #[path = "acceptance/report_annotations.rs"]
@@ -22,16 +31,12 @@ mod summary;
 
 use std::{process::ExitCode, time::Instant};
 
-use clap::Parser as _;
 use cucumber::{World as _, WriterExt as _, writer};
 use steps::MinibankWorld;
 
 use crate::{
     capability_filter::ScenarioFilter, cli::HarnessCli, outcome::OutcomeWriter, summary::Summary,
 };
-
-/// The feature files, wherever the test is run from.
-const FEATURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../features");
 
 fn main() -> ExitCode {
     let args = match cli::args(std::env::args_os()) {
@@ -54,8 +59,37 @@ fn main() -> ExitCode {
     runtime.block_on(run(args))
 }
 
-async fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
+async fn run(mut args: Vec<std::ffi::OsString>) -> ExitCode {
     let started = Instant::now();
+    let input = match input::resolve(&mut args) {
+        Ok(input) => input,
+        Err(e) => {
+            eprintln!("acceptance: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut opts = match help::parse::<
+        cucumber::cli::Opts<cucumber::parser::basic::Cli, _, _, HarnessCli>,
+    >(args)
+    {
+        Ok(opts) => opts,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    if opts.custom.check {
+        return check::run(
+            &input,
+            opts.parser.clone(),
+            opts.re_filter.take(),
+            opts.tags_filter.take(),
+        );
+    }
     let reports = match reports::Reports::create() {
         Ok(r) => r,
         Err(e) => {
@@ -89,17 +123,6 @@ async fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
         .after(steps::aftermath::after_scenario)
         .fail_on_skipped();
 
-    let mut opts = match cucumber::cli::Opts::<_, _, _, HarnessCli>::try_parse_from(args) {
-        Ok(opts) => opts,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
     let own = opts.custom.clone();
     let seed = steps::set_seed(own.seed.unwrap_or_else(rand::random));
     println!(
@@ -136,13 +159,17 @@ async fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
     let keep = filter.clone();
     cucumber
         .with_cli(opts)
-        .filter_run(FEATURES, move |f, r, s| keep.keep(f, r, s))
+        .filter_run(input.path.clone(), move |f, r, s| keep.keep(f, r, s))
         .await;
     driver.shutdown().await;
 
     let outcome = outcome.0.lock();
     let not_run = filter.not_run.lock();
-    let sentences = steps::catalogue::sentences();
+    let mut report_paths = reports.paths.clone();
+    match reports::write_catalogue(&reports.dir) {
+        Ok(path) => report_paths.push(path),
+        Err(e) => eprintln!("acceptance: could not write the step catalogue page: {e:#}"),
+    }
     let traces = steps::trace_log::all();
     if let [junit, json, ..] = reports.paths.as_slice()
         && let Err(e) =
@@ -155,13 +182,13 @@ async fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
     let summary = Summary {
         outcome: &outcome,
         not_run: &not_run,
-        sentences: &sentences,
+        nothing_ran: filter.nothing_selected(&input.describe()),
         stats: steps::stats(),
         seed,
         driver: driver.name(),
         boot_time: started_driver.boot_time,
         wall_time: started.elapsed(),
-        reports: &reports.paths,
+        reports: &report_paths,
         traces: &traces,
     };
     print!("{}", summary.render());

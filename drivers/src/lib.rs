@@ -9,6 +9,7 @@
 //! - [`staging`]: a deployed environment described by a profile file.
 //! - [`containers`]: one container per service on a Docker network, a real collector.
 //! - [`select`]: a driver by name (`--driver`).
+//! - [`timings`]: retries and timeouts as each driver configures them, in words (for the glossary).
 
 pub mod containers;
 mod driver;
@@ -17,5 +18,6 @@ mod metrics;
 pub mod select;
 pub mod staging;
 pub mod stand_ins;
+pub mod timings;
 
 pub use driver::*;

@@ -8,8 +8,6 @@
 //! [`FIGURES_DEADLINE`], one fresh read after another, never a sleep) for the counter to reach
 //! the expected value before comparing, so an export in flight cannot fail them.
 
-use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use cucumber::{given, then};
@@ -20,10 +18,6 @@ use crate::{MinibankWorld, params::Method};
 /// How long a check waits for a counter to reach the expected value.
 const FIGURES_DEADLINE: Duration = Duration::from_secs(10);
 
-/// The figures noted by each scenario, by namespace.
-static NOTED: LazyLock<Mutex<HashMap<String, (Vec<RouteMetrics>, PoolUse)>>> =
-    LazyLock::new(Default::default);
-
 fn route<'a>(metrics: &'a [RouteMetrics], method: &str, path: &str) -> Option<&'a RouteMetrics> {
     metrics
         .iter()
@@ -32,11 +26,8 @@ fn route<'a>(metrics: &'a [RouteMetrics], method: &str, path: &str) -> Option<&'
 
 impl MinibankWorld {
     fn noted(&self) -> anyhow::Result<(Vec<RouteMetrics>, PoolUse)> {
-        NOTED
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(self.ns.tag())
-            .cloned()
+        self.noted
+            .clone()
             .ok_or_else(|| anyhow::anyhow!("the bank's figures were not noted in this scenario"))
     }
 }
@@ -49,10 +40,7 @@ async fn note(world: &mut MinibankWorld) -> anyhow::Result<()> {
     let driver = world.require(Capability::Metrics)?;
     let metrics = driver.route_metrics("edge").await?;
     let pool = driver.pool_use().await?;
-    NOTED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .insert(world.ns.tag().to_owned(), (metrics, pool));
+    world.noted = Some((metrics, pool));
     Ok(())
 }
 

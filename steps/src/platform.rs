@@ -7,6 +7,7 @@ use crate::{MinibankWorld, params::Service};
 
 /// Stops one service and starts it again on the same database; the step returns once it is back.
 /// Needs: restart
+/// Scope: platform
 /// Example: When the payments service restarts
 #[when(expr = "the {service} service restarts")]
 async fn restarts(world: &mut MinibankWorld, service: Service) -> anyhow::Result<()> {

@@ -23,6 +23,11 @@ pub struct HarnessCli {
     /// Let the staging driver run against a profile whose environment is `production`.
     #[arg(long = "i-know-this-is-production")]
     pub allow_production: bool,
+
+    /// Check the features without running them: every step matches a sentence, the needed
+    /// @needs-… tags are there, Given/When/Then are in order. No platform; under a second.
+    #[arg(long)]
+    pub check: bool,
 }
 
 fn parse_driver(s: &str) -> Result<DriverKind, String> {

@@ -1,5 +1,6 @@
 //! The report files every run writes, for CI: JUnit XML and Cucumber JSON under
-//! `target/acceptance/` of the workspace.
+//! `target/acceptance/` of the workspace, and beside them the step catalogue as a searchable
+//! page (`steps.html`), the analysts' reference next to what the run did.
 
 use std::{fs::File, path::PathBuf};
 
@@ -21,6 +22,8 @@ pub struct Reports {
     pub json: File,
     /// Paths, for the summary.
     pub paths: Vec<PathBuf>,
+    /// The folder they are in.
+    pub dir: PathBuf,
 }
 
 impl Reports {
@@ -38,6 +41,15 @@ impl Reports {
             junit: open(&junit_path)?,
             json: open(&json_path)?,
             paths: vec![junit_path, json_path],
+            dir,
         })
     }
+}
+
+/// Writes the step catalogue's HTML twin, `steps.html`, into the reports' folder.
+pub fn write_catalogue(dir: &std::path::Path) -> anyhow::Result<PathBuf> {
+    let path = dir.join("steps.html");
+    std::fs::write(&path, steps::catalogue::render_html())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
 }
