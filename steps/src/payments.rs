@@ -387,7 +387,9 @@ async fn pays_with_baggage(
 }
 
 /// The payer sends a payment (with an idempotency key kept for later) and closes the
-/// connection after `millis` without waiting for the answer.
+/// connection after `millis` without waiting for the answer. The services stop working on
+/// that request, but the payment itself is brought to an end by the saga (settled, or failed
+/// with its hold released); `When {actor} sends the abandoned payment again` shows how it ended.
 /// Example: When Alice pays "Acme Coffee" 30.00 GBP but gives up after 300 milliseconds
 #[when(expr = "{actor} pays {actor} {money} but gives up after {int} milliseconds")]
 async fn pays_and_gives_up(

@@ -206,8 +206,13 @@ fn glossary_sections() -> Vec<Section> {
         } else {
             format!(" (token scope `{}`)", op.scopes.join("`, `"))
         };
-        for status in &op.statuses {
-            let operation = format!("`{} {}`: {}{scope}", op.method, op.path, op.summary);
+        for (i, status) in op.statuses.iter().enumerate() {
+            // What the operation does, once; its method and path on every row (searchable).
+            let operation = if i == 0 {
+                format!("`{} {}`: {}{scope}", op.method, op.path, op.summary)
+            } else {
+                format!("`{} {}`", op.method, op.path)
+            };
             if status.errors.is_empty() {
                 rows.push(vec![
                     operation.clone(),

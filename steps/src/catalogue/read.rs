@@ -192,16 +192,39 @@ struct Body {
     sets_last: bool,
 }
 
+/// A free function's key in the call graph.
+fn free(name: &str) -> String {
+    format!("fn {name}")
+}
+
+/// A method's key (`x.name()`, `Self::name`, `Type::name`).
+fn method(name: &str) -> String {
+    format!("method {name}")
+}
+
 impl<'ast> Visit<'ast> for Body {
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
-        self.calls.insert(call.method.to_string());
+        self.calls.insert(method(&call.method.to_string()));
         visit::visit_expr_method_call(self, call);
     }
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
         if let Expr::Path(path) = &*call.func
             && let Some(last) = path.path.segments.last()
         {
-            self.calls.insert(last.ident.to_string());
+            // `Type::f(..)` and `Self::f(..)` call a method; `f(..)` and `module::f(..)` a
+            // free function.
+            let segments = &path.path.segments;
+            let owner_is_type = segments.len() >= 2
+                && segments[segments.len() - 2]
+                    .ident
+                    .to_string()
+                    .starts_with(|c: char| c.is_ascii_uppercase());
+            let name = last.ident.to_string();
+            self.calls.insert(if owner_is_type {
+                method(&name)
+            } else {
+                free(&name)
+            });
         }
         visit::visit_expr_call(self, call);
     }
@@ -218,9 +241,9 @@ impl<'ast> Visit<'ast> for Body {
 
 /// Functions that put a request on the wire: the World's one door to edge, and the raw
 /// HTTP client a step uses when it must control the connection itself.
-const SENDERS: [&str; 2] = ["send_raw", "http"];
+const SENDERS: [&str; 2] = ["method send_raw", "fn http"];
 
-/// Who calls whom across `sources` (functions and methods by name, several of one name
+/// Who calls whom across `sources` (free functions and methods by name, several of one name
 /// merged), and from that, which function sends a request and which replaces the last answer.
 pub struct CallGraph {
     bodies: BTreeMap<String, Body>,
@@ -241,14 +264,14 @@ impl CallGraph {
         Ok(Self { bodies })
     }
 
-    /// Whether `function` (or anything it calls) sets the last answer.
+    /// Whether free function `function` (a step) or anything it calls sets the last answer.
     pub fn replaces_last(&self, function: &str) -> bool {
-        self.reaches(function, &|_, body| body.sets_last)
+        self.reaches(&free(function), &|_, body| body.sets_last)
     }
 
-    /// Whether `function` (or anything it calls) sends a request.
+    /// Whether free function `function` (a step) or anything it calls sends a request.
     pub fn sends(&self, function: &str) -> bool {
-        self.reaches(function, &|name, body| {
+        self.reaches(&free(function), &|name, body| {
             SENDERS.contains(&name) || body.calls.iter().any(|c| SENDERS.contains(&c.as_str()))
         })
     }
@@ -286,10 +309,10 @@ impl Collect<'_> {
 
 impl<'ast> Visit<'ast> for Collect<'_> {
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        self.add(f.sig.ident.to_string(), &f.block);
+        self.add(free(&f.sig.ident.to_string()), &f.block);
     }
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        self.add(f.sig.ident.to_string(), &f.block);
+        self.add(method(&f.sig.ident.to_string()), &f.block);
     }
 }
 
@@ -313,16 +336,25 @@ async fn customer(w: &mut W) { w.onboard() }
 )]
 async fn times_out(w: &mut W) {}
 
+/// Checks.
+/// Example: Then Alice's balance is 1.00 GBP
+#[then(expr = "{actor}'s balance is {money}")]
+async fn balance(w: &mut W) { w.token() }
+
+fn token() { W::call() }
+
 impl W {
     fn onboard(&mut self) { self.call() }
     fn call(&mut self) { self.last = Some(self.send_raw()) }
+    fn token(&self) { self.send_raw() }
+    fn send_raw(&self) { client::http() }
 }
 "##;
 
     #[test]
     fn steps_are_read_with_their_doc_example_and_lines() {
         let steps = parse_steps("x.rs", SAMPLE).unwrap();
-        assert_eq!(steps.len(), 3);
+        assert_eq!(steps.len(), 4);
         assert_eq!(steps[0].pattern, "{actor} is a customer with {money}");
         assert_eq!(steps[0].description, "Onboards a customer.");
         assert_eq!(
@@ -347,5 +379,8 @@ impl W {
         assert!(graph.sends("customer"));
         assert!(!graph.replaces_last("times_out"));
         assert!(!graph.sends("times_out"));
+        // `w.token()` is the method, not the free function of the same name.
+        assert!(graph.sends("balance"));
+        assert!(!graph.replaces_last("balance"));
     }
 }
