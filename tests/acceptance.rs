@@ -164,6 +164,8 @@ async fn run(mut args: Vec<std::ffi::OsString>) -> ExitCode {
     driver.shutdown().await;
 
     let outcome = outcome.0.lock();
+    // Before the lock below: it reads the same list.
+    let nothing_ran = filter.nothing_selected(&input.describe());
     let not_run = filter.not_run.lock();
     let mut report_paths = reports.paths.clone();
     match reports::write_catalogue(&reports.dir) {
@@ -182,7 +184,7 @@ async fn run(mut args: Vec<std::ffi::OsString>) -> ExitCode {
     let summary = Summary {
         outcome: &outcome,
         not_run: &not_run,
-        nothing_ran: filter.nothing_selected(&input.describe()),
+        nothing_ran,
         stats: steps::stats(),
         seed,
         driver: driver.name(),

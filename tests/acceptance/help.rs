@@ -37,7 +37,13 @@ pub fn parse<O: clap::Parser>(args: Vec<std::ffi::OsString>) -> Result<O, clap::
         .bin_name("cargo test --test acceptance --")
         .about(ABOUT)
         .long_about(LONG_ABOUT)
-        .after_help(AFTER_HELP);
+        .after_help(AFTER_HELP)
+        // Cucumber's own `--input` takes only a glob; ours takes a path too (`input.rs`).
+        .mut_arg("input", |arg| {
+            arg.value_name("file|folder|glob").help(
+                "Feature file(s) to read instead of features/: a file, a folder or a glob, from the workspace root or the current folder",
+            )
+        });
     let mut matches = command.try_get_matches_from(args)?;
     O::from_arg_matches_mut(&mut matches)
 }

@@ -62,7 +62,9 @@ pub fn resolve(args: &mut Vec<OsString>) -> Result<Input, String> {
         }
     }
     let default = Input {
-        path: PathBuf::from(FEATURES),
+        path: PathBuf::from(FEATURES)
+            .canonicalize()
+            .unwrap_or_else(|_| PathBuf::from(FEATURES)),
         glob: None,
         named: "features/".to_owned(),
     };
