@@ -1,6 +1,6 @@
 //! The catalogue as one self-contained, searchable HTML page (`target/acceptance/steps.html`,
 //! written beside the run's report): the same sections as STEPS.md, and a search box that
-//! keeps only the rows containing every word typed.
+//! keeps only the rows containing every word typed (also from a link: `#search=words`).
 
 use std::fmt::Write as _;
 
@@ -80,6 +80,9 @@ function filter() {
   count.textContent = words.length ? shown + ' matching rows' : '';
 }
 box.addEventListener('input', filter);
+// A link may carry a search: steps.html#search=insufficient_funds
+const wanted = new URLSearchParams(location.hash.slice(1)).get('search');
+if (wanted) { box.value = wanted; filter(); }
 "#;
 
 /// The catalogue as a self-contained HTML page.
