@@ -30,7 +30,10 @@ pub fn after_scenario<'a>(
             .unwrap_or_else(|e| e.into_inner().clone());
         crate::trace_log::record(crate::trace_log::scenario_key(feature, scenario), trace_ids);
         let Ok(driver) = world.driver() else { return };
-        match driver.heal().await {
+        let Some(process_faults) = driver.process_faults() else {
+            return finish(world, feature, scenario, finished).await;
+        };
+        match process_faults.heal().await {
             Ok(undone) if !undone.is_empty() => {
                 let undone: Vec<String> = undone.iter().map(|f| f.to_string()).collect();
                 println!(
@@ -42,10 +45,20 @@ pub fn after_scenario<'a>(
             Ok(_) => {}
             Err(e) => println!("      could not undo the scenario's faults: {e:#}"),
         }
-        if matches!(finished, ScenarioFinished::StepFailed(..)) {
-            print_log_lines(world, feature, scenario).await;
-        }
+        finish(world, feature, scenario, finished).await;
     })
+}
+
+/// After the faults are undone: a failed scenario's log lines.
+async fn finish(
+    world: &MinibankWorld,
+    feature: &gherkin::Feature,
+    scenario: &gherkin::Scenario,
+    finished: &ScenarioFinished,
+) {
+    if matches!(finished, ScenarioFinished::StepFailed(..)) {
+        print_log_lines(world, feature, scenario).await;
+    }
 }
 
 async fn print_log_lines(

@@ -22,7 +22,9 @@ impl MinibankWorld {
     /// Makes `fault` happen, after checking the driver can.
     async fn make(&self, fault: Fault) -> anyhow::Result<()> {
         let driver = self.require(fault.capability())?;
-        driver.fault(fault).await
+        crate::offers::process_faults(&*driver, fault.capability())?
+            .fault(fault)
+            .await
     }
 }
 

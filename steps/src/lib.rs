@@ -28,6 +28,7 @@ mod client;
 mod context;
 pub mod hooks;
 mod namespace;
+mod offers;
 pub mod params;
 mod placeholders;
 pub mod suggest;

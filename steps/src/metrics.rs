@@ -38,8 +38,8 @@ impl MinibankWorld {
 #[given(expr = "the bank's figures are noted")]
 async fn note(world: &mut MinibankWorld) -> anyhow::Result<()> {
     let driver = world.require(Capability::Metrics)?;
-    let metrics = driver.route_metrics("edge").await?;
-    let pool = driver.pool_use().await?;
+    let metrics = crate::offers::metrics(&*driver)?.route_metrics("edge").await?;
+    let pool = crate::offers::metrics(&*driver)?.pool_use().await?;
     world.noted = Some((metrics, pool));
     Ok(())
 }
@@ -66,7 +66,7 @@ async fn counted(
     // Wait on the condition: the route's counter reaching the expected value (or the deadline).
     let started = Instant::now();
     let after = loop {
-        let after = driver.route_metrics("edge").await?;
+        let after = crate::offers::metrics(&*driver)?.route_metrics("edge").await?;
         let reached =
             route(&after, &method, &path).is_some_and(|m| m.requests - old_requests >= requests);
         if reached || started.elapsed() > FIGURES_DEADLINE {
@@ -102,7 +102,7 @@ async fn reused(world: &mut MinibankWorld, calls: u64, connections: u64) -> anyh
     // Wait on the condition: the calls counter reaching the expected value (or the deadline).
     let started = Instant::now();
     let after = loop {
-        let after = driver.pool_use().await?;
+        let after = crate::offers::metrics(&*driver)?.pool_use().await?;
         if after.calls - before.calls >= calls || started.elapsed() > FIGURES_DEADLINE {
             break after;
         }

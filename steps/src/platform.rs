@@ -12,5 +12,5 @@ use crate::{MinibankWorld, params::Service};
 #[when(expr = "the {service} service restarts")]
 async fn restarts(world: &mut MinibankWorld, service: Service) -> anyhow::Result<()> {
     let driver = world.require(Capability::RestartService)?;
-    driver.restart(&service.0).await
+    crate::offers::restarts(&*driver)?.restart(&service.0).await
 }

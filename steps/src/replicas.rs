@@ -22,7 +22,7 @@ use crate::{
 #[when(expr = "a second ledger replica starts")]
 async fn second_replica(world: &mut MinibankWorld) -> anyhow::Result<()> {
     let driver = world.require(Capability::Replicas)?;
-    driver.add_replica("ledger").await
+    crate::offers::replicas(&*driver)?.add_replica("ledger").await
 }
 
 /// Stops the replica started last; edge stops choosing it first, then it drains.
@@ -32,7 +32,7 @@ async fn second_replica(world: &mut MinibankWorld) -> anyhow::Result<()> {
 #[when(expr = "the second ledger replica stops")]
 async fn replica_stops(world: &mut MinibankWorld) -> anyhow::Result<()> {
     let driver = world.require(Capability::Replicas)?;
-    driver.remove_replica("ledger").await
+    crate::offers::replicas(&*driver)?.remove_replica("ledger").await
 }
 
 /// Every one of those reads was answered 200, and their traces show the ledger spans of
@@ -105,7 +105,7 @@ async fn ejected(world: &mut MinibankWorld) -> anyhow::Result<()> {
         || {
             let driver = driver.clone();
             async move {
-                let state = driver.circuit("edge", "ledger").await?;
+                let state = crate::offers::call_faults(&*driver)?.circuit("edge", "ledger").await?;
                 Ok(if state == CircuitView::Closed {
                     Err("every ledger replica is in rotation".to_owned())
                 } else {
@@ -156,7 +156,7 @@ async fn let_back_in(world: &mut MinibankWorld, alias: String) -> anyhow::Result
         async move {
             let (status, _) = world.lock().await.read_account(&alias).await?;
             anyhow::ensure!(status == 200, "a read was answered {status}");
-            let state = driver.circuit("edge", "ledger").await?;
+            let state = crate::offers::call_faults(&*driver)?.circuit("edge", "ledger").await?;
             Ok(if state == CircuitView::Closed {
                 Ok(())
             } else {

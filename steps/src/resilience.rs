@@ -25,7 +25,7 @@ impl MinibankWorld {
     /// Injects `fault` and remembers it as this scenario's latest.
     pub(crate) async fn inject(&mut self, fault: CallFault) -> anyhow::Result<CallFaultId> {
         let driver = self.require(Capability::InjectFaults)?;
-        let id = driver.inject_call_fault(fault).await?;
+        let id = crate::offers::call_faults(&*driver)?.inject_call_fault(fault).await?;
         self.faults.push(id);
         Ok(id)
     }
@@ -72,7 +72,7 @@ impl MinibankWorld {
             || {
                 let driver = driver.clone();
                 async move {
-                    let state = driver.circuit(caller, target).await?;
+                    let state = crate::offers::call_faults(&*driver)?.circuit(caller, target).await?;
                     Ok(if state == wanted {
                         Ok(())
                     } else {
@@ -106,7 +106,7 @@ async fn ledger_fails_reads(
 #[then(regex = r"^the ledger failed (\d+) times? and each failure was retried$")]
 async fn failures_were_retried(world: &mut MinibankWorld, times: u32) -> anyhow::Result<()> {
     let driver = world.require(Capability::InjectFaults)?;
-    let hits = driver.call_fault_hits(world.latest_fault()?).await?;
+    let hits = crate::offers::call_faults(&*driver)?.call_fault_hits(world.latest_fault()?).await?;
     anyhow::ensure!(
         hits == times,
         "the injected failure was met {hits} times, expected {times}"
@@ -132,7 +132,7 @@ async fn ledger_drops_top_ups(world: &mut MinibankWorld, alias: ActorName) -> an
 #[then(expr = "the top-up was attempted once and never resent")]
 async fn attempted_once(world: &mut MinibankWorld) -> anyhow::Result<()> {
     let driver = world.require(Capability::InjectFaults)?;
-    let hits = driver.call_fault_hits(world.latest_fault()?).await?;
+    let hits = crate::offers::call_faults(&*driver)?.call_fault_hits(world.latest_fault()?).await?;
     anyhow::ensure!(
         hits == 1,
         "the top-up was attempted {hits} times: a non-idempotent call was resent"
@@ -159,7 +159,7 @@ async fn ledger_recovers(world: &mut MinibankWorld) -> anyhow::Result<()> {
     let driver = world.require(Capability::InjectFaults)?;
     let faults = std::mem::take(&mut world.faults);
     for id in faults {
-        driver.clear_call_fault(id).await?;
+        crate::offers::call_faults(&*driver)?.clear_call_fault(id).await?;
     }
     Ok(())
 }

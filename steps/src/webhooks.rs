@@ -99,7 +99,7 @@ impl MinibankWorld {
 #[given(expr = "{actor} listens for payment webhooks")]
 async fn listens(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<()> {
     let driver = world.require(Capability::MerchantEndpoints)?;
-    let endpoint = driver.new_merchant_endpoint().await?;
+    let endpoint = crate::offers::merchant_endpoints(&*driver)?.new_merchant_endpoint().await?;
     let body = json!({"url": endpoint.url(), "events": ["payment.settled", "payment.failed"]});
     let answer = world
         .call_expecting(

@@ -236,13 +236,11 @@ impl MinibankWorld {
     /// pass silently without doing what it says.
     pub(crate) fn require(&self, capability: Capability) -> anyhow::Result<Arc<dyn Driver>> {
         let driver = self.driver()?;
-        anyhow::ensure!(
-            driver.capabilities().has(capability),
-            "the {} driver cannot {capability}: tag the scenario @{}",
-            driver.name(),
-            capability.tag()
-        );
-        Ok(driver)
+        if driver.capabilities().has(capability) {
+            Ok(driver)
+        } else {
+            Err(drivers::lacks(&*driver, capability))
+        }
     }
 
     /// Who calls, for an `{actor}` of a sentence: `the operator`, `a stranger` or an actor.
@@ -282,7 +280,10 @@ impl MinibankWorld {
     pub(crate) fn credentials(&self, alias: &str) -> anyhow::Result<(String, String, String)> {
         match alias {
             OPERATOR => {
-                let operator = self.require(Capability::OperatorAccess)?.operator();
+                let driver = self.require(Capability::OperatorAccess)?;
+                let operator = driver
+                    .operator()
+                    .ok_or_else(|| drivers::lacks(&*driver, Capability::OperatorAccess))?;
                 let subject = operator.client_id.clone();
                 Ok((operator.client_id, operator.client_secret, subject))
             }
@@ -359,7 +360,10 @@ impl MinibankWorld {
         if let Some(token) = &self.operator_token {
             return Ok(token.clone());
         }
-        let operator = self.require(Capability::OperatorAccess)?.operator();
+        let driver = self.require(Capability::OperatorAccess)?;
+        let operator = driver
+            .operator()
+            .ok_or_else(|| drivers::lacks(&*driver, Capability::OperatorAccess))?;
         let token = self
             .sign_in(&operator.client_id, &operator.client_secret)
             .await
