@@ -201,7 +201,7 @@ async fn sign_in(
 /// Checks the last sign-in gave a bearer token for that role (`customer`, `merchant` or
 /// `operator`) naming the actor as subject (the operator's subject is its client id).
 /// Example: Then Alice holds a customer token
-#[then(expr = "{actor} holds a {word} token")]
+#[then(expr = "{actor} holds a(n) {word} token")]
 async fn holds_token(
     world: &mut MinibankWorld,
     alias: ActorName,

@@ -24,6 +24,8 @@ impl MinibankWorld {
         money: &Money,
         key: Option<String>,
     ) -> anyhow::Result<()> {
+        // The payer first: a sentence naming the operator as payer says so before anything else.
+        self.actor(payer)?;
         let body = self.payment_body(payee, money)?;
         self.pay_with_body(payer, payee, body, key).await
     }
