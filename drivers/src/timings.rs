@@ -61,8 +61,8 @@ pub fn configured() -> Vec<DriverTimings> {
             &Settings {
                 webhook_retries: in_process.webhook_retry_schedule.clone(),
                 provider_timeout: in_process.provider_timeout,
-                retry: in_process.resilience.retry.clone(),
-                breaker: in_process.resilience.breaker.clone(),
+                retry: in_process.resilience.retry,
+                breaker: in_process.resilience.breaker,
                 settle: crate::in_process::SETTLE_TIMING,
             },
         ),

@@ -194,8 +194,7 @@ fn help_speaks_for_the_harness_and_lists_the_analysts_flags() {
             cli::HarnessCli,
         >,
     >(vec!["acceptance".into(), "--help".into()])
-    .err()
-    .expect("--help stops parsing");
+    .expect_err("--help stops parsing");
     let text = err.render().to_string();
     assert!(!text.contains("pet a dog"), "{text}");
     for flag in [

@@ -98,7 +98,7 @@ pub fn render_html() -> String {
     );
     for section in sections() {
         let tag = if section.level == 2 { "h2" } else { "h3" };
-        let _ = write!(html, "<section><{tag}>{}</{tag}>\n", inline(&section.title));
+        let _ = writeln!(html, "<section><{tag}>{}</{tag}>", inline(&section.title));
         let mut in_list = false;
         for text in section.text.iter().filter(|t| !t.is_empty()) {
             if let Some(item) = text.strip_prefix("- ") {
@@ -135,7 +135,7 @@ pub fn render_html() -> String {
         }
         html.push_str("</section>\n");
     }
-    let _ = write!(html, "<script>{SCRIPT}</script></body></html>\n");
+    let _ = writeln!(html, "<script>{SCRIPT}</script></body></html>");
     html
 }
 
