@@ -214,11 +214,18 @@ fn glossary_sections() -> Vec<Section> {
                 format!("`{} {}`", op.method, op.path)
             };
             if status.errors.is_empty() {
+                let mut meaning = status.description.clone();
+                if !status.fields.is_empty() {
+                    meaning.push_str(&format!(
+                        ". Fields, for `Then the response field \"…\" is \"…\"`: `{}`",
+                        status.fields.join("`, `")
+                    ));
+                }
                 rows.push(vec![
                     operation.clone(),
                     status.code.clone(),
                     String::new(),
-                    status.description.clone(),
+                    meaning,
                 ]);
             }
             for error in &status.errors {

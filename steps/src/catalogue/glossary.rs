@@ -80,6 +80,8 @@ pub struct Status {
     pub description: String,
     /// The machine codes of an error status, with their meaning.
     pub errors: Vec<Term>,
+    /// The fields of its JSON body (a list's items' fields as `list[].field`).
+    pub fields: Vec<String>,
 }
 
 static GLOSSARY: LazyLock<Glossary> = LazyLock::new(|| {
@@ -164,7 +166,11 @@ fn operations(api: &Value) -> Vec<Operation> {
                 .collect();
             let mut statuses: Vec<Status> = responses
                 .iter()
-                .map(|(code, response)| status(code, response))
+                .map(|(code, response)| {
+                    let mut status = status(code, response);
+                    status.fields = fields(api, response);
+                    status
+                })
                 .collect();
             statuses.sort_by(|a, b| a.code.cmp(&b.code));
             out.push(Operation {
@@ -224,6 +230,44 @@ fn status(code: &str, response: &Value) -> Status {
         code: code.to_owned(),
         description,
         errors,
+        fields: Vec::new(),
+    }
+}
+
+/// The fields of a response's JSON body, from its schema (through `$ref`s); error bodies
+/// are always `code` and `message`, so only other bodies are listed.
+fn fields(api: &Value, response: &Value) -> Vec<String> {
+    let Some(schema) = response.pointer("/content/application~1json/schema") else {
+        return Vec::new();
+    };
+    let schema = resolve(api, schema);
+    if schema.pointer("/properties/code").is_some()
+        && schema.pointer("/properties/message").is_some()
+    {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+        for (name, property) in properties {
+            let property = resolve(api, property);
+            out.push(name.clone());
+            if let Some(items) = property.get("items").map(|i| resolve(api, i))
+                && let Some(inner) = items.get("properties").and_then(Value::as_object)
+            {
+                out.extend(inner.keys().map(|k| format!("{name}[].{k}")));
+            }
+        }
+    }
+    out
+}
+
+/// Follows a `$ref` to its schema.
+fn resolve<'a>(api: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(reference) => api
+            .pointer(reference.trim_start_matches('#'))
+            .unwrap_or(schema),
+        None => schema,
     }
 }
 
