@@ -2,7 +2,8 @@
 Feature: Bad input is refused with a clear answer
   Every public operation checks what it is sent. Malformed JSON, wrong types, missing or
   unknown fields, impossible amounts, unknown currencies and unknown accounts are refused
-  with a status and a machine-readable error code, and nothing changes.
+  with a status and a machine-readable error code that tells the cases apart (and names the
+  field that was wrong), and nothing changes.
 
   Background:
     Given Alice is a customer with 50.00 GBP
@@ -15,11 +16,11 @@ Feature: Bad input is refused with a clear answer
 
     Examples:
       | case             | body                                             | status | code             |
-      | malformed JSON   | {"name": "Dora", "currency":                     | 400    | invalid_request  |
-      | not an object    | ["Dora", "GBP"]                                  | 422    | invalid_request  |
-      | name is a number | {"name": 42, "currency": "GBP"}                  | 422    | invalid_request  |
-      | missing currency | {"name": "Dora"}                                 | 422    | invalid_request  |
-      | unknown field    | {"name": "Dora", "currency": "GBP", "vip": true} | 422    | invalid_request  |
+      | malformed JSON   | {"name": "Dora", "currency":                     | 400    | malformed_json   |
+      | not an object    | ["Dora", "GBP"]                                  | 422    | not_an_object    |
+      | name is a number | {"name": 42, "currency": "GBP"}                  | 422    | wrong_type       |
+      | missing currency | {"name": "Dora"}                                 | 422    | missing_field    |
+      | unknown field    | {"name": "Dora", "currency": "GBP", "vip": true} | 422    | unknown_field    |
       | unknown currency | {"name": "Dora", "currency": "XYZ"}              | 422    | invalid_currency |
       | lower-case code  | {"name": "Dora", "currency": "gbp"}              | 422    | invalid_currency |
       | empty name       | {"name": "  ", "currency": "GBP"}                | 422    | invalid_name     |
@@ -31,8 +32,8 @@ Feature: Bad input is refused with a clear answer
 
     Examples:
       | case             | body                                  | status | code             |
-      | malformed JSON   | {"name" "Shop"}                       | 400    | invalid_request  |
-      | currency number  | {"name": "Shop", "currency": 826}     | 422    | invalid_request  |
+      | malformed JSON   | {"name" "Shop"}                       | 400    | malformed_json   |
+      | currency number  | {"name": "Shop", "currency": 826}     | 422    | wrong_type       |
       | unknown currency | {"name": "Shop", "currency": "ABC"}   | 422    | invalid_currency |
 
   @staging-safe
@@ -50,7 +51,7 @@ Feature: Bad input is refused with a clear answer
       | amount as text     | {Alice.account_id}                        | {"amount": "100", "currency": "GBP"}          | 422    | invalid_amount   |
       | unknown currency   | {Alice.account_id}                        | {"amount": 100, "currency": "QQQ"}            | 422    | invalid_currency |
       | unknown account    | acc_0190f4a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6  | {"amount": 100, "currency": "GBP"}            | 404    | account_not_found |
-      | malformed JSON     | {Alice.account_id}                        | {"amount": 100,                               | 400    | invalid_request  |
+      | malformed JSON     | {Alice.account_id}                        | {"amount": 100,                               | 400    | malformed_json   |
 
   @staging-safe
   Scenario Outline: Paying: <case>
@@ -65,10 +66,10 @@ Feature: Bad input is refused with a clear answer
       | negative amount   | {"merchant_id": "{Acme Coffee.merchant_id}", "amount": -1, "currency": "GBP"}        | 422    | invalid_amount   |
       | overflowing       | {"merchant_id": "{Acme Coffee.merchant_id}", "amount": 100000000001, "currency": "GBP"} | 422 | invalid_amount   |
       | unknown currency  | {"merchant_id": "{Acme Coffee.merchant_id}", "amount": 100, "currency": "XXX"}       | 422    | invalid_currency |
-      | amount missing    | {"merchant_id": "{Acme Coffee.merchant_id}", "currency": "GBP"}                      | 422    | invalid_request  |
-      | unknown field     | {"merchant_id": "{Acme Coffee.merchant_id}", "amount": 1, "currency": "GBP", "tip": 1} | 422  | invalid_request  |
+      | amount missing    | {"merchant_id": "{Acme Coffee.merchant_id}", "currency": "GBP"}                      | 422    | missing_field    |
+      | unknown field     | {"merchant_id": "{Acme Coffee.merchant_id}", "amount": 1, "currency": "GBP", "tip": 1} | 422  | unknown_field    |
       | unknown merchant  | {"merchant_id": "mer_0190f4a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6", "amount": 1, "currency": "GBP"} | 422 | unknown_merchant |
-      | malformed JSON    | {"merchant_id": "{Acme Coffee.merchant_id}", "amount": 1                             | 400    | invalid_request  |
+      | malformed JSON    | {"merchant_id": "{Acme Coffee.merchant_id}", "amount": 1                             | 400    | malformed_json   |
 
   @staging-safe
   Scenario Outline: Signing in: <case>
@@ -77,9 +78,9 @@ Feature: Bad input is refused with a clear answer
 
     Examples:
       | case            | body                                                     | status | code            |
-      | malformed JSON  | {"client_id": "x"                                        | 400    | invalid_request |
-      | missing secret  | {"client_id": "x"}                                       | 422    | invalid_request |
-      | secret a number | {"client_id": "x", "client_secret": 7}                   | 422    | invalid_request |
+      | malformed JSON  | {"client_id": "x"                                        | 400    | malformed_json  |
+      | missing secret  | {"client_id": "x"}                                       | 422    | missing_field   |
+      | secret a number | {"client_id": "x", "client_secret": 7}                   | 422    | wrong_type      |
 
   @staging-safe
   Scenario Outline: Registering a webhook endpoint: <case>
@@ -88,9 +89,9 @@ Feature: Bad input is refused with a clear answer
 
     Examples:
       | case              | body                                                              | status | code            |
-      | malformed JSON    | {"url": "https://acme.example/hooks"                              | 400    | invalid_request |
-      | events not a list | {"url": "https://acme.example/hooks", "events": "payment.settled"} | 422    | invalid_request |
-      | unknown field     | {"url": "https://acme.example/hooks", "events": [], "x": 1}        | 422    | invalid_request |
+      | malformed JSON    | {"url": "https://acme.example/hooks"                              | 400    | malformed_json  |
+      | events not a list | {"url": "https://acme.example/hooks", "events": "payment.settled"} | 422    | wrong_type      |
+      | unknown field     | {"url": "https://acme.example/hooks", "events": [], "x": 1}        | 422    | unknown_field   |
 
   @staging-safe
   Scenario: An oversized body is refused before it is read

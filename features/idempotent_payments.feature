@@ -33,6 +33,13 @@ Feature: Retrying a payment safely
     And the money in the ledger is conserved
 
   @staging-safe
+  Scenario: A payment with an unusable key is refused
+    When Alice pays "Acme Coffee" 10.00 GBP with idempotency key "order 1"
+    Then the response is 400 with error code "invalid_idempotency_key"
+    And Alice's balance is 100.00 GBP
+    And the money in the ledger is conserved
+
+  @staging-safe
   Scenario: Two customers may use the same key for their own payments
     Given Bob is a customer with 100.00 GBP
     When Alice pays "Acme Coffee" 10.00 GBP with idempotency key "shared-key"

@@ -241,8 +241,8 @@ impl fmt::Display for Fault {
 /// The OpenTelemetry collector between the services and the trace sink, as a [`Fault`] target.
 pub const COLLECTOR: &str = "collector";
 
-/// The services of minibank, as drivers name them.
-pub const SERVICES: [&str; 5] = ["edge", "auth", "ledger", "payments", "webhooks"];
+/// The services of minibank, as drivers name them (minibank's one list, in start order).
+pub const SERVICES: [&str; 5] = minibank::service::ServiceName::NAMES;
 
 /// What an injected fault does to a call between services ([`CallFault`]).
 #[derive(Debug, Clone, PartialEq, Eq)]

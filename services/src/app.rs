@@ -91,7 +91,7 @@ impl Deps {
     /// is balanced over the addresses the name resolves to, followed as they change (external
     /// systems are called by name: their TLS certificates and virtual hosts need it).
     pub fn client(&self, target: &str, base_url: &str, timeout: Duration) -> RpcClient {
-        let peer_service = target.parse::<crate::platform::ServiceName>().is_ok();
+        let peer_service = target.parse::<crate::service::ServiceName>().is_ok();
         if let Some(every) = self.resilience.dns_refresh
             && peer_service
             && crate::rpc::dns::has_name(base_url)

@@ -27,6 +27,30 @@ impl Secret {
     }
 }
 
+/// The bootstrap operator's client credentials.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperatorCredentials {
+    /// Operator client id (also the subject of its tokens).
+    pub client_id: String,
+    /// Operator client secret.
+    pub client_secret: Secret,
+}
+
+impl OperatorCredentials {
+    /// Fresh random credentials (`op_…` / `sec_…`), for tests and `minibank up`.
+    pub fn generate() -> Self {
+        Self {
+            client_id: format!("op_{}", uuid::Uuid::now_v7().simple()),
+            client_secret: Secret::new(new_client_secret()),
+        }
+    }
+}
+
+/// A fresh client secret: `sec_` and 32 random bytes in hex. Shown once, stored hashed.
+pub fn new_client_secret() -> String {
+    format!("sec_{}", hex::encode(rand::random::<[u8; 32]>()))
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret([redacted])")

@@ -10,13 +10,14 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use harness::sink::{SinkConfig, TraceSink};
-use minibank::app::{Application, Deps};
-use minibank::config::{self, Secret};
+use minibank::app::Deps;
+use minibank::config::{self, OperatorCredentials, Secret};
 use minibank::fault_control;
-use minibank::platform::{self, OperatorCredentials, PlatformConfig, ServiceName};
+use minibank::platform::{self, PlatformConfig};
+use minibank::provider_sandbox;
 use minibank::rpc::Resilience;
+use minibank::service::{self, ServiceName, SettingsFrom};
 use minibank::telemetry::{self, Telemetry, TelemetrySettings};
-use minibank::{auth, edge, ledger, payments, webhooks};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -44,13 +45,12 @@ enum Command {
         /// Where edge listens.
         #[arg(long, default_value = "127.0.0.1:8080")]
         edge_addr: SocketAddr,
-        /// The external bank provider's base URL.
-        #[arg(
-            long,
-            env = "MINIBANK_PROVIDER_URL",
-            default_value = "http://127.0.0.1:9090"
-        )]
-        provider_url: String,
+        /// The external bank provider's base URL; without it, a provider sandbox starts here.
+        #[arg(long, env = "MINIBANK_PROVIDER_URL")]
+        provider_url: Option<String>,
+        /// Where the provider sandbox listens (when no provider URL is given).
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        sandbox_addr: SocketAddr,
         /// Directory for the services' SQLite files.
         #[arg(long, default_value = "minibank-data")]
         data_dir: PathBuf,
@@ -75,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Up {
             edge_addr,
             provider_url,
+            sandbox_addr,
             data_dir,
             propagation_probe,
             no_trace_sink,
@@ -83,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
             up(UpOptions {
                 edge_addr,
                 provider_url,
+                sandbox_addr,
                 data_dir,
                 propagation_probe,
                 trace_sink: !no_trace_sink,
@@ -99,37 +101,7 @@ async fn serve(service: ServiceName, bind: Option<SocketAddr>) -> anyhow::Result
     let fault_control = fault_control::bind_from_env()?;
     // The clone shares the fault rules and circuits the fault-control endpoint serves.
     let deps = Deps::with_own_pool(telemetry, resilience.clone());
-    let bind = match bind {
-        Some(bind) => bind,
-        None => config::bind_from_env()?,
-    };
-    let app: Application = match service {
-        ServiceName::Edge => {
-            let mut settings = edge::Settings::from_env()?;
-            settings.bind = bind;
-            edge::build(settings, deps).await?
-        }
-        ServiceName::Auth => {
-            let mut settings = auth::Settings::from_env()?;
-            settings.bind = bind;
-            auth::build(settings, deps).await?
-        }
-        ServiceName::Ledger => {
-            let mut settings = ledger::Settings::from_env()?;
-            settings.bind = bind;
-            ledger::build(settings, deps).await?
-        }
-        ServiceName::Payments => {
-            let mut settings = payments::Settings::from_env()?;
-            settings.bind = bind;
-            payments::build(settings, deps).await?
-        }
-        ServiceName::Webhooks => {
-            let mut settings = webhooks::Settings::from_env()?;
-            settings.bind = bind;
-            webhooks::build(settings, deps).await?
-        }
-    };
+    let app = service::start(service, SettingsFrom::Env { bind }, deps).await?;
     tracing::info!(service = service.as_str(), addr = %app.local_addr(), "listening");
     let shutdown = app.shutdown_handle();
     if let Some(addr) = fault_control {
@@ -144,7 +116,8 @@ async fn serve(service: ServiceName, bind: Option<SocketAddr>) -> anyhow::Result
 
 struct UpOptions {
     edge_addr: SocketAddr,
-    provider_url: String,
+    provider_url: Option<String>,
+    sandbox_addr: SocketAddr,
     data_dir: PathBuf,
     propagation_probe: bool,
     trace_sink: bool,
@@ -174,9 +147,24 @@ async fn up(options: UpOptions) -> anyhow::Result<()> {
         },
         _ => OperatorCredentials::generate(),
     };
+    let (provider_url, sandbox) = match options.provider_url.clone() {
+        Some(url) => (url, None),
+        None => {
+            let settings = provider_sandbox::Settings::new(options.sandbox_addr);
+            let telemetry = Telemetry::init(&TelemetrySettings::new(
+                provider_sandbox::SERVICE_NAME,
+                sink.as_ref().map(|sink| sink.otlp_traces_url()),
+                Duration::from_millis(200),
+            ))?;
+            let sandbox = provider_sandbox::spawn(settings, telemetry).await.context(
+                "starting the provider sandbox (--sandbox-addr 127.0.0.1:0 if 9090 is taken)",
+            )?;
+            (sandbox.url().to_owned(), Some(sandbox))
+        }
+    };
     let mut platform_config = PlatformConfig::for_tests(
         &options.data_dir,
-        options.provider_url.clone(),
+        provider_url.clone(),
         sink.as_ref().map(|sink| sink.otlp_traces_url()),
     );
     platform_config.otlp_metrics_endpoint = sink.as_ref().map(|sink| sink.otlp_metrics_url());
@@ -204,10 +192,16 @@ async fn up(options: UpOptions) -> anyhow::Result<()> {
     for service in ServiceName::ALL {
         println!("  {:<9} {}", service.as_str(), running.service_url(service));
     }
-    println!(
-        "  provider  {} (external; not started here)",
-        options.provider_url
-    );
+    match &sandbox {
+        Some(sandbox) => {
+            println!("  provider  {} (sandbox, started here)", sandbox.url());
+            println!(
+                "            merchant inbox {}/merchant-inbox/<name>",
+                sandbox.url()
+            );
+        }
+        None => println!("  provider  {provider_url} (external; no sandbox started)"),
+    }
     match &sink {
         Some(sink) => {
             println!(
@@ -232,14 +226,59 @@ async fn up(options: UpOptions) -> anyhow::Result<()> {
         "  client_secret {}",
         running.operator().client_secret.expose()
     );
+    let env_file = options.data_dir.join("up.env");
+    write_env_file(&env_file, &running, sandbox.as_ref(), sink.as_ref())?;
+    println!("for the README's walk-through, in another shell in this directory:");
+    println!("  source {}", env_file.display());
     println!("press Ctrl-C to stop");
 
     shutdown_signal().await;
     running.shutdown().await;
+    let _ = std::fs::remove_file(&env_file);
+    if let Some(sandbox) = sandbox {
+        sandbox.shutdown().await?;
+    }
     if let Some(sink) = sink {
         sink.shutdown().await;
     }
     Ok(())
+}
+
+/// Writes this run's addresses and operator credentials as shell variables (readable by the
+/// owner only: it holds a secret), so the README's walk-through needs no copying by hand.
+fn write_env_file(
+    path: &std::path::Path,
+    running: &platform::RunningPlatform,
+    sandbox: Option<&provider_sandbox::RunningSandbox>,
+    sink: Option<&harness::sink::RunningSink>,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    // Single quotes keep every character but `'` literal; `'` becomes `'\''`.
+    let quoted = |value: &str| format!("'{}'", value.replace('\'', r"'\''"));
+    let mut lines = vec![format!("export EDGE={}", quoted(&running.edge_url()))];
+    if let Some(sandbox) = sandbox {
+        lines.push(format!("export SANDBOX={}", quoted(sandbox.url())));
+    }
+    if let Some(sink) = sink {
+        lines.push(format!("export TRACES={}", quoted(&sink.query_url())));
+    }
+    let operator = running.operator();
+    lines.push(format!(
+        "export OPERATOR_ID={}",
+        quoted(&operator.client_id)
+    ));
+    lines.push(format!(
+        "export OPERATOR_SECRET={}",
+        quoted(operator.client_secret.expose())
+    ));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    writeln!(file, "{}", lines.join("\n")).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Ctrl-C or SIGTERM (what a container runtime sends).

@@ -129,7 +129,7 @@ async fn a_garbage_token_is_inactive() {
 }
 
 #[tokio::test]
-async fn unknown_fields_in_a_token_request_are_invalid_request() {
+async fn an_unknown_field_in_a_token_request_is_refused_naming_the_field() {
     let auth = start_auth().await;
     let (status, error) = post(
         format!("{}/tokens", auth.url),
@@ -138,7 +138,8 @@ async fn unknown_fields_in_a_token_request_are_invalid_request() {
     )
     .await;
     assert_eq!(status, 422);
-    assert_eq!(error["code"], "invalid_request");
+    assert_eq!(error["code"], "unknown_field");
+    assert_eq!(error["field"], "grant_type");
     assert!(error["message"].as_str().unwrap().contains("grant_type"));
 }
 

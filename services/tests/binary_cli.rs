@@ -1,74 +1,13 @@
 //! The `minibank` binary: `serve <service>` from the environment, `up` for a person to try.
 //! Each test starts the binary as a child process and stops it by its handle.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+mod binary_support;
+
+use std::process::Command;
 
 use serde_json::{Value, json};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_minibank");
-
-/// A running child whose stdout lines arrive on a channel; killed on drop.
-struct Running {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Running {
-    fn start(command: &mut Command) -> Self {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the minibank binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self { child, lines }
-    }
-
-    /// Lines until `done` says stop; fails after 30 s without it.
-    fn read_until(&self, mut done: impl FnMut(&str) -> bool) -> Vec<String> {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        let mut seen = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let line = self
-                .lines
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("expected output did not come; got {seen:#?}"));
-            let stop = done(&line);
-            seen.push(line);
-            if stop {
-                return seen;
-            }
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn clean_env(command: &mut Command) -> &mut Command {
-    for (name, _) in std::env::vars() {
-        if name.starts_with("MINIBANK_") || name.starts_with("OTEL_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
+use binary_support::{BINARY, Running, clean_env, value_after};
 
 #[tokio::test]
 async fn serve_runs_one_service_from_the_environment_and_logs_json() {
@@ -120,19 +59,12 @@ async fn up_prints_where_everything_listens_and_operator_credentials_that_work()
     let running = Running::start(
         clean_env(&mut Command::new(BINARY))
             .args(["up", "--edge-addr", "127.0.0.1:0", "--ephemeral-sink-ports"])
+            .args(["--sandbox-addr", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(dir.path()),
     );
     let lines = running.read_until(|line| line.contains("press Ctrl-C"));
-    let value_after = |label: &str| {
-        lines
-            .iter()
-            .find_map(|line| {
-                let mut words = line.split_whitespace();
-                (words.next() == Some(label)).then(|| words.next().unwrap_or_default().to_owned())
-            })
-            .unwrap_or_else(|| panic!("no `{label}` line in {lines:#?}"))
-    };
+    let value_after = |label: &str| value_after(&lines, label);
     let edge = value_after("edge");
     for service in ["auth", "ledger", "payments", "webhooks"] {
         assert!(value_after(service).starts_with("http://127.0.0.1:"));
@@ -145,4 +77,58 @@ async fn up_prints_where_everything_listens_and_operator_credentials_that_work()
         .unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.headers().contains_key("traceresponse"));
+
+    let provider_line = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("provider"));
+    assert!(
+        provider_line.is_some_and(|l| l.ends_with("(sandbox, started here)")),
+        "{lines:#?}"
+    );
+    let sandbox = value_after("provider");
+    let unknown = reqwest::get(format!("{sandbox}/transfers/pay_unknown"))
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404, "the sandbox answers status queries");
+    let env_file = std::fs::read_to_string(dir.path().join("up.env")).unwrap();
+    assert!(
+        env_file.contains(&format!("export EDGE='{edge}'")),
+        "{env_file}"
+    );
+    assert!(
+        env_file.contains(&format!("export SANDBOX='{sandbox}'")),
+        "{env_file}"
+    );
+    assert!(
+        env_file.contains(&format!(
+            "export OPERATOR_ID='{}'",
+            value_after("client_id")
+        )),
+        "{env_file}"
+    );
+}
+
+#[tokio::test]
+async fn up_with_a_provider_url_starts_no_sandbox_and_says_which_provider_it_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    // The sandbox's address is taken: had `up` tried to start a sandbox, it would have failed.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let running = Running::start(
+        clean_env(&mut Command::new(BINARY))
+            .args(["up", "--edge-addr", "127.0.0.1:0", "--ephemeral-sink-ports"])
+            .arg("--sandbox-addr")
+            .arg(taken.local_addr().unwrap().to_string())
+            .env("MINIBANK_PROVIDER_URL", "http://127.0.0.1:9")
+            .arg("--data-dir")
+            .arg(dir.path()),
+    );
+    let lines = running.read_until(|line| line.contains("press Ctrl-C"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.trim() == "provider  http://127.0.0.1:9 (external; no sandbox started)"),
+        "{lines:#?}"
+    );
+    let env_file = std::fs::read_to_string(dir.path().join("up.env")).unwrap();
+    assert!(!env_file.contains("SANDBOX="), "{env_file}");
 }

@@ -7,7 +7,7 @@ mod database_support;
 use std::time::Duration;
 
 use minibank::app::Deps;
-use minibank::ledger::domain::{AccountId, CustomerId, MerchantId};
+use minibank::domain::{AccountId, CustomerId, MerchantId};
 use minibank::rpc::RpcClient;
 use minibank::telemetry::Telemetry;
 use serde_json::{Value, json};
@@ -158,8 +158,13 @@ on_every_database! {
             ),
             (
                 json!({"operation_id": "e", "amount": 5, "currency": "GBP", "extra": 1}),
-                "invalid_request",
+                "unknown_field",
             ),
+            (
+                json!({"operation_id": "has spaces", "amount": 5, "currency": "GBP"}),
+                "invalid_key",
+            ),
+            (json!({"amount": 5, "currency": "GBP"}), "missing_field"),
             (
                 json!({"operation_id": "f", "amount": 5, "currency": "EUR"}),
                 "currency_mismatch",
@@ -472,5 +477,119 @@ on_every_database! {
             (Some(10_000), Some(10_000)),
             "30 moves each way cancel out"
         );
+    }
+}
+
+on_every_database! {
+    #[tokio::test]
+    async fn a_refused_field_is_named_and_nothing_is_written(db) {
+        let ledger = spawn_ledger(&db).await;
+        let account = ledger.open(&customer(), "GBP", "customer").await;
+        let (status, body) = ledger
+            .post(
+                &format!("/accounts/{account}/top-ups"),
+                json!({"operation_id": "", "amount": 5, "currency": "GBP"}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str(), body["field"].as_str()),
+            (422, Some("invalid_key"), Some("operation_id")),
+            "{body}"
+        );
+        let (status, body) = ledger
+            .post(
+                "/holds",
+                json!({"operation_id": "h", "account_id": "acc_nope", "amount": 5, "currency": "GBP"}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str(), body["field"].as_str()),
+            (422, Some("invalid_id"), Some("account_id")),
+            "{body}"
+        );
+        let (status, body) = ledger.get("/accounts", None).await;
+        assert_eq!(
+            (status, body["code"].as_str(), body["field"].as_str()),
+            (422, Some("missing_field"), Some("owner_id")),
+            "{body}"
+        );
+        assert_eq!(ledger.account(&account).await["balance"], 0);
+    }
+}
+
+on_every_database! {
+    #[tokio::test]
+    async fn a_recorded_refusal_is_replayed_word_for_word_and_a_missing_account_is_not_recorded(db) {
+        let ledger = spawn_ledger(&db).await;
+        let account = ledger.open(&customer(), "GBP", "customer").await;
+        let path = format!("/accounts/{account}/top-ups");
+        let euros = json!({"operation_id": "eur-1", "amount": 5, "currency": "EUR"});
+        let first = ledger.post(&path, euros.clone()).await;
+        assert_eq!(
+            (first.0, first.1["code"].as_str()),
+            (422, Some("currency_mismatch")),
+            "{}",
+            first.1
+        );
+        assert_eq!(ledger.post(&path, euros).await, first, "replayed as first answered");
+
+        // An account that does not exist yet: refused, not recorded, so the same operation id
+        // succeeds once it is opened.
+        let later = AccountId::generate().to_string();
+        let body = json!({"operation_id": "early-1", "amount": 5, "currency": "GBP"});
+        let later_path = format!("/accounts/{later}/top-ups");
+        let (status, refused) = ledger.post(&later_path, body.clone()).await;
+        assert_eq!(
+            (status, refused["code"].as_str()),
+            (404, Some("account_not_found"))
+        );
+        let owner = customer();
+        let (status, _) = ledger
+            .post(
+                "/accounts",
+                json!({"account_id": later, "owner_id": owner, "currency": "GBP", "kind": "customer"}),
+            )
+            .await;
+        assert_eq!(status, 201);
+        assert_eq!(ledger.post(&later_path, body).await.0, 201);
+    }
+}
+
+on_every_database! {
+    #[tokio::test]
+    async fn a_capture_to_an_unknown_payee_or_of_an_unknown_hold_is_refused_and_changes_nothing(db) {
+        let ledger = spawn_ledger(&db).await;
+        let payer = ledger.open(&customer(), "GBP", "customer").await;
+        ledger.top_up(&payer, 100).await;
+        let (_, hold) = ledger.hold("fund:hold", &payer, 60).await;
+        let capture = format!("/holds/{}/capture", hold["hold_id"].as_str().unwrap());
+        for (operation_id, payee, expected) in [
+            // A funding account is not an account id a caller can name.
+            ("fund:capture", "funding:GBP".to_owned(), (422, Some("invalid_id"))),
+            (
+                "nowhere:capture",
+                AccountId::generate().to_string(),
+                (404, Some("account_not_found")),
+            ),
+        ] {
+            let (status, body) = ledger
+                .post(
+                    &capture,
+                    json!({"operation_id": operation_id, "to_account_id": payee}),
+                )
+                .await;
+            assert_eq!((status, body["code"].as_str()), expected, "{body}");
+        }
+        let (status, body) = ledger
+            .post(
+                "/holds/hld_0190f4a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6/release",
+                json!({"operation_id": "ghost:release"}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("hold_not_found"))
+        );
+        assert_eq!(ledger.account(&payer).await["held"], 60, "the hold is untouched");
     }
 }

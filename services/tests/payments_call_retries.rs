@@ -23,7 +23,7 @@ fn status(payment: &Value) -> &str {
 /// 503 and then places them, and captures.
 async fn ledger_failing_holds(failing_holds: u64) -> MockServer {
     let ledger = MockServer::start().await;
-    let account = minibank::ledger::domain::AccountId::generate().to_string();
+    let account = minibank::domain::AccountId::generate().to_string();
     Mock::given(method("GET"))
         .and(path("/accounts"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
@@ -84,8 +84,8 @@ async fn a_hold_that_fails_twice_is_retried_by_the_rpc_layer_with_the_same_opera
         };
     })
     .await;
-    let customer = minibank::ledger::domain::CustomerId::generate().to_string();
-    let merchant = minibank::ledger::domain::MerchantId::generate().to_string();
+    let customer = minibank::domain::CustomerId::generate().to_string();
+    let merchant = minibank::domain::MerchantId::generate().to_string();
 
     let (code, payment) = money
         .pay(&customer, "k-1", payment_body(&merchant, 100))
@@ -134,8 +134,8 @@ async fn a_transfer_submission_answered_503_is_never_resent_by_the_rpc_layer() {
         settings.ledger_url = ledger_url;
     })
     .await;
-    let customer = minibank::ledger::domain::CustomerId::generate().to_string();
-    let merchant = minibank::ledger::domain::MerchantId::generate().to_string();
+    let customer = minibank::domain::CustomerId::generate().to_string();
+    let merchant = minibank::domain::MerchantId::generate().to_string();
 
     let (code, payment) = money
         .pay(&customer, "k-1", payment_body(&merchant, 100))

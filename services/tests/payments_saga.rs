@@ -385,8 +385,8 @@ on_every_database! {
         let money = Money::start(db, &provider.uri()).await;
         let (customer, payer) = money.customer(100).await;
         let (merchant, _) = money.merchant().await;
-        let unknown = minibank::ledger::domain::MerchantId::generate().to_string();
-        let euro_merchant = minibank::ledger::domain::MerchantId::generate().to_string();
+        let unknown = minibank::domain::MerchantId::generate().to_string();
+        let euro_merchant = minibank::domain::MerchantId::generate().to_string();
         money
             .open_account(&euro_merchant, "merchant", "EUR", 0)
             .await;
@@ -402,7 +402,7 @@ on_every_database! {
             (
                 json!({"merchant_id": merchant, "amount": 10, "currency": "GBP", "tip": 1}),
                 422,
-                "invalid_request",
+                "unknown_field",
             ),
             (payment_body(&merchant, 101), 422, "insufficient_funds"),
         ];
@@ -425,6 +425,15 @@ on_every_database! {
         assert_eq!(
             (code, answer["code"].as_str()),
             (400, Some("missing_idempotency_key"))
+        );
+        // A key with a space (or over 255 characters) is refused with its own code.
+        let (code, answer) = money
+            .pay(&customer, "order 1", payment_body(&merchant, 10))
+            .await;
+        assert_eq!(
+            (code, answer["code"].as_str()),
+            (400, Some("invalid_idempotency_key")),
+            "{answer}"
         );
         let account = money.account(&payer).await;
         assert_eq!(
@@ -457,7 +466,7 @@ on_every_database! {
                 .0,
             200
         );
-        let stranger = minibank::ledger::domain::CustomerId::generate().to_string();
+        let stranger = minibank::domain::CustomerId::generate().to_string();
         let (code, body) = money
             .get(&url, Some((&stranger, "customer", "payments:read")))
             .await;
@@ -509,7 +518,7 @@ on_every_database! {
         submit_answers(&provider, accepted()).await;
         // A ledger stand-in that fails the first four captures.
         let ledger = MockServer::start().await;
-        let account = minibank::ledger::domain::AccountId::generate().to_string();
+        let account = minibank::domain::AccountId::generate().to_string();
         Mock::given(method("GET"))
             .and(path("/accounts"))
             .respond_with(ResponseTemplate::new(200).set_body_json(
@@ -537,8 +546,8 @@ on_every_database! {
             .await;
         let ledger_url = ledger.uri();
         let money = Money::start_with(db, &provider.uri(), move |s| s.ledger_url = ledger_url).await;
-        let customer = minibank::ledger::domain::CustomerId::generate().to_string();
-        let merchant = minibank::ledger::domain::MerchantId::generate().to_string();
+        let customer = minibank::domain::CustomerId::generate().to_string();
+        let merchant = minibank::domain::MerchantId::generate().to_string();
 
         let (code, payment) = money
             .pay(&customer, "k-1", payment_body(&merchant, 100))

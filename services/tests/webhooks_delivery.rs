@@ -1,12 +1,17 @@
-//! webhooks over HTTP: endpoint registration, idempotent event intake, signed delivery, retries
-//! on the configured schedule, dead letter after the last try, and the merchant's listing.
+//! webhooks over HTTP, on SQLite and on PostgreSQL (`database_support`): endpoint registration,
+//! idempotent event intake, signed delivery, retries on the configured schedule, dead letter
+//! after the last try, the merchant's listing, and delivery claims that racing workers respect.
+
+mod database_support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use database_support::Databases;
+
 use minibank::app::Deps;
-use minibank::ledger::domain::{EventId, MerchantId, PaymentId};
-use minibank::ledger::write_gate::WriteGate;
+use minibank::db::WriteGate;
+use minibank::domain::{EventId, MerchantId, PaymentId};
 use minibank::rpc::RpcClient;
 use minibank::telemetry::Telemetry;
 use minibank::webhooks::delivery::DeliveryWorker;
@@ -24,16 +29,18 @@ struct Webhooks {
     url: String,
     http: reqwest::Client,
     database_url: String,
-    _dir: tempfile::TempDir,
 }
 
-async fn spawn_webhooks() -> Webhooks {
-    spawn_webhooks_with(|_| {}).await
+async fn spawn_webhooks(db: &Databases) -> Webhooks {
+    spawn_webhooks_with(db, |_| {}).await
 }
 
-async fn spawn_webhooks_with(adjust: impl FnOnce(&mut minibank::webhooks::Settings)) -> Webhooks {
-    let dir = tempfile::tempdir().unwrap();
-    let database_url = minibank::db::sqlite_url(&dir.path().join("webhooks.db"));
+/// webhooks on a fresh database of `db`'s kind, with millisecond retries.
+async fn spawn_webhooks_with(
+    db: &Databases,
+    adjust: impl FnOnce(&mut minibank::webhooks::Settings),
+) -> Webhooks {
+    let database_url = db.url("webhooks").await;
     let mut settings = minibank::webhooks::Settings::new(database_url.clone());
     settings.retry_schedule = RetrySchedule::new(vec![
         Duration::from_millis(20),
@@ -54,7 +61,6 @@ async fn spawn_webhooks_with(adjust: impl FnOnce(&mut minibank::webhooks::Settin
         url,
         http: RpcClient::shared_http(),
         database_url,
-        _dir: dir,
     }
 }
 
@@ -78,16 +84,13 @@ impl Webhooks {
     }
 
     async fn event(&self, event_id: &str, merchant: &str, event_type: &str) -> (u16, Value) {
-        let payment_id = PaymentId::generate().to_string();
-        self.send(self.http.post(format!("{}/events", self.url)).json(&json!({
-            "event_id": event_id,
-            "event_type": event_type,
-            "merchant_id": merchant,
-            "payment_id": payment_id,
-            "payload": {"payment_id": payment_id, "status": "settled", "amount": 100},
-            "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-        })))
-        .await
+        self.post_event(event_body(event_id, merchant, event_type))
+            .await
+    }
+
+    async fn post_event(&self, body: Value) -> (u16, Value) {
+        self.send(self.http.post(format!("{}/events", self.url)).json(&body))
+            .await
     }
 
     async fn deliveries(&self, merchant: &str) -> Vec<Value> {
@@ -125,6 +128,19 @@ impl Webhooks {
     }
 }
 
+/// What payments' relay posts to `/events`.
+fn event_body(event_id: &str, merchant: &str, event_type: &str) -> Value {
+    let payment_id = PaymentId::generate().to_string();
+    json!({
+        "event_id": event_id,
+        "event_type": event_type,
+        "merchant_id": merchant,
+        "payment_id": payment_id,
+        "payload": {"payment_id": payment_id, "status": "settled", "amount": 100},
+        "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    })
+}
+
 fn merchant() -> String {
     MerchantId::generate().to_string()
 }
@@ -133,267 +149,383 @@ fn event_id() -> String {
     EventId::generate().to_string()
 }
 
-#[tokio::test]
-async fn registering_an_endpoint_returns_its_secret_once_and_refuses_bad_urls_and_events() {
-    let webhooks = spawn_webhooks().await;
-    let m = merchant();
-    let (status, body) = webhooks
-        .register(&m, "https://shop.example/hooks", json!(["payment.settled"]))
-        .await;
-    assert_eq!(status, 201, "{body}");
-    assert!(body["secret"].as_str().unwrap().starts_with("whsec_"));
-    assert!(body["endpoint_id"].as_str().unwrap().starts_with("whe_"));
-    for url in ["/relative", "ftp://shop.example/", "not a url"] {
-        let (status, body) = webhooks.register(&m, url, json!(["payment.settled"])).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (422, Some("invalid_url")),
-            "{url}"
-        );
-    }
-    let (status, body) = webhooks
-        .register(&m, "https://shop.example/", json!(["payment.refunded"]))
-        .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (422, Some("invalid_events"))
-    );
-    let customer = minibank::ledger::domain::CustomerId::generate().to_string();
-    let (status, _) = webhooks
-        .send(
-            webhooks
-                .http
-                .post(format!("{}/v1/webhook-endpoints", webhooks.url))
-                .header("x-minibank-subject", customer)
-                .header("x-minibank-role", "customer")
-                .header("x-minibank-scopes", "webhooks:write")
-                .json(&json!({"url": "https://shop.example/", "events": ["payment.settled"]})),
-        )
-        .await;
-    assert_eq!(status, 403);
-}
-
-#[tokio::test]
-async fn an_event_is_delivered_signed_once_per_endpoint_even_when_sent_twice() {
-    let webhooks = spawn_webhooks().await;
-    let endpoint = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&endpoint)
-        .await;
-    let m = merchant();
-    let (_, registered) = webhooks
-        .register(
-            &m,
-            &format!("{}/hooks", endpoint.uri()),
-            json!(["payment.settled"]),
-        )
-        .await;
-    let secret = registered["secret"].as_str().unwrap();
-    let id = event_id();
-    let (status, first) = webhooks.event(&id, &m, "payment.settled").await;
-    assert_eq!((status, first["deliveries"].as_i64()), (202, Some(1)));
-    let (status, again) = webhooks.event(&id, &m, "payment.settled").await;
-    assert_eq!((status, again["duplicate"].as_bool()), (200, Some(true)));
-
-    let delivered = webhooks.delivery_reaching(&m, "delivered").await;
-    assert_eq!(
-        (
-            delivered["attempts"].as_i64(),
-            delivered["last_response_status"].as_i64()
-        ),
-        (Some(1), Some(204))
-    );
-    let requests = endpoint.received_requests().await.unwrap();
-    assert_eq!(requests.len(), 1, "deduplicated by event id");
-    let request = &requests[0];
-    let header = |name: &str| {
-        request
-            .headers
-            .get(name)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned()
-    };
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    assert_eq!(
-        minibank::webhooks::signature::verify(
-            secret,
-            &header("minibank-signature"),
-            &request.body,
-            now,
-            300
-        ),
-        Ok(())
-    );
-    assert_eq!(header("minibank-event-id"), id);
-    assert!(
-        header("traceparent").starts_with("00-0af7651916cd43dd8448eb211c80319c-"),
-        "continues the event's trace"
-    );
-    let body: Value = request.body_json().unwrap();
-    assert_eq!(
-        (body["id"].as_str(), body["type"].as_str()),
-        (Some(id.as_str()), Some("payment.settled"))
-    );
-    assert_eq!(body["data"]["amount"], 100);
-    assert_eq!(webhooks.deliveries(&m).await.len(), 1);
-    assert!(
-        webhooks.deliveries(&merchant()).await.is_empty(),
-        "another merchant sees none of them"
-    );
-}
-
-#[tokio::test]
-async fn an_endpoint_not_subscribed_to_the_event_type_gets_nothing() {
-    let webhooks = spawn_webhooks().await;
-    let m = merchant();
-    webhooks
-        .register(&m, "http://127.0.0.1:9/hooks", json!(["payment.failed"]))
-        .await;
-    let (status, body) = webhooks.event(&event_id(), &m, "payment.settled").await;
-    assert_eq!((status, body["deliveries"].as_i64()), (202, Some(0)));
-    assert!(webhooks.deliveries(&m).await.is_empty());
-}
-
-#[tokio::test]
-async fn failed_attempts_are_retried_until_the_endpoint_accepts() {
-    let webhooks = spawn_webhooks().await;
-    let endpoint = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(2)
-        .with_priority(1)
-        .mount(&endpoint)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&endpoint)
-        .await;
-    let m = merchant();
-    webhooks
-        .register(&m, &endpoint.uri(), json!(["payment.settled"]))
-        .await;
-    webhooks.event(&event_id(), &m, "payment.settled").await;
-    let delivered = webhooks.delivery_reaching(&m, "delivered").await;
-    assert_eq!(delivered["attempts"], 3);
-    let requests = endpoint.received_requests().await.unwrap();
-    assert_eq!(requests.len(), 3);
-    let ids: Vec<_> = requests
-        .iter()
-        .map(|r| r.headers.get("minibank-event-id").cloned())
-        .collect();
-    assert!(
-        ids.windows(2).all(|w| w[0] == w[1]),
-        "every retry carries the same event id"
-    );
-}
-
-#[tokio::test]
-async fn a_delivery_is_dead_lettered_after_the_last_try() {
-    let webhooks = spawn_webhooks().await;
-    let endpoint = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503))
-        .mount(&endpoint)
-        .await;
-    let m = merchant();
-    webhooks
-        .register(&m, &endpoint.uri(), json!(["payment.failed"]))
-        .await;
-    webhooks.event(&event_id(), &m, "payment.failed").await;
-    let dead = webhooks.delivery_reaching(&m, "dead_lettered").await;
-    assert_eq!(
-        (
-            dead["attempts"].as_i64(),
-            dead["last_response_status"].as_i64()
-        ),
-        (Some(4), Some(503))
-    );
-    assert_eq!(
-        endpoint.received_requests().await.unwrap().len(),
-        4,
-        "1 try + 3 retries, then no more"
-    );
-}
-
-#[tokio::test]
-async fn an_unreachable_endpoint_is_retried_and_dead_lettered_with_the_error() {
-    let webhooks = spawn_webhooks().await;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let m = merchant();
-    webhooks
-        .register(
-            &m,
-            &format!("http://{closed}/hooks"),
-            json!(["payment.settled"]),
-        )
-        .await;
-    webhooks.event(&event_id(), &m, "payment.settled").await;
-    let dead = webhooks.delivery_reaching(&m, "dead_lettered").await;
-    assert_eq!(dead["attempts"], 4);
-    assert!(
-        dead["last_error"].as_str().unwrap().contains("unreachable"),
-        "{dead}"
-    );
-    assert!(dead.get("last_response_status").is_none());
-}
-
-#[tokio::test]
-async fn a_dead_endpoint_does_not_hold_up_deliveries_to_other_merchants() {
-    let webhooks = spawn_webhooks().await;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let broken = merchant();
-    webhooks
-        .register(
-            &broken,
-            &format!("http://{closed}/hooks"),
-            json!(["payment.settled"]),
-        )
-        .await;
-    for _ in 0..3 {
-        webhooks
-            .event(&event_id(), &broken, "payment.settled")
+on_every_database! {
+    #[tokio::test]
+    async fn registering_an_endpoint_returns_its_secret_once_and_refuses_bad_urls_and_events(db) {
+        let webhooks = spawn_webhooks(&db).await;
+        let m = merchant();
+        let (status, body) = webhooks
+            .register(&m, "https://shop.example/hooks", json!(["payment.settled"]))
             .await;
-    }
-    // Enough failures to open the broken endpoint's circuit.
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while webhooks
-        .deliveries(&broken)
-        .await
-        .iter()
-        .map(|d| d["attempts"].as_i64().unwrap_or(0))
-        .sum::<i64>()
-        < 5
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the broken endpoint was not tried"
+        assert_eq!(status, 201, "{body}");
+        assert!(body["secret"].as_str().unwrap().starts_with("whsec_"));
+        assert!(body["endpoint_id"].as_str().unwrap().starts_with("whe_"));
+        for url in ["/relative", "ftp://shop.example/", "not a url"] {
+            let (status, body) = webhooks.register(&m, url, json!(["payment.settled"])).await;
+            assert_eq!(
+                (status, body["code"].as_str(), body["field"].as_str()),
+                (422, Some("invalid_url"), Some("url")),
+                "{url}"
+            );
+        }
+        let (status, body) = webhooks
+            .register(&m, "https://shop.example/", json!(["payment.refunded"]))
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str(), body["field"].as_str()),
+            (422, Some("invalid_events"), Some("events"))
         );
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        let customer = minibank::domain::CustomerId::generate().to_string();
+        let (status, _) = webhooks
+            .send(
+                webhooks
+                    .http
+                    .post(format!("{}/v1/webhook-endpoints", webhooks.url))
+                    .header("x-minibank-subject", customer)
+                    .header("x-minibank-role", "customer")
+                    .header("x-minibank-scopes", "webhooks:write")
+                    .json(&json!({"url": "https://shop.example/", "events": ["payment.settled"]})),
+            )
+            .await;
+        assert_eq!(status, 403);
+    }
+}
+
+on_every_database! {
+    #[tokio::test]
+    async fn an_event_is_delivered_signed_once_per_endpoint_even_when_sent_twice(db) {
+        let webhooks = spawn_webhooks(&db).await;
+        let endpoint = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&endpoint)
+            .await;
+        let m = merchant();
+        let (_, registered) = webhooks
+            .register(
+                &m,
+                &format!("{}/hooks", endpoint.uri()),
+                json!(["payment.settled"]),
+            )
+            .await;
+        let secret = registered["secret"].as_str().unwrap();
+        let id = event_id();
+        let (status, first) = webhooks.event(&id, &m, "payment.settled").await;
+        assert_eq!((status, first["deliveries"].as_i64()), (202, Some(1)));
+        let (status, again) = webhooks.event(&id, &m, "payment.settled").await;
+        assert_eq!((status, again["duplicate"].as_bool()), (200, Some(true)));
+
+        let delivered = webhooks.delivery_reaching(&m, "delivered").await;
+        assert_eq!(
+            (
+                delivered["attempts"].as_i64(),
+                delivered["last_response_status"].as_i64()
+            ),
+            (Some(1), Some(204))
+        );
+        let requests = endpoint.received_requests().await.unwrap();
+        assert_eq!(requests.len(), 1, "deduplicated by event id");
+        let request = &requests[0];
+        let header = |name: &str| {
+            request
+                .headers
+                .get(name)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        assert_eq!(
+            minibank::webhooks::signature::verify(
+                secret,
+                &header("minibank-signature"),
+                &request.body,
+                now,
+                300
+            ),
+            Ok(())
+        );
+        assert_eq!(header("minibank-event-id"), id);
+        assert!(
+            header("traceparent").starts_with("00-0af7651916cd43dd8448eb211c80319c-"),
+            "continues the event's trace"
+        );
+        let body: Value = request.body_json().unwrap();
+        assert_eq!(
+            (body["id"].as_str(), body["type"].as_str()),
+            (Some(id.as_str()), Some("payment.settled"))
+        );
+        assert_eq!(body["data"]["amount"], 100);
+        assert_eq!(webhooks.deliveries(&m).await.len(), 1);
+        assert!(
+            webhooks.deliveries(&merchant()).await.is_empty(),
+            "another merchant sees none of them"
+        );
+    }
+}
+
+on_every_database! {
+    #[tokio::test]
+    async fn an_endpoint_not_subscribed_to_the_event_type_gets_nothing(db) {
+        let webhooks = spawn_webhooks(&db).await;
+        let m = merchant();
+        webhooks
+            .register(&m, "http://127.0.0.1:9/hooks", json!(["payment.failed"]))
+            .await;
+        let (status, body) = webhooks.event(&event_id(), &m, "payment.settled").await;
+        assert_eq!((status, body["deliveries"].as_i64()), (202, Some(0)));
+        assert!(webhooks.deliveries(&m).await.is_empty());
+    }
+}
+
+on_every_database! {
+    #[tokio::test]
+    async fn failed_attempts_are_retried_until_the_endpoint_accepts(db) {
+        let webhooks = spawn_webhooks(&db).await;
+        let endpoint = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(500))
+            .up_to_n_times(2)
+            .with_priority(1)
+            .mount(&endpoint)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&endpoint)
+            .await;
+        let m = merchant();
+        webhooks
+            .register(&m, &endpoint.uri(), json!(["payment.settled"]))
+            .await;
+        webhooks.event(&event_id(), &m, "payment.settled").await;
+        let delivered = webhooks.delivery_reaching(&m, "delivered").await;
+        assert_eq!(delivered["attempts"], 3);
+        let requests = endpoint.received_requests().await.unwrap();
+        assert_eq!(requests.len(), 3);
+        let ids: Vec<_> = requests
+            .iter()
+            .map(|r| r.headers.get("minibank-event-id").cloned())
+            .collect();
+        assert!(
+            ids.windows(2).all(|w| w[0] == w[1]),
+            "every retry carries the same event id"
+        );
+    }
+}
+
+on_every_database! {
+    #[tokio::test]
+    async fn a_delivery_is_dead_lettered_after_the_last_try(db) {
+        let webhooks = spawn_webhooks(&db).await;
+        let endpoint = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(503))
+            .mount(&endpoint)
+            .await;
+        let m = merchant();
+        webhooks
+            .register(&m, &endpoint.uri(), json!(["payment.failed"]))
+            .await;
+        webhooks.event(&event_id(), &m, "payment.failed").await;
+        let dead = webhooks.delivery_reaching(&m, "dead_lettered").await;
+        assert_eq!(
+            (
+                dead["attempts"].as_i64(),
+                dead["last_response_status"].as_i64()
+            ),
+            (Some(4), Some(503))
+        );
+        assert_eq!(
+            endpoint.received_requests().await.unwrap().len(),
+            4,
+            "1 try + 3 retries, then no more"
+        );
+    }
+}
+
+on_every_database! {
+    #[tokio::test]
+    async fn an_unreachable_endpoint_is_retried_and_dead_lettered_with_the_error(db) {
+        let webhooks = spawn_webhooks(&db).await;
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let m = merchant();
+        webhooks
+            .register(
+                &m,
+                &format!("http://{closed}/hooks"),
+                json!(["payment.settled"]),
+            )
+            .await;
+        webhooks.event(&event_id(), &m, "payment.settled").await;
+        let dead = webhooks.delivery_reaching(&m, "dead_lettered").await;
+        assert_eq!(dead["attempts"], 4);
+        assert!(
+            dead["last_error"].as_str().unwrap().contains("unreachable"),
+            "{dead}"
+        );
+        assert!(dead.get("last_response_status").is_none());
+    }
+}
+
+on_every_database! {
+    #[tokio::test]
+    async fn a_dead_endpoint_does_not_hold_up_deliveries_to_other_merchants(db) {
+        let webhooks = spawn_webhooks(&db).await;
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let broken = merchant();
+        webhooks
+            .register(
+                &broken,
+                &format!("http://{closed}/hooks"),
+                json!(["payment.settled"]),
+            )
+            .await;
+        for _ in 0..3 {
+            webhooks
+                .event(&event_id(), &broken, "payment.settled")
+                .await;
+        }
+        // Enough failures to open the broken endpoint's circuit.
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while webhooks
+            .deliveries(&broken)
+            .await
+            .iter()
+            .map(|d| d["attempts"].as_i64().unwrap_or(0))
+            .sum::<i64>()
+            < 5
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the broken endpoint was not tried"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+
+        let endpoint = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&endpoint)
+            .await;
+        let healthy = merchant();
+        webhooks
+            .register(&healthy, &endpoint.uri(), json!(["payment.settled"]))
+            .await;
+        webhooks
+            .event(&event_id(), &healthy, "payment.settled")
+            .await;
+        let delivered = webhooks.delivery_reaching(&healthy, "delivered").await;
+        assert_eq!(delivered["attempts"], 1, "{delivered}");
+    }
+}
+
+on_every_database! {
+    /// Without the SQLite write gate (PostgreSQL), copies of one event racing each other still
+    /// store it once: one 202, the rest 200 duplicates, one delivery sent.
+    #[tokio::test]
+    async fn copies_of_an_event_sent_at_once_are_stored_and_delivered_once(db) {
+        let webhooks = spawn_webhooks(&db).await;
+        let endpoint = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&endpoint)
+            .await;
+        let m = merchant();
+        webhooks
+            .register(&m, &endpoint.uri(), json!(["payment.settled"]))
+            .await;
+        let body = event_body(&event_id(), &m, "payment.settled");
+        let copies = futures::future::join_all((0..8).map(|_| webhooks.post_event(body.clone()))).await;
+        let mut statuses: Vec<u16> = copies.iter().map(|(status, _)| *status).collect();
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 200, 202], "{copies:?}");
+        let delivered = all_deliveries_reaching(&webhooks, &m, 1, "delivered").await;
+        assert_eq!(delivered[0]["attempts"], 1);
+        assert_eq!(endpoint.received_requests().await.unwrap().len(), 1);
     }
 
-    let endpoint = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&endpoint)
-        .await;
-    let healthy = merchant();
-    webhooks
-        .register(&healthy, &endpoint.uri(), json!(["payment.settled"]))
-        .await;
-    webhooks
-        .event(&event_id(), &healthy, "payment.settled")
-        .await;
-    let delivered = webhooks.delivery_reaching(&healthy, "delivered").await;
-    assert_eq!(delivered["attempts"], 1, "{delivered}");
+    /// Regression (PostgreSQL): a trace field holding a NUL character, which PostgreSQL text
+    /// cannot store, failed the whole event with 500 (and the relay resent it forever) where
+    /// SQLite accepted it. A trace field that could not be sent as its header is now ignored,
+    /// as a propagator ignores an unreadable header, on both databases.
+    #[tokio::test]
+    async fn an_event_whose_trace_fields_cannot_be_headers_is_delivered_without_them(db) {
+        let webhooks = spawn_webhooks(&db).await;
+        let endpoint = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&endpoint)
+            .await;
+        let m = merchant();
+        webhooks
+            .register(&m, &endpoint.uri(), json!(["payment.settled"]))
+            .await;
+        let mut body = event_body(&event_id(), &m, "payment.settled");
+        body["tracestate"] = json!("vendor=a\u{0}b");
+        body["baggage"] = json!("k=v\nx");
+        let (status, answer) = webhooks.post_event(body).await;
+        assert_eq!(status, 202, "{answer}");
+        webhooks.delivery_reaching(&m, "delivered").await;
+        let requests = endpoint.received_requests().await.unwrap();
+        assert!(
+            requests[0].headers["traceparent"]
+                .to_str()
+                .unwrap()
+                .starts_with("00-0af7651916cd43dd8448eb211c80319c-"),
+            "the valid traceparent is still continued"
+        );
+        assert!(requests[0].headers.get("baggage").is_none());
+    }
+
+    /// The internal routes refuse bad ids and types with the field they are about.
+    #[tokio::test]
+    async fn internal_requests_with_bad_values_name_the_field(db) {
+        let webhooks = spawn_webhooks(&db).await;
+        let m = merchant();
+        for (field, value, code) in [
+            ("event_id", "evt_1", "invalid_id"),
+            ("merchant_id", "cus_1", "invalid_id"),
+            ("payment_id", "1", "invalid_id"),
+            ("event_type", "payment.refunded", "invalid_event_type"),
+        ] {
+            let mut body = event_body(&event_id(), &m, "payment.settled");
+            body[field] = json!(value);
+            let (status, answer) = webhooks.post_event(body).await;
+            assert_eq!(
+                (status, answer["code"].as_str(), answer["field"].as_str()),
+                (422, Some(code), Some(field)),
+                "{answer}"
+            );
+        }
+        let (status, answer) = webhooks
+            .send(webhooks.http.get(format!("{}/deliveries", webhooks.url)))
+            .await;
+        assert_eq!(
+            (status, answer["code"].as_str(), answer["field"].as_str()),
+            (422, Some("missing_field"), Some("merchant_id")),
+            "{answer}"
+        );
+        let (status, answer) = webhooks
+            .send(
+                webhooks
+                    .http
+                    .post(format!("{}/endpoints", webhooks.url))
+                    .json(&json!({"merchant_id": "mer_x", "url": "https://shop.example/"})),
+            )
+            .await;
+        assert_eq!(
+            (status, answer["code"].as_str(), answer["field"].as_str()),
+            (422, Some("invalid_id"), Some("merchant_id")),
+            "{answer}"
+        );
+    }
 }
 
 /// More delivery loops over the same database as `webhooks`, each polling every millisecond and
@@ -495,140 +627,145 @@ fn attempts_per_event(deliveries: &[Value]) -> std::collections::BTreeMap<String
         .collect()
 }
 
-/// Regression: a delivery read by one pass while another pass's attempt was in flight or just
-/// recorded was sent again with a stale attempt count (a merchant got 5 requests for 4 recorded
-/// attempts, or a second copy of a delivered event). Every attempt is now claimed first.
-#[tokio::test]
-async fn racing_delivery_loops_send_each_event_exactly_once_when_the_first_try_succeeds() {
-    let webhooks = spawn_webhooks_with(|s| s.sweep = Duration::from_millis(1)).await;
-    let endpoint = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(5)))
-        .mount(&endpoint)
-        .await;
-    let m = merchant();
-    webhooks
-        .register(&m, &endpoint.uri(), json!(["payment.settled"]))
-        .await;
-    let competing = CompetingWorkers::start(&webhooks, 4).await;
-    const EVENTS: usize = 20;
-    for _ in 0..EVENTS {
-        webhooks.event(&event_id(), &m, "payment.settled").await;
+on_every_database! {
+    /// Regression: a delivery read by one pass while another pass's attempt was in flight or just
+    /// recorded was sent again with a stale attempt count (a merchant got 5 requests for 4 recorded
+    /// attempts, or a second copy of a delivered event). Every attempt is now claimed first.
+    #[tokio::test]
+    async fn racing_delivery_loops_send_each_event_exactly_once_when_the_first_try_succeeds(db) {
+        let webhooks = spawn_webhooks_with(&db, |s| s.sweep = Duration::from_millis(1)).await;
+        let endpoint = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(5)))
+            .mount(&endpoint)
+            .await;
+        let m = merchant();
+        webhooks
+            .register(&m, &endpoint.uri(), json!(["payment.settled"]))
+            .await;
+        let competing = CompetingWorkers::start(&webhooks, 4).await;
+        const EVENTS: usize = 20;
+        for _ in 0..EVENTS {
+            webhooks.event(&event_id(), &m, "payment.settled").await;
+        }
+        let delivered = all_deliveries_reaching(&webhooks, &m, EVENTS, "delivered").await;
+        competing.stop().await;
+        let recorded = attempts_per_event(&delivered);
+        assert!(recorded.values().all(|a| *a == 1), "{recorded:?}");
+        assert_eq!(
+            requests_per_event(&endpoint).await,
+            recorded,
+            "the merchant received exactly the recorded attempts"
+        );
     }
-    let delivered = all_deliveries_reaching(&webhooks, &m, EVENTS, "delivered").await;
-    competing.stop().await;
-    let recorded = attempts_per_event(&delivered);
-    assert!(recorded.values().all(|a| *a == 1), "{recorded:?}");
-    assert_eq!(
-        requests_per_event(&endpoint).await,
-        recorded,
-        "the merchant received exactly the recorded attempts"
-    );
 }
 
-/// The same race with an endpoint that always fails: the requests received equal the attempts
-/// recorded (1 try + 3 retries) for every event, never one more.
-#[tokio::test]
-async fn racing_delivery_loops_send_each_attempt_once_to_a_failing_endpoint() {
-    let webhooks = spawn_webhooks_with(|s| s.sweep = Duration::from_millis(1)).await;
-    let endpoint = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(500).set_delay(Duration::from_millis(5)))
-        .mount(&endpoint)
-        .await;
-    let m = merchant();
-    webhooks
-        .register(&m, &endpoint.uri(), json!(["payment.settled"]))
-        .await;
-    let competing = CompetingWorkers::start(&webhooks, 4).await;
-    const EVENTS: usize = 2;
-    for _ in 0..EVENTS {
-        webhooks.event(&event_id(), &m, "payment.settled").await;
+on_every_database! {
+    /// The same race with an endpoint that always fails: the requests received equal the attempts
+    /// recorded (1 try + 3 retries) for every event, never one more.
+    #[tokio::test]
+    async fn racing_delivery_loops_send_each_attempt_once_to_a_failing_endpoint(db) {
+        let webhooks = spawn_webhooks_with(&db, |s| s.sweep = Duration::from_millis(1)).await;
+        let endpoint = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(500).set_delay(Duration::from_millis(5)))
+            .mount(&endpoint)
+            .await;
+        let m = merchant();
+        webhooks
+            .register(&m, &endpoint.uri(), json!(["payment.settled"]))
+            .await;
+        let competing = CompetingWorkers::start(&webhooks, 4).await;
+        const EVENTS: usize = 2;
+        for _ in 0..EVENTS {
+            webhooks.event(&event_id(), &m, "payment.settled").await;
+        }
+        let dead = all_deliveries_reaching(&webhooks, &m, EVENTS, "dead_lettered").await;
+        competing.stop().await;
+        let recorded = attempts_per_event(&dead);
+        assert!(recorded.values().all(|a| *a == 4), "{recorded:?}");
+        assert_eq!(
+            requests_per_event(&endpoint).await,
+            recorded,
+            "the merchant received exactly the recorded attempts"
+        );
     }
-    let dead = all_deliveries_reaching(&webhooks, &m, EVENTS, "dead_lettered").await;
-    competing.stop().await;
-    let recorded = attempts_per_event(&dead);
-    assert!(recorded.values().all(|a| *a == 4), "{recorded:?}");
-    assert_eq!(
-        requests_per_event(&endpoint).await,
-        recorded,
-        "the merchant received exactly the recorded attempts"
-    );
 }
 
-/// The claim itself: of many concurrent claims of one attempt exactly one wins; a claimed
-/// delivery is not due until its lease ends (a sender that died mid-send); then it can be
-/// claimed again, and only the current claim can record the attempt.
-#[tokio::test]
-async fn an_attempt_is_claimed_once_and_an_expired_claim_can_be_taken_over() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = minibank::db::sqlite_url(&dir.path().join("webhooks.db"));
-    let pool = minibank::db::connect(&url).await.unwrap();
-    minibank::db::migrate(&pool, minibank::webhooks::MIGRATIONS)
-        .await
-        .unwrap();
-    let gate = WriteGate::for_url(&url);
-    for sql in [
-        "INSERT INTO endpoints VALUES ('whe_1', 'mer_1', 'http://127.0.0.1:9/', \
-           'payment.settled', 'whsec_1', 'now')",
-        "INSERT INTO events VALUES ('evt_1', 'payment.settled', 'mer_1', 'pay_1', '{}', \
-           NULL, NULL, NULL, 'now')",
-        "INSERT INTO deliveries VALUES ('dlv_1', 'evt_1', 'whe_1', 'mer_1', 'pay_1', \
-           'payment.settled', 'pending', 0, 1000, NULL, NULL, 'now', 'now')",
-    ] {
-        sqlx::query(sql).execute(&pool).await.unwrap();
-    }
-    let now = 2_000;
-    let due = store::due(&pool, now, 10).await.unwrap();
-    assert_eq!(due.len(), 1);
-    let seen = due[0].attempts;
-
-    let claims = (0..16).map(|_| {
-        let (pool, gate) = (pool.clone(), gate.clone());
-        tokio::spawn(async move { store::claim(&pool, &gate, "dlv_1", seen, now, now + 500).await })
-    });
-    let mut won = 0;
-    for claim in claims {
-        won += usize::from(claim.await.unwrap().unwrap());
-    }
-    assert_eq!(won, 1, "exactly one of the concurrent claims wins");
-    assert!(
-        store::due(&pool, now + 499, 10).await.unwrap().is_empty(),
-        "a claimed delivery is not due while its lease lasts"
-    );
-
-    // The first sender died mid-send: once the lease ends the attempt is due again, unchanged.
-    let later = now + 500;
-    let due = store::due(&pool, later, 10).await.unwrap();
-    assert_eq!((due.len(), due[0].attempts), (1, seen));
-    assert!(
-        store::claim(&pool, &gate, "dlv_1", seen, later, later + 500)
-            .await
-            .unwrap()
-    );
-    let result = store::AttemptResult::Delivered { status: 200 };
-    assert!(
-        !store::record_attempt(&pool, &gate, "dlv_1", seen, now + 500, &result)
-            .await
-            .unwrap(),
-        "the expired claim can no longer record its attempt"
-    );
-    assert!(
-        store::record_attempt(&pool, &gate, "dlv_1", seen, later + 500, &result)
-            .await
-            .unwrap(),
-        "the current claim records it"
-    );
-    assert!(
-        !store::claim(&pool, &gate, "dlv_1", seen, later + 1_000, later + 1_500)
-            .await
-            .unwrap(),
-        "a recorded attempt cannot be claimed again"
-    );
-    let (status, attempts): (String, i64) =
-        sqlx::query_as("SELECT status, attempts FROM deliveries WHERE delivery_id = 'dlv_1'")
-            .fetch_one(&pool)
+on_every_database! {
+    /// The claim itself: of many concurrent claims of one attempt exactly one wins; a claimed
+    /// delivery is not due until its lease ends (a sender that died mid-send); then it can be
+    /// claimed again, and only the current claim can record the attempt.
+    #[tokio::test]
+    async fn an_attempt_is_claimed_once_and_an_expired_claim_can_be_taken_over(db) {
+        let url = db.url("webhooks").await;
+        let pool = minibank::db::connect(&url).await.unwrap();
+        minibank::db::migrate(&pool, minibank::webhooks::MIGRATIONS)
             .await
             .unwrap();
-    assert_eq!((status.as_str(), attempts), ("delivered", 1));
+        let gate = WriteGate::for_url(&url);
+        for sql in [
+            "INSERT INTO endpoints VALUES ('whe_1', 'mer_1', 'http://127.0.0.1:9/', \
+               'payment.settled', 'whsec_1', 'now')",
+            "INSERT INTO events VALUES ('evt_1', 'payment.settled', 'mer_1', 'pay_1', '{}', \
+               NULL, NULL, NULL, 'now')",
+            "INSERT INTO deliveries VALUES ('dlv_1', 'evt_1', 'whe_1', 'mer_1', 'pay_1', \
+               'payment.settled', 'pending', 0, 1000, NULL, NULL, 'now', 'now')",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        let now = 2_000;
+        let due = store::due(&pool, now, 10).await.unwrap();
+        assert_eq!(due.len(), 1);
+        let seen = due[0].attempts;
+
+        let claims = (0..16).map(|_| {
+            let (pool, gate) = (pool.clone(), gate.clone());
+            tokio::spawn(async move { store::claim(&pool, &gate, "dlv_1", seen, now, now + 500).await })
+        });
+        let mut won = 0;
+        for claim in claims {
+            won += usize::from(claim.await.unwrap().unwrap());
+        }
+        assert_eq!(won, 1, "exactly one of the concurrent claims wins");
+        assert!(
+            store::due(&pool, now + 499, 10).await.unwrap().is_empty(),
+            "a claimed delivery is not due while its lease lasts"
+        );
+
+        // The first sender died mid-send: once the lease ends the attempt is due again, unchanged.
+        let later = now + 500;
+        let due = store::due(&pool, later, 10).await.unwrap();
+        assert_eq!((due.len(), due[0].attempts), (1, seen));
+        assert!(
+            store::claim(&pool, &gate, "dlv_1", seen, later, later + 500)
+                .await
+                .unwrap()
+        );
+        let result = store::AttemptResult::Delivered { status: 200 };
+        assert!(
+            !store::record_attempt(&pool, &gate, "dlv_1", seen, now + 500, &result)
+                .await
+                .unwrap(),
+            "the expired claim can no longer record its attempt"
+        );
+        assert!(
+            store::record_attempt(&pool, &gate, "dlv_1", seen, later + 500, &result)
+                .await
+                .unwrap(),
+            "the current claim records it"
+        );
+        assert!(
+            !store::claim(&pool, &gate, "dlv_1", seen, later + 1_000, later + 1_500)
+                .await
+                .unwrap(),
+            "a recorded attempt cannot be claimed again"
+        );
+        let (status, attempts): (String, i64) =
+            sqlx::query_as("SELECT status, attempts FROM deliveries WHERE delivery_id = 'dlv_1'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!((status.as_str(), attempts), ("delivered", 1));
+    }
 }

@@ -108,10 +108,11 @@ pub fn replica(
             "MINIBANK_PROVIDER_TIMEOUT",
             format!("{}ms", settings.provider_timeout.as_millis()),
         ),
-        // No token cache; edge's upstream deadline 10 s (a frozen service makes callers wait
-        // that long). Retries and timeouts: [`TIMINGS`], added below.
+        // As the in-process platform for tests: every service's test timings (the same
+        // `Service::for_tests` the in-process platform applies), no token cache. Retries and
+        // timeouts: [`TIMINGS`], added below.
+        ("MINIBANK_TEST_TIMINGS", "true".to_owned()),
         ("MINIBANK_INTROSPECTION_CACHE_TTL", "0s".to_owned()),
-        ("MINIBANK_UPSTREAM_TIMEOUT", "10s".to_owned()),
         ("MINIBANK_PROPAGATION_PROBE", "false".to_owned()),
         // Peers re-resolved every 100 ms; and the fault-control endpoint on, for this driver only.
         (

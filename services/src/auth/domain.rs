@@ -1,14 +1,7 @@
-//! auth's domain values, each built only through `parse`: party names, currencies, client ids,
+//! auth's own values, each built only through `parse`: party names, client ids,
 //! generated secrets and the scopes each role is granted.
 
-use std::fmt;
-
 use crate::rpc::Role;
-
-/// The ISO 4217 codes minibank accepts (the same list as the ledger's).
-const ACCEPTED_CURRENCIES: [&str; 10] = [
-    "GBP", "EUR", "USD", "JPY", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK",
-];
 
 /// Why a value was refused: a machine code and a sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,47 +36,12 @@ impl PartyName {
     }
 }
 
-/// An accepted ISO 4217 currency code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Currency(&'static str);
-
-impl Currency {
-    /// Accepts one of the listed codes (upper case).
-    pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        ACCEPTED_CURRENCIES
-            .iter()
-            .find(|code| **code == raw)
-            .map(|code| Self(code))
-            .ok_or_else(|| Invalid {
-                code: "invalid_currency",
-                message: format!(
-                    "`{raw}` is not an accepted currency (one of {})",
-                    ACCEPTED_CURRENCIES.join(", ")
-                ),
-            })
-    }
-
-    /// The code.
-    pub fn as_str(&self) -> &'static str {
-        self.0
-    }
-}
-
-impl fmt::Display for Currency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
-    }
-}
-
 /// A fresh prefixed UUIDv7 id (`cus_…`, `mer_…`, `acc_…`, `cli_…`).
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}{}", uuid::Uuid::now_v7())
 }
 
-/// A fresh client secret: `sec_` and 32 random bytes in hex. Shown once, stored hashed.
-pub fn new_client_secret() -> String {
-    format!("sec_{}", hex::encode(rand::random::<[u8; 32]>()))
-}
+pub use crate::config::new_client_secret;
 
 /// The scopes a role is granted (API.md, "Public API").
 pub fn scopes_for(role: Role) -> &'static [&'static str] {
@@ -114,13 +72,6 @@ mod tests {
         assert_eq!(PartyName::parse("  Ada  ").unwrap().as_str(), "Ada");
         assert_eq!(PartyName::parse("   ").unwrap_err().code, "invalid_name");
         assert!(PartyName::parse("a\u{0}b").is_err());
-    }
-
-    #[test]
-    fn only_listed_upper_case_currencies_are_accepted() {
-        assert_eq!(Currency::parse("GBP").unwrap().as_str(), "GBP");
-        assert_eq!(Currency::parse("gbp").unwrap_err().code, "invalid_currency");
-        assert!(Currency::parse("XXX").is_err());
     }
 
     #[test]

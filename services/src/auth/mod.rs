@@ -25,28 +25,12 @@ use axum::routing::post;
 use crate::app::{Application, Deps, ServiceBuilder};
 use crate::config::{self, Secret};
 use crate::rpc::{Role, RpcClient};
+use crate::service::{InProcess, Operation, Service, ServiceName};
 use credentials::HashedSecret;
 use store::{ClientRecord, Store};
 use tokens::TokenSigner;
 
-/// The bootstrap operator's client credentials.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OperatorCredentials {
-    /// Operator client id (also the subject of its tokens).
-    pub client_id: String,
-    /// Operator client secret.
-    pub client_secret: Secret,
-}
-
-impl OperatorCredentials {
-    /// Fresh random credentials (`op_…` / `sec_…`), for tests and `minibank up`.
-    pub fn generate() -> Self {
-        Self {
-            client_id: format!("op_{}", uuid::Uuid::now_v7().simple()),
-            client_secret: Secret::new(domain::new_client_secret()),
-        }
-    }
-}
+pub use crate::config::OperatorCredentials;
 
 /// auth's configuration.
 #[derive(Clone, Debug)]
@@ -100,6 +84,47 @@ pub struct AuthState {
     store: Store,
     signer: TokenSigner,
     ledger: RpcClient,
+}
+
+/// auth, as one of the platform's services.
+pub struct Auth;
+
+impl Service for Auth {
+    const NAME: ServiceName = ServiceName::Auth;
+    type Settings = Settings;
+
+    fn from_env() -> anyhow::Result<Settings> {
+        Settings::from_env()
+    }
+
+    fn in_process(platform: &InProcess<'_>) -> Settings {
+        let config = platform.config;
+        Settings {
+            bind: config::default_bind(),
+            database_url: platform.database_url(Self::NAME),
+            ledger_url: (platform.url_of)(ServiceName::Ledger),
+            signing_key: config.token_signing_key.clone(),
+            token_ttl: Duration::from_secs(15 * 60),
+            operator: config.operator.clone(),
+            ledger_timeout: Duration::from_secs(5),
+        }
+    }
+
+    fn for_tests(settings: Settings) -> Settings {
+        settings
+    }
+
+    fn operations() -> Vec<Operation> {
+        Vec::new()
+    }
+
+    fn set_bind(settings: &mut Settings, bind: SocketAddr) {
+        settings.bind = bind;
+    }
+
+    async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application> {
+        build(settings, deps).await
+    }
 }
 
 /// Opens the database, bootstraps the operator client and binds the service.

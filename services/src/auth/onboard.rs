@@ -10,8 +10,9 @@ use serde_json::json;
 
 use super::AuthState;
 use super::credentials::HashedSecret;
-use super::domain::{Currency, PartyName, new_client_secret, new_id, scopes_for};
+use super::domain::{PartyName, new_client_secret, new_id, scopes_for};
 use super::store::{ClientRecord, NewParty};
+use crate::domain::Currency;
 use crate::http_error::{ApiError, ApiJson};
 use crate::rpc::{CallOutcome, RequestContext, Role, RpcError};
 
@@ -82,7 +83,8 @@ async fn onboard(
     ctx.require_scope("parties:write")?;
     let invalid = |e: super::domain::Invalid| ApiError::unprocessable(e.code, e.message);
     let name = PartyName::parse(&request.name).map_err(invalid)?;
-    let currency = Currency::parse(&request.currency).map_err(invalid)?;
+    let currency = Currency::parse(&request.currency)
+        .map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
     let party_id = new_id(match role {
         Role::Merchant => "mer_",
         _ => "cus_",

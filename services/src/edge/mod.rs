@@ -26,6 +26,7 @@ use axum::routing::{get, on, post};
 use crate::app::{Application, Deps, ServiceBuilder};
 use crate::config;
 use crate::rpc::{HealthChecks, RequestContext, RpcClient, follow_dns};
+use crate::service::{InProcess, Operation, Service, ServiceName};
 use authenticate::Authenticator;
 use rate_limit::{RateLimitSettings, RateLimiter};
 use routes::{Target, public_routes};
@@ -34,6 +35,31 @@ use upstream::Upstream;
 
 /// The OpenAPI document of the public API.
 pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");
+
+/// What edge itself can answer for an operation it forwards (`secured`: it needs a token),
+/// besides the answers of the service behind it.
+// Transitional list: becomes the answers of edge's typed gateway errors.
+pub fn gateway_answers(secured: bool) -> Vec<crate::http_error::Answer> {
+    use axum::http::StatusCode;
+
+    use crate::http_error::Answer;
+    let mut answers = vec![
+        Answer::new(StatusCode::BAD_REQUEST, "invalid_request"),
+        Answer::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        Answer::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        Answer::new(StatusCode::BAD_GATEWAY, "bad_gateway"),
+        Answer::new(StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable"),
+        Answer::new(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
+    ];
+    if secured {
+        answers.extend([
+            Answer::new(StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Answer::new(StatusCode::FORBIDDEN, "forbidden"),
+            Answer::new(StatusCode::SERVICE_UNAVAILABLE, "auth_unavailable"),
+        ]);
+    }
+    answers
+}
 
 /// edge's configuration.
 #[derive(Clone, Debug)]
@@ -179,6 +205,51 @@ impl EdgeState {
             Target::Payments => &self.payments,
             Target::Webhooks => &self.webhooks,
         }
+    }
+}
+
+/// edge, as one of the platform's services.
+pub struct Edge;
+
+impl Service for Edge {
+    const NAME: ServiceName = ServiceName::Edge;
+    type Settings = Settings;
+
+    fn from_env() -> anyhow::Result<Settings> {
+        Settings::from_env()
+    }
+
+    fn in_process(platform: &InProcess<'_>) -> Settings {
+        let config = platform.config;
+        let mut settings = Settings::new(
+            config::default_bind(),
+            (platform.url_of)(ServiceName::Auth),
+            (platform.url_of)(ServiceName::Ledger),
+            (platform.url_of)(ServiceName::Payments),
+            (platform.url_of)(ServiceName::Webhooks),
+        );
+        settings.propagation_probe = config.propagation_probe;
+        settings.discovery = Some(platform.discovery.clone());
+        settings.introspection_cache_ttl = config.introspection_cache_ttl;
+        settings
+    }
+
+    fn for_tests(mut settings: Settings) -> Settings {
+        // A frozen service makes callers wait this long: short enough for a scenario.
+        settings.upstream_timeout = Duration::from_secs(10);
+        settings
+    }
+
+    fn operations() -> Vec<Operation> {
+        Vec::new()
+    }
+
+    fn set_bind(settings: &mut Settings, bind: SocketAddr) {
+        settings.bind = bind;
+    }
+
+    async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application> {
+        build(settings, deps).await
     }
 }
 

@@ -18,16 +18,12 @@
 //! - public, behind edge's identity headers: `GET /v1/accounts/{id}` (owner or operator),
 //!   `POST /v1/accounts/{id}/top-ups` (`accounts:fund`), `GET /v1/ledger/audit` (`ledger:audit`)
 //!
-//! Layout: [`domain`] holds the value types shared by the money services, [`rules`] the pure
-//! double-entry rules, [`ops`] one file per operation, `store` the shared SQL, and
-//! [`write_gate`] the one-writer-at-a-time queue every money service puts in front of SQLite.
 
-pub mod domain;
+pub mod error;
 pub mod model;
 pub mod ops;
 pub mod rules;
 mod store;
-pub mod write_gate;
 
 use std::net::SocketAddr;
 
@@ -37,9 +33,10 @@ use sqlx::AnyPool;
 
 use crate::app::{Application, Deps, ServiceBuilder};
 use crate::config;
-use crate::db::{self, Migration};
+use crate::db::{self, Migration, WriteGate};
+use crate::service::{InProcess, Operation, Service, ServiceName};
 
-pub use store::Recorded;
+pub use model::Recorded;
 
 /// The ledger's schema, applied in order at start.
 pub const MIGRATIONS: &[Migration] = &[Migration::new(
@@ -67,14 +64,50 @@ impl Settings {
     }
 }
 
+/// The ledger, as one of the platform's services.
+pub struct Ledger;
+
+impl Service for Ledger {
+    const NAME: ServiceName = ServiceName::Ledger;
+    type Settings = Settings;
+
+    fn from_env() -> anyhow::Result<Settings> {
+        Settings::from_env()
+    }
+
+    fn in_process(platform: &InProcess<'_>) -> Settings {
+        Settings {
+            bind: config::default_bind(),
+            database_url: platform.database_url(Self::NAME),
+        }
+    }
+
+    fn for_tests(settings: Settings) -> Settings {
+        settings
+    }
+
+    fn operations() -> Vec<Operation> {
+        vec![
+            ops::get_account::OPERATION,
+            ops::top_up::OPERATION,
+            ops::audit::OPERATION,
+        ]
+    }
+
+    fn set_bind(settings: &mut Settings, bind: SocketAddr) {
+        settings.bind = bind;
+    }
+
+    async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application> {
+        build(settings, deps).await
+    }
+}
+
 /// Opens and migrates the database and binds the service.
 pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application> {
     let pool = db::connect(&settings.database_url).await?;
     db::migrate(&pool, MIGRATIONS).await?;
-    let state = LedgerState::new(
-        pool.clone(),
-        write_gate::WriteGate::for_url(&settings.database_url),
-    );
+    let state = LedgerState::new(pool.clone(), WriteGate::for_url(&settings.database_url));
     ServiceBuilder::new(deps.telemetry, router(state))
         .readiness(move || {
             let pool = pool.clone();
@@ -88,13 +121,13 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application
 #[derive(Clone, Debug)]
 pub struct LedgerState {
     pool: AnyPool,
-    /// Taken before every write transaction (see [`write_gate`]).
-    gate: write_gate::WriteGate,
+    /// Taken before every write transaction (see [`WriteGate`]).
+    gate: WriteGate,
 }
 
 impl LedgerState {
     /// State over an open, migrated pool, with the write gate its database needs.
-    pub fn new(pool: AnyPool, gate: write_gate::WriteGate) -> Self {
+    pub fn new(pool: AnyPool, gate: WriteGate) -> Self {
         LedgerState { pool, gate }
     }
 

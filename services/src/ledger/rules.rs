@@ -2,7 +2,7 @@
 //! hold is allowed. The store applies them inside one transaction; these functions say *what*
 //! is written, the store says *how*.
 
-use super::domain::{Currency, Money};
+use crate::domain::{Currency, Money};
 
 /// One leg of a double-entry operation: a signed amount on one account.
 #[derive(Debug, Clone, PartialEq, Eq)]

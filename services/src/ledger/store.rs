@@ -1,72 +1,42 @@
-//! SQL shared by the ledger's operations: the idempotency record ([`claim`], [`record`]) and
-//! account rows.
+//! All of the ledger's SQL: the idempotency record ([`claim`], [`record`]), accounts, holds,
+//! postings and the audit's totals. The operations decide *what* changes (with [`rules`]); these
+//! functions say *how*, one statement each.
 //!
 //! Every mutation runs in one transaction whose *first statement is a write* (the claim of its
 //! operation id). On SQLite that takes the write lock before anything is read, so concurrent
 //! mutations queue on the busy timeout instead of failing on a stale snapshot; on PostgreSQL the
 //! unique key on `operations` makes a concurrent replay wait for the first one to commit.
+//!
+//! Lock order, the same in every ledger transaction so PostgreSQL never deadlocks: the operation
+//! id, then the hold, then the accounts by id.
 
 use axum::http::StatusCode;
-use serde::Serialize;
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, AnyPool};
 
-use crate::http_error::{ApiError, ErrorBody};
+use super::error::AccountRefusal;
+use super::model::{HoldView, Recorded};
+use super::rules::{self, Posting};
+use crate::domain::{Currency, Money, OperationId, OwnerId};
+use crate::http_error::Internal;
 
-use super::domain::OperationId;
-
-/// The first result of a mutation, replayed for every later request with its operation id.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Recorded {
-    /// The HTTP status of the first answer.
-    pub status: StatusCode,
-    /// Its JSON body (a success body or an `{"code","message"}` error body).
-    pub body: serde_json::Value,
-}
-
-impl Recorded {
-    /// A success answer.
-    pub fn ok(status: StatusCode, body: &impl Serialize) -> Result<Self, ApiError> {
-        Ok(Recorded {
-            status,
-            body: serde_json::to_value(body).map_err(ApiError::internal)?,
-        })
-    }
-
-    /// A business refusal that is recorded and replayed like a success (e.g. `insufficient_funds`).
-    pub fn refused(error: ApiError) -> Self {
-        let body = error.body();
-        Recorded {
-            status: error.status,
-            body: serde_json::json!({ "code": body.code, "message": body.message }),
-        }
-    }
-
-    /// The error body when this is a refusal.
-    pub fn error(&self) -> Option<ErrorBody> {
-        if self.status.is_success() {
-            None
-        } else {
-            serde_json::from_value(self.body.clone()).ok()
-        }
-    }
-}
-
-impl axum::response::IntoResponse for Recorded {
-    fn into_response(self) -> axum::response::Response {
-        (self.status, axum::Json(self.body)).into_response()
-    }
+/// What [`claim`] found for an operation id.
+#[derive(Debug)]
+pub enum Claim {
+    /// The id is new and now claimed: apply the mutation and [`record`] its result in the same
+    /// transaction.
+    New,
+    /// The id was used before for the same request: replay this first result.
+    Replay(Recorded),
+    /// The id was used before for another request.
+    Reused,
 }
 
 /// Claims `operation_id` for a new mutation described by `request`.
-///
-/// Returns `Ok(None)` when the id is new (the caller applies the mutation and calls [`record`]
-/// in the same transaction), `Ok(Some(first))` when it was used before with the same request
-/// (replay the first result), and 422 `operation_id_reused` when it was used for another request.
 pub async fn claim(
     conn: &mut AnyConnection,
     operation_id: &OperationId,
     request: &str,
-) -> Result<Option<Recorded>, ApiError> {
+) -> Result<Claim, Internal> {
     let inserted = sqlx::query(
         "INSERT INTO operations (operation_id, request, status, response, created_at) \
          VALUES ($1, $2, 0, '', $3) ON CONFLICT (operation_id) DO NOTHING",
@@ -75,30 +45,26 @@ pub async fn claim(
     .bind(request)
     .bind(crate::db::now_rfc3339())
     .execute(&mut *conn)
-    .await
-    .map_err(ApiError::internal)?
+    .await?
     .rows_affected();
     if inserted == 1 {
-        return Ok(None);
+        return Ok(Claim::New);
     }
     let (first_request, status, response): (String, i64, String) =
         sqlx::query_as("SELECT request, status, response FROM operations WHERE operation_id = $1")
             .bind(operation_id.as_str())
             .fetch_one(&mut *conn)
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
     if first_request != request {
-        return Err(ApiError::unprocessable(
-            "operation_id_reused",
-            format!("operation_id `{operation_id}` was already used for a different request"),
-        ));
+        return Ok(Claim::Reused);
     }
     let status = u16::try_from(status)
         .ok()
         .and_then(|s| StatusCode::from_u16(s).ok())
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("stored status {status} is invalid")))?;
-    let body = serde_json::from_str(&response).map_err(ApiError::internal)?;
-    Ok(Some(Recorded { status, body }))
+        .ok_or_else(|| Internal::from(anyhow::anyhow!("stored status {status} is invalid")))?;
+    let body =
+        serde_json::from_str(&response).map_err(|e| Internal::from(anyhow::Error::from(e)))?;
+    Ok(Claim::Replay(Recorded { status, body }))
 }
 
 /// Stores the result of the mutation claimed by [`claim`]; commit afterwards.
@@ -106,14 +72,13 @@ pub async fn record(
     conn: &mut AnyConnection,
     operation_id: &OperationId,
     result: &Recorded,
-) -> Result<(), ApiError> {
+) -> Result<(), Internal> {
     sqlx::query("UPDATE operations SET status = $1, response = $2 WHERE operation_id = $3")
         .bind(i64::from(result.status.as_u16()))
         .bind(result.body.to_string())
         .bind(operation_id.as_str())
         .execute(&mut *conn)
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(())
 }
 
@@ -136,61 +101,271 @@ pub struct AccountRow {
     pub held: i64,
 }
 
-/// Loads one account.
+impl AccountRow {
+    /// Funding accounts are the ledger's own: no caller reads, closes or moves them directly.
+    pub fn is_funding(&self) -> bool {
+        self.kind == "funding"
+    }
+}
+
+/// Loads one account (funding accounts included).
 pub async fn load_account(
     conn: &mut AnyConnection,
     account_id: &str,
-) -> Result<Option<AccountRow>, ApiError> {
-    sqlx::query_as(
+) -> Result<Option<AccountRow>, Internal> {
+    Ok(sqlx::query_as(
         "SELECT account_id, owner_id, currency, kind, status, balance, held \
-         FROM accounts WHERE account_id = $1",
+             FROM accounts WHERE account_id = $1",
     )
     .bind(account_id)
     .fetch_optional(&mut *conn)
-    .await
-    .map_err(ApiError::internal)
+    .await?)
 }
 
-/// Why a conditional UPDATE on an account changed nothing, for an account that must be open and
-/// in `currency`: 404 `account_not_found`, 422 `currency_mismatch` or 422 `account_closed`;
-/// `None` when none of those apply (so the remaining condition, e.g. funds, failed).
+/// An owner's accounts, optionally only those in `currency`, by id.
+pub async fn list_accounts(
+    pool: &AnyPool,
+    owner: &OwnerId,
+    currency: Option<Currency>,
+) -> Result<Vec<AccountRow>, Internal> {
+    let rows = match currency {
+        Some(currency) => {
+            sqlx::query_as(
+                "SELECT account_id, owner_id, currency, kind, status, balance, held \
+                 FROM accounts WHERE owner_id = $1 AND currency = $2 ORDER BY account_id",
+            )
+            .bind(owner.as_str())
+            .bind(currency.as_str())
+            .fetch_all(pool)
+            .await?
+        }
+        None => {
+            sqlx::query_as(
+                "SELECT account_id, owner_id, currency, kind, status, balance, held \
+                 FROM accounts WHERE owner_id = $1 ORDER BY account_id",
+            )
+            .bind(owner.as_str())
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    Ok(rows)
+}
+
+/// Inserts an open, empty account unless the id exists; whether it was inserted.
+pub async fn insert_account(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    owner_id: &str,
+    currency: Currency,
+    kind: &str,
+) -> Result<bool, Internal> {
+    let inserted = sqlx::query(
+        "INSERT INTO accounts (account_id, owner_id, currency, kind, status, balance, held, created_at) \
+         VALUES ($1, $2, $3, $4, 'open', 0, 0, $5) ON CONFLICT (account_id) DO NOTHING",
+    )
+    .bind(account_id)
+    .bind(owner_id)
+    .bind(currency.as_str())
+    .bind(kind)
+    .bind(crate::db::now_rfc3339())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Closes an account (never a funding account); closing a closed one changes nothing.
+pub async fn close_account(conn: &mut AnyConnection, account_id: &str) -> Result<(), Internal> {
+    sqlx::query(
+        "UPDATE accounts SET status = 'closed' WHERE account_id = $1 AND kind <> 'funding'",
+    )
+    .bind(account_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Why an account that must be open and in `currency` is refused: missing (or a funding
+/// account), another currency, or closed; `None` when none of those apply (so whatever else a
+/// conditional UPDATE required, e.g. funds, was missing).
 pub async fn account_refusal(
     conn: &mut AnyConnection,
     account_id: &str,
-    currency: &str,
-) -> Result<Option<ApiError>, ApiError> {
-    let Some(account) = load_account(conn, account_id).await? else {
-        return Ok(Some(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "account_not_found",
-            format!("account `{account_id}` does not exist"),
-        )));
+    currency: Currency,
+) -> Result<Option<AccountRefusal>, Internal> {
+    let account = load_account(conn, account_id)
+        .await?
+        .filter(|account| !account.is_funding());
+    let Some(account) = account else {
+        return Ok(Some(AccountRefusal::NotFound {
+            account_id: account_id.to_owned(),
+        }));
     };
-    if account.currency != currency {
-        return Ok(Some(ApiError::unprocessable(
-            "currency_mismatch",
-            format!(
-                "account `{account_id}` holds {}, not {currency}",
-                account.currency
-            ),
-        )));
+    if account.currency != currency.as_str() {
+        return Ok(Some(AccountRefusal::CurrencyMismatch {
+            account_id: account_id.to_owned(),
+            holds: account.currency,
+            asked: currency.to_string(),
+        }));
     }
     if account.status != "open" {
-        return Ok(Some(ApiError::unprocessable(
-            "account_closed",
-            format!("account `{account_id}` is closed"),
-        )));
+        return Ok(Some(AccountRefusal::Closed {
+            account_id: account_id.to_owned(),
+        }));
     }
     Ok(None)
+}
+
+/// Credits an open customer or merchant account in the money's currency; whether one was.
+pub async fn credit_open_account(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    money: Money,
+) -> Result<bool, Internal> {
+    let credited = sqlx::query(
+        "UPDATE accounts SET balance = balance + $1 \
+         WHERE account_id = $2 AND currency = $3 AND status = 'open' AND kind <> 'funding'",
+    )
+    .bind(money.minor_units())
+    .bind(account_id)
+    .bind(money.currency().as_str())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(credited == 1)
+}
+
+/// Debits the money's currency's funding account, creating it on first use.
+pub async fn debit_funding(conn: &mut AnyConnection, money: Money) -> Result<(), Internal> {
+    let currency = money.currency();
+    let funding = rules::funding_account_id(currency);
+    sqlx::query(
+        "INSERT INTO accounts (account_id, owner_id, currency, kind, status, balance, held, created_at) \
+         VALUES ($1, $2, $3, 'funding', 'open', 0, 0, $4) ON CONFLICT (account_id) DO NOTHING",
+    )
+    .bind(&funding)
+    .bind(rules::FUNDING_OWNER)
+    .bind(currency.as_str())
+    .bind(crate::db::now_rfc3339())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE accounts SET balance = balance - $1 WHERE account_id = $2")
+        .bind(money.minor_units())
+        .bind(&funding)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Reserves the money on an open customer or merchant account in its currency if it fits in
+/// `balance - held`: the check and the reservation are one conditional UPDATE, so two
+/// concurrent holds can never both pass the check on the same money. Whether it was reserved.
+pub async fn reserve(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    money: Money,
+) -> Result<bool, Internal> {
+    let reserved = sqlx::query(
+        "UPDATE accounts SET held = held + $1 \
+         WHERE account_id = $2 AND currency = $3 AND status = 'open' AND kind <> 'funding' \
+           AND balance - held >= $1",
+    )
+    .bind(money.minor_units())
+    .bind(account_id)
+    .bind(money.currency().as_str())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(reserved == 1)
+}
+
+/// Inserts a new hold (status `held`).
+pub async fn insert_hold(conn: &mut AnyConnection, hold: &HoldView) -> Result<(), Internal> {
+    sqlx::query(
+        "INSERT INTO holds (hold_id, account_id, amount, currency, status, to_account_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'held', NULL, $5, $5)",
+    )
+    .bind(&hold.hold_id)
+    .bind(&hold.account_id)
+    .bind(hold.amount)
+    .bind(&hold.currency)
+    .bind(crate::db::now_rfc3339())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Loads a hold.
+pub async fn load_hold(
+    conn: &mut AnyConnection,
+    hold_id: &str,
+) -> Result<Option<HoldView>, Internal> {
+    let row: Option<(String, String, i64, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT hold_id, account_id, amount, currency, status, to_account_id FROM holds WHERE hold_id = $1",
+    )
+    .bind(hold_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(
+        |(hold_id, account_id, amount, currency, status, to_account_id)| HoldView {
+            hold_id,
+            account_id,
+            amount,
+            currency,
+            status,
+            to_account_id,
+        },
+    ))
+}
+
+/// Closes a hold that is still `held` as `captured` (with its payee) or `released`; whether it
+/// was still held (on PostgreSQL another transaction may have closed it since it was read).
+pub async fn close_hold(
+    conn: &mut AnyConnection,
+    hold_id: &str,
+    status: &str,
+    to_account_id: Option<&str>,
+) -> Result<bool, Internal> {
+    let closed = sqlx::query(
+        "UPDATE holds SET status = $1, to_account_id = $2, updated_at = $3 \
+         WHERE hold_id = $4 AND status = 'held'",
+    )
+    .bind(status)
+    .bind(to_account_id)
+    .bind(crate::db::now_rfc3339())
+    .bind(hold_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(closed == 1)
+}
+
+/// Adds to an account's running balance and held sum.
+pub async fn adjust_account(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    balance_change: i64,
+    held_change: i64,
+) -> Result<(), Internal> {
+    sqlx::query(
+        "UPDATE accounts SET balance = balance + $1, held = held + $2 WHERE account_id = $3",
+    )
+    .bind(balance_change)
+    .bind(held_change)
+    .bind(account_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Inserts the two legs of one operation in one statement.
 pub async fn insert_postings(
     conn: &mut AnyConnection,
     operation_id: &OperationId,
-    currency: &str,
-    postings: &[super::rules::Posting; 2],
-) -> Result<(), ApiError> {
+    currency: Currency,
+    postings: &[Posting; 2],
+) -> Result<(), Internal> {
     let now = crate::db::now_rfc3339();
     let [first, second] = postings;
     sqlx::query(
@@ -201,15 +376,66 @@ pub async fn insert_postings(
     .bind(operation_id.as_str())
     .bind(first.account_id.as_str())
     .bind(first.amount)
-    .bind(currency)
+    .bind(currency.as_str())
     .bind(&now)
     .bind(format!("pst_{}", uuid::Uuid::now_v7()))
     .bind(second.account_id.as_str())
     .bind(second.amount)
     .execute(&mut *conn)
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(())
+}
+
+/// The audit's raw totals, all read from one snapshot.
+#[derive(Debug, Default)]
+pub struct AuditTotals {
+    /// Per currency: sum of balances, sum of held, money that entered (minus funding balances).
+    pub balances: Vec<(String, i64, i64, i64)>,
+    /// Per currency: sum of postings.
+    pub postings: Vec<(String, i64)>,
+    /// Per currency: number and sum of open holds.
+    pub holds: Vec<(String, i64, i64)>,
+    /// Accounts whose running `balance`/`held` differ from their postings/open holds.
+    pub drifted: i64,
+}
+
+/// Reads the audit's totals in one snapshot (SQLite WAL; REPEATABLE READ on PostgreSQL), so
+/// holds placed by concurrent payments between two of these queries cannot make a sound ledger
+/// look unbalanced.
+pub async fn audit_totals(pool: &AnyPool) -> Result<AuditTotals, Internal> {
+    let mut tx = crate::db::begin_snapshot(pool).await?;
+    let balances = sqlx::query_as(
+        "SELECT currency, CAST(SUM(balance) AS BIGINT), CAST(SUM(held) AS BIGINT), \
+                CAST(SUM(CASE WHEN kind = 'funding' THEN -balance ELSE 0 END) AS BIGINT) \
+         FROM accounts GROUP BY currency ORDER BY currency",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let postings = sqlx::query_as(
+        "SELECT currency, CAST(SUM(amount) AS BIGINT) FROM postings GROUP BY currency",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let holds = sqlx::query_as(
+        "SELECT currency, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM holds \
+         WHERE status = 'held' GROUP BY currency",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let drifted = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM accounts a WHERE \
+           a.balance <> COALESCE((SELECT CAST(SUM(p.amount) AS BIGINT) FROM postings p WHERE p.account_id = a.account_id), 0) \
+        OR a.held <> COALESCE((SELECT CAST(SUM(h.amount) AS BIGINT) FROM holds h WHERE h.account_id = a.account_id AND h.status = 'held'), 0)",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(AuditTotals {
+        balances,
+        postings,
+        holds,
+        drifted,
+    })
 }
 
 impl sqlx::FromRow<'_, sqlx::any::AnyRow> for AccountRow {

@@ -1,6 +1,9 @@
 //! What payments asks of the ledger, typed: find accounts, hold, capture, release. Every call
 //! goes through the shared [`RpcClient`] (traced, context and deadline propagated) and every
 //! mutation carries the operation id the saga persisted, so retries replay instead of repeating.
+//!
+//! The ledger's answers are decoded here, once, into typed values ([`AccountStatus`],
+//! [`LedgerRefusal`]); nothing else in payments reads the ledger's strings.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,7 +12,7 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::ledger::domain::{Currency, Money};
+use crate::domain::{Currency, Money};
 use crate::rpc::{CallOutcome, RequestContext, RpcClient, RpcError, RpcRequest};
 
 /// An account as the ledger lists it (the fields payments needs).
@@ -19,8 +22,47 @@ pub struct LedgerAccount {
     pub account_id: String,
     /// ISO 4217 code.
     pub currency: String,
-    /// `open | closed`.
-    pub status: String,
+    /// Whether it takes payments.
+    pub status: AccountStatus,
+}
+
+/// An account's `status` as the ledger reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    /// Takes holds and captures.
+    Open,
+    /// Closed: refuses new payments.
+    Closed,
+    /// A status this version does not know: treated as not open.
+    #[serde(other)]
+    Unexpected,
+}
+
+/// Why the ledger refused a mutation (4xx), decoded from its `code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerRefusal {
+    /// The payer's available balance is too low.
+    InsufficientFunds,
+    /// The account is closed.
+    AccountClosed,
+    /// Any other refusal (an unknown account, a code this version does not know).
+    #[serde(other)]
+    Unexpected,
+}
+
+impl LedgerRefusal {
+    /// Decodes a refusal's machine code.
+    pub fn from_code(code: Option<&str>) -> Self {
+        use serde::de::IntoDeserializer as _;
+        let Some(code) = code else {
+            return LedgerRefusal::Unexpected;
+        };
+        let decoder: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+            code.into_deserializer();
+        LedgerRefusal::deserialize(decoder).unwrap_or(LedgerRefusal::Unexpected)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -36,10 +78,10 @@ struct HoldAnswer {
 /// How a ledger mutation ended.
 #[derive(Debug)]
 pub enum LedgerFailure {
-    /// The ledger answered 4xx with this code: it refused and will refuse again (recorded).
+    /// The ledger answered 4xx: it refused and will refuse again (recorded).
     Refused {
-        /// The `code`, e.g. `insufficient_funds`.
-        code: String,
+        /// Why, decoded from its `code`.
+        refusal: LedgerRefusal,
         /// The whole error.
         error: RpcError,
     },
@@ -51,7 +93,7 @@ impl From<RpcError> for LedgerFailure {
     fn from(error: RpcError) -> Self {
         match error.outcome() {
             CallOutcome::Refused => LedgerFailure::Refused {
-                code: error.code().unwrap_or("refused").to_owned(),
+                refusal: LedgerRefusal::from_code(error.code()),
                 error,
             },
             CallOutcome::NotReached | CallOutcome::Unknown => LedgerFailure::Retry(error),
@@ -112,10 +154,10 @@ impl LedgerClient {
         // Prefer an open account when the owner has several in the currency.
         let found = accounts
             .iter()
-            .find(|account| account.status == "open")
+            .find(|account| account.status == AccountStatus::Open)
             .or(accounts.first())
             .cloned();
-        if let Some(account) = found.as_ref().filter(|a| a.status == "open") {
+        if let Some(account) = found.as_ref().filter(|a| a.status == AccountStatus::Open) {
             let mut cache = self.accounts.lock();
             if cache.len() >= ACCOUNT_CACHE_LIMIT {
                 cache.clear();
@@ -178,4 +220,35 @@ impl LedgerClient {
 /// it after a failure that says "try again" (the ledger replays the first result).
 fn keyed_post(path: &str, body: &serde_json::Value) -> Result<RpcRequest, RpcError> {
     Ok(RpcRequest::post_json(path, body)?.idempotent(true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ledgers_refusal_codes_decode_once_and_unknown_ones_are_unexpected() {
+        assert_eq!(
+            LedgerRefusal::from_code(Some("insufficient_funds")),
+            LedgerRefusal::InsufficientFunds
+        );
+        assert_eq!(
+            LedgerRefusal::from_code(Some("account_closed")),
+            LedgerRefusal::AccountClosed
+        );
+        assert_eq!(
+            LedgerRefusal::from_code(Some("account_not_found")),
+            LedgerRefusal::Unexpected
+        );
+        assert_eq!(LedgerRefusal::from_code(None), LedgerRefusal::Unexpected);
+    }
+
+    #[test]
+    fn an_account_status_this_version_does_not_know_is_not_open() {
+        let account: LedgerAccount = serde_json::from_value(serde_json::json!({
+            "account_id": "acc_1", "currency": "GBP", "status": "frozen"
+        }))
+        .unwrap();
+        assert_eq!(account.status, AccountStatus::Unexpected);
+    }
 }

@@ -12,8 +12,17 @@
 //! final state writes a `payment.settled`/`payment.failed` event to the outbox in the same
 //! transaction, with the trace context of the moment; the [`relay`] pushes it to webhooks.
 //!
+//! Several replicas may share one database: each unfinished payment is driven under a lease in
+//! its row ([`store::claim`]), so no two replicas drive the same payment at once.
+//!
 //! Routes: `POST /v1/payments` ([`ops::create`]), `GET /v1/payments/{id}` ([`ops::get`]).
+//!
+//! The folder has the shape of every data service: [`error`] (typed errors), [`model`] (the
+//! payment and its view), [`ops`] (one file per operation: parse → apply → encode), [`store`]
+//! (all of its SQL); beside them the saga ([`saga`]), the outbox [`relay`] and the clients of
+//! its peers ([`ledger_client`], [`provider_client`]).
 
+pub mod error;
 pub mod ledger_client;
 pub mod model;
 pub mod ops;
@@ -34,8 +43,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{Application, Deps, ServiceBuilder};
 use crate::config;
+use crate::db::WriteGate;
 use crate::db::{self, Migration};
-use crate::ledger::write_gate::WriteGate;
+use crate::service::{InProcess, Operation, Service, ServiceName};
 use ledger_client::LedgerClient;
 use provider_client::ProviderClient;
 use saga::backoff::Backoff;
@@ -69,6 +79,10 @@ pub struct Settings {
     pub retry_backoff: Backoff,
     /// Safety-net interval of the outbox relay and the saga worker.
     pub sweep: Duration,
+    /// How long a replica's claim on a payment keeps it from every other replica. Longer than
+    /// any step may take (a provider or ledger call with its retries); a lease that ends
+    /// mid-step lets another replica take the payment over (the first then writes nothing).
+    pub lease: Duration,
 }
 
 impl Settings {
@@ -92,18 +106,8 @@ impl Settings {
                 max: Duration::from_secs(30),
             },
             sweep: Duration::from_secs(1),
+            lease: Duration::from_secs(60),
         }
-    }
-
-    /// Short timeouts and backoffs for tests: decisions within milliseconds.
-    pub fn for_tests(mut self) -> Self {
-        self.provider_timeout = Duration::from_millis(300);
-        self.retry_backoff = Backoff {
-            base: Duration::from_millis(10),
-            max: Duration::from_millis(100),
-        };
-        self.sweep = Duration::from_millis(100);
-        self
     }
 
     /// From `MINIBANK_BIND`, `MINIBANK_DATABASE_URL` (default `sqlite://payments.db`),
@@ -142,6 +146,50 @@ impl PaymentsState {
     }
 }
 
+/// payments, as one of the platform's services.
+pub struct Payments;
+
+impl Service for Payments {
+    const NAME: ServiceName = ServiceName::Payments;
+    type Settings = Settings;
+
+    fn from_env() -> anyhow::Result<Settings> {
+        Settings::from_env()
+    }
+
+    fn in_process(platform: &InProcess<'_>) -> Settings {
+        let mut settings = Settings::new(
+            platform.database_url(Self::NAME),
+            (platform.url_of)(ServiceName::Ledger),
+            (platform.url_of)(ServiceName::Webhooks),
+            platform.config.provider_url.clone(),
+        );
+        settings.provider_timeout = platform.config.provider_timeout;
+        settings
+    }
+
+    fn for_tests(mut settings: Settings) -> Settings {
+        settings.retry_backoff = Backoff {
+            base: Duration::from_millis(10),
+            max: Duration::from_millis(100),
+        };
+        settings.sweep = Duration::from_millis(100);
+        settings
+    }
+
+    fn operations() -> Vec<Operation> {
+        vec![ops::create::OPERATION, ops::get::OPERATION]
+    }
+
+    fn set_bind(settings: &mut Settings, bind: SocketAddr) {
+        settings.bind = bind;
+    }
+
+    async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application> {
+        build(settings, deps).await
+    }
+}
+
 /// Opens and migrates the database, starts the saga worker and the outbox relay, binds.
 pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application> {
     let pool = db::connect(&settings.database_url).await?;
@@ -158,8 +206,11 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application
             settings.provider_timeout,
         )),
         settings.retry_backoff,
+        // Never shorter than a provider call and a ledger call.
+        settings
+            .lease
+            .max(2 * (settings.provider_timeout + settings.internal_timeout)),
         relay_wake.clone(),
-        Arc::new(Notify::new()),
     ));
     let relay = relay::OutboxRelay {
         pool: pool.clone(),

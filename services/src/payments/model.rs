@@ -55,13 +55,6 @@ pub struct PaymentRow {
     pub updated_at: String,
 }
 
-/// The columns of [`PaymentRow`], for `SELECT`.
-pub const PAYMENT_COLUMNS: &str = "payment_id, customer_id, merchant_id, payer_account_id, \
-    payee_account_id, amount, currency, reference, step, failure_reason, hold_id, \
-    hold_operation_id, capture_operation_id, release_operation_id, idempotency_key, \
-    request_fingerprint, status_attempts, next_attempt_at, traceparent, tracestate, baggage, \
-    created_at, updated_at";
-
 impl PaymentRow {
     /// The saga step; an unreadable value is reported, never guessed.
     pub fn step(&self) -> anyhow::Result<Step> {
@@ -131,35 +124,4 @@ pub struct Payment {
     pub created_at: String,
     /// RFC 3339.
     pub updated_at: String,
-}
-
-impl sqlx::FromRow<'_, sqlx::any::AnyRow> for PaymentRow {
-    fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row as _;
-        Ok(PaymentRow {
-            payment_id: row.try_get("payment_id")?,
-            customer_id: row.try_get("customer_id")?,
-            merchant_id: row.try_get("merchant_id")?,
-            payer_account_id: row.try_get("payer_account_id")?,
-            payee_account_id: row.try_get("payee_account_id")?,
-            amount: row.try_get("amount")?,
-            currency: row.try_get("currency")?,
-            reference: row.try_get("reference")?,
-            step: row.try_get("step")?,
-            failure_reason: row.try_get("failure_reason")?,
-            hold_id: row.try_get("hold_id")?,
-            hold_operation_id: row.try_get("hold_operation_id")?,
-            capture_operation_id: row.try_get("capture_operation_id")?,
-            release_operation_id: row.try_get("release_operation_id")?,
-            idempotency_key: row.try_get("idempotency_key")?,
-            request_fingerprint: row.try_get("request_fingerprint")?,
-            status_attempts: row.try_get("status_attempts")?,
-            next_attempt_at: row.try_get("next_attempt_at")?,
-            traceparent: row.try_get("traceparent")?,
-            tracestate: row.try_get("tracestate")?,
-            baggage: row.try_get("baggage")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-        })
-    }
 }

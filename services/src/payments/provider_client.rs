@@ -1,6 +1,7 @@
 //! The external bank provider (API.md "External bank provider"), reduced to the saga's
 //! [`Outcome`]s. The provider deduplicates by `transfer_id` (our payment id), so resubmitting
-//! after a restart never pays twice.
+//! after a restart never pays twice. The provider's answers are decoded here, once
+//! ([`TransferStatus`]).
 
 use http::StatusCode;
 use serde::Deserialize;
@@ -10,9 +11,22 @@ use super::model::PaymentRow;
 use super::saga::state::Outcome;
 use crate::rpc::{CallOutcome, RequestContext, RpcClient, RpcRequest};
 
+/// A transfer's `status` as the provider reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferStatus {
+    /// The provider will (or did) move the money.
+    Accepted,
+    /// The provider refused the transfer.
+    Rejected,
+    /// A status this version does not know: the outcome counts as unknown.
+    #[serde(other)]
+    Unexpected,
+}
+
 #[derive(Debug, Deserialize)]
-struct TransferStatus {
-    status: String,
+struct TransferAnswer {
+    status: TransferStatus,
 }
 
 /// The provider, as the saga uses it. Clone freely.
@@ -44,11 +58,14 @@ impl ProviderClient {
         };
         match self.rpc.send(ctx, request).await {
             Ok(response) if response.status.is_success() => {
-                match response.json::<TransferStatus>("provider") {
-                    Ok(answer) if answer.status == "accepted" => Outcome::SubmitAccepted,
-                    Ok(answer) if answer.status == "rejected" => Outcome::SubmitRejected,
+                match response
+                    .json::<TransferAnswer>("provider")
+                    .map(|a| a.status)
+                {
+                    Ok(TransferStatus::Accepted) => Outcome::SubmitAccepted,
+                    Ok(TransferStatus::Rejected) => Outcome::SubmitRejected,
                     // A 2xx we cannot read: it may have accepted; ask.
-                    _ => Outcome::SubmitUnknown,
+                    Ok(TransferStatus::Unexpected) | Err(_) => Outcome::SubmitUnknown,
                 }
             }
             Ok(response) if response.status.is_client_error() => Outcome::SubmitRejected,
@@ -69,10 +86,13 @@ impl ProviderClient {
                 Outcome::StatusRejectedOrMissing
             }
             Ok(response) if response.status.is_success() => {
-                match response.json::<TransferStatus>("provider") {
-                    Ok(answer) if answer.status == "accepted" => Outcome::StatusAccepted,
-                    Ok(answer) if answer.status == "rejected" => Outcome::StatusRejectedOrMissing,
-                    _ => Outcome::StatusUnknown,
+                match response
+                    .json::<TransferAnswer>("provider")
+                    .map(|a| a.status)
+                {
+                    Ok(TransferStatus::Accepted) => Outcome::StatusAccepted,
+                    Ok(TransferStatus::Rejected) => Outcome::StatusRejectedOrMissing,
+                    Ok(TransferStatus::Unexpected) | Err(_) => Outcome::StatusUnknown,
                 }
             }
             Ok(_) | Err(_) => Outcome::StatusUnknown,

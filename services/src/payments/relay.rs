@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::store::{self, OutboxRow};
-use crate::ledger::write_gate::WriteGate;
+use crate::db::WriteGate;
 use crate::rpc::{PropagatedContext, RequestContext, RpcClient, RpcRequest};
 
 /// Events fetched per pass.

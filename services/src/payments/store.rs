@@ -1,25 +1,29 @@
-//! The payments table and the outbox: every saga transition is one conditional UPDATE (from the
-//! step the driver read), and a transition into a final step writes its outbox event in the same
-//! transaction, so an event exists exactly when the payment is final.
+//! All of payments' SQL: the payments table and the outbox. Every saga transition is one
+//! conditional UPDATE (from the step the driver read, under the lease it holds), and a
+//! transition into a final step writes its outbox event in the same transaction, so an event
+//! exists exactly when the payment is final.
+//!
+//! **Leases.** An unfinished payment is driven by whoever holds its lease: `next_attempt_at`
+//! set in the future by a conditional UPDATE ([`claim`], or [`insert`] for a new payment), the
+//! shape webhooks uses for deliveries. While the lease runs the payment is not due, so no other
+//! replica's worker drives it; every write of the driver ([`advance`], [`postpone`],
+//! [`release`]) is conditional on the lease still being the one it holds, so a driver whose
+//! lease ran out and was taken writes nothing. A lease nobody ends (a crash) simply expires.
 
 use sqlx::AnyPool;
 
-use super::model::{PAYMENT_COLUMNS, PaymentRow};
+use super::model::PaymentRow;
 use super::saga::state::{FailureReason, Step};
-use crate::ledger::domain::EventId;
-use crate::ledger::write_gate::WriteGate;
+use crate::db::WriteGate;
+use crate::domain::EventId;
 use crate::rpc::PropagatedContext;
 
-/// Current time in unix milliseconds (what `next_attempt_at` holds).
-pub fn now_ms() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or_default(),
-    )
-    .unwrap_or(i64::MAX)
-}
+/// The columns of [`PaymentRow`], for `SELECT`.
+pub const PAYMENT_COLUMNS: &str = "payment_id, customer_id, merchant_id, payer_account_id, \
+    payee_account_id, amount, currency, reference, step, failure_reason, hold_id, \
+    hold_operation_id, capture_operation_id, release_operation_id, idempotency_key, \
+    request_fingerprint, status_attempts, next_attempt_at, traceparent, tracestate, baggage, \
+    created_at, updated_at";
 
 /// Loads a payment.
 pub async fn load(pool: &AnyPool, payment_id: &str) -> anyhow::Result<Option<PaymentRow>> {
@@ -47,6 +51,7 @@ pub async fn load_by_key(
 }
 
 /// Inserts a new payment unless the customer already used its idempotency key; true if inserted.
+/// The row's `next_attempt_at` is the lease of the request that creates it.
 pub async fn insert(pool: &AnyPool, gate: &WriteGate, row: &PaymentRow) -> anyhow::Result<bool> {
     let _write = gate.enter().await;
     let inserted = sqlx::query(
@@ -101,10 +106,14 @@ pub struct Advance<'a> {
     pub hold_id: Option<&'a str>,
     /// The trace context to store with the outbox event, if `to` is final.
     pub context: &'a PropagatedContext,
+    /// The lease the driver holds (the `next_attempt_at` it set).
+    pub held: i64,
+    /// The lease's new end, written with the transition.
+    pub renewed: i64,
 }
 
-/// Applies a transition; returns the updated row, or `None` when the payment was no longer in
-/// `from` (another driver advanced it; the caller reloads).
+/// Applies a transition and renews the lease; returns the updated row, or `None` when the
+/// payment was no longer in `from` or its lease is no longer `held` (another driver took it).
 pub async fn advance(
     pool: &AnyPool,
     gate: &WriteGate,
@@ -118,15 +127,16 @@ pub async fn advance(
     let update = sqlx::query_as::<_, PaymentRow>(sqlx::AssertSqlSafe(format!(
         "UPDATE payments SET step = $1, failure_reason = COALESCE($2, failure_reason), \
            hold_id = COALESCE($3, hold_id), status_attempts = 0, next_attempt_at = $4, updated_at = $5 \
-         WHERE payment_id = $6 AND step = $7 RETURNING {PAYMENT_COLUMNS}"
+         WHERE payment_id = $6 AND step = $7 AND next_attempt_at = $8 RETURNING {PAYMENT_COLUMNS}"
     )))
     .bind(change.to.as_str())
     .bind(change.failure_reason.map(|r| r.as_str().to_owned()))
     .bind(change.hold_id.map(str::to_owned))
-    .bind(now_ms())
+    .bind(change.renewed)
     .bind(&now)
     .bind(payment_id)
-    .bind(change.from.as_str());
+    .bind(change.from.as_str())
+    .bind(change.held);
     if !change.to.is_final() {
         return Ok(update.fetch_optional(pool).await?);
     }
@@ -160,25 +170,81 @@ pub async fn advance(
     Ok(Some(row))
 }
 
-/// Records a failed attempt of the current step: the worker drives it again at `retry_at_ms`.
+/// Records a failed attempt of the current step and ends the lease `held`: the payment is due
+/// again at `retry_at_ms`. False, and nothing written, when the lease is no longer held.
 pub async fn postpone(
     pool: &AnyPool,
     gate: &WriteGate,
     payment_id: &str,
     step: Step,
+    held: i64,
     retry_at_ms: i64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let _write = gate.enter().await;
-    sqlx::query(
+    let changed = sqlx::query(
         "UPDATE payments SET status_attempts = status_attempts + 1, next_attempt_at = $1 \
-         WHERE payment_id = $2 AND step = $3",
+         WHERE payment_id = $2 AND step = $3 AND next_attempt_at = $4",
     )
     .bind(retry_at_ms)
     .bind(payment_id)
     .bind(step.as_str())
+    .bind(held)
     .execute(pool)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
+}
+
+/// Leases a due payment until `lease_until` (unix ms): the row must be unfinished and due at
+/// `now_ms`; its `next_attempt_at` becomes the lease's end, so it is due for nobody else. True
+/// when this caller got the lease (exactly one row changed), false when another replica's
+/// worker (or a request) holds it or it finished meanwhile.
+pub async fn claim(
+    pool: &AnyPool,
+    gate: &WriteGate,
+    payment_id: &str,
+    now_ms: i64,
+    lease_until: i64,
+) -> anyhow::Result<bool> {
+    anyhow::ensure!(
+        lease_until > now_ms,
+        "a payment lease must end after it starts"
+    );
+    let _write = gate.enter().await;
+    let changed = sqlx::query(
+        "UPDATE payments SET next_attempt_at = $1 \
+         WHERE payment_id = $2 AND step NOT IN ('settled', 'failed') AND next_attempt_at <= $3",
+    )
+    .bind(lease_until)
+    .bind(payment_id)
+    .bind(now_ms)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
+}
+
+/// Gives back the lease `held` without a transition (the drive was stopped or failed): the
+/// payment is due at `due_at_ms`. False when the lease was no longer held.
+pub async fn release(
+    pool: &AnyPool,
+    gate: &WriteGate,
+    payment_id: &str,
+    held: i64,
+    due_at_ms: i64,
+) -> anyhow::Result<bool> {
+    let _write = gate.enter().await;
+    let changed = sqlx::query(
+        "UPDATE payments SET next_attempt_at = $1 \
+         WHERE payment_id = $2 AND step NOT IN ('settled', 'failed') AND next_attempt_at = $3",
+    )
+    .bind(due_at_ms)
+    .bind(payment_id)
+    .bind(held)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
 }
 
 /// Unfinished payments, soonest due first: `(payment_id, next_attempt_at)`.
@@ -247,6 +313,37 @@ impl sqlx::FromRow<'_, sqlx::any::AnyRow> for OutboxRow {
             traceparent: row.try_get("traceparent")?,
             tracestate: row.try_get("tracestate")?,
             baggage: row.try_get("baggage")?,
+        })
+    }
+}
+
+impl sqlx::FromRow<'_, sqlx::any::AnyRow> for PaymentRow {
+    fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row as _;
+        Ok(PaymentRow {
+            payment_id: row.try_get("payment_id")?,
+            customer_id: row.try_get("customer_id")?,
+            merchant_id: row.try_get("merchant_id")?,
+            payer_account_id: row.try_get("payer_account_id")?,
+            payee_account_id: row.try_get("payee_account_id")?,
+            amount: row.try_get("amount")?,
+            currency: row.try_get("currency")?,
+            reference: row.try_get("reference")?,
+            step: row.try_get("step")?,
+            failure_reason: row.try_get("failure_reason")?,
+            hold_id: row.try_get("hold_id")?,
+            hold_operation_id: row.try_get("hold_operation_id")?,
+            capture_operation_id: row.try_get("capture_operation_id")?,
+            release_operation_id: row.try_get("release_operation_id")?,
+            idempotency_key: row.try_get("idempotency_key")?,
+            request_fingerprint: row.try_get("request_fingerprint")?,
+            status_attempts: row.try_get("status_attempts")?,
+            next_attempt_at: row.try_get("next_attempt_at")?,
+            traceparent: row.try_get("traceparent")?,
+            tracestate: row.try_get("tracestate")?,
+            baggage: row.try_get("baggage")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
         })
     }
 }

@@ -33,8 +33,8 @@ use super::schedule::RetrySchedule;
 use super::signature;
 use super::store::{self, AttemptResult, DueDelivery};
 use crate::app::Deps;
-use crate::ledger::write_gate::WriteGate;
-use crate::payments::store::now_ms;
+use crate::db::WriteGate;
+use crate::db::now_ms;
 use crate::rpc::{PropagatedContext, RequestContext, RpcClient, RpcError, RpcRequest};
 
 /// Deliveries fetched per pass.

@@ -22,16 +22,27 @@
 //!
 //! [`signature::verify`] is a reference implementation of these steps.
 //!
-//! Routes: `POST /v1/webhook-endpoints`, `GET /v1/webhook-deliveries` (public, through edge),
-//! `POST /endpoints`, `GET /deliveries?merchant_id=`, `POST /events` (internal).
+//! ## Routes and files
+//! The folder has the shape of every data service: [`error`] (typed errors per operation),
+//! [`model`] (its values: [`model::WebhookUrl`], [`model::EventType`], the listed delivery),
+//! [`ops`] (one file per operation, each read as parse → apply → encode), [`store`] (all of
+//! its SQL); beside them its own machinery: [`delivery`], [`schedule`], [`signature`].
+//! - `POST /v1/webhook-endpoints` (`createWebhookEndpoint`, public) and `POST /endpoints`
+//!   (internal): [`ops::register_endpoint`];
+//! - `GET /v1/webhook-deliveries` (`listWebhookDeliveries`, public) and
+//!   `GET /deliveries?merchant_id=` (internal): [`ops::list_deliveries`];
+//! - `POST /events` (internal, from payments' relay): [`ops::receive_event`].
+//!
+//! A public route and its internal twin are one operation with two parse steps: the public one
+//! takes the merchant from the caller, the internal one from the request.
 
 pub mod delivery;
-pub mod event_type;
+pub mod error;
+pub mod model;
 pub mod ops;
 pub mod schedule;
 pub mod signature;
 pub mod store;
-pub mod url;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,8 +55,9 @@ use tokio::sync::Notify;
 
 use crate::app::{Application, Deps, ServiceBuilder};
 use crate::config;
+use crate::db::WriteGate;
 use crate::db::{self, Migration};
-use crate::ledger::write_gate::WriteGate;
+use crate::service::{InProcess, Operation, Service, ServiceName};
 use delivery::DeliveryWorker;
 use schedule::RetrySchedule;
 
@@ -120,6 +132,46 @@ impl WebhooksState {
     /// Tells the delivery worker new deliveries exist.
     pub fn wake_delivery(&self) {
         self.delivery_wake.notify_one();
+    }
+}
+
+/// webhooks, as one of the platform's services.
+pub struct Webhooks;
+
+impl Service for Webhooks {
+    const NAME: ServiceName = ServiceName::Webhooks;
+    type Settings = Settings;
+
+    fn from_env() -> anyhow::Result<Settings> {
+        Settings::from_env()
+    }
+
+    fn in_process(platform: &InProcess<'_>) -> Settings {
+        let mut settings = Settings::new(platform.database_url(Self::NAME));
+        settings.retry_schedule =
+            RetrySchedule::new(platform.config.webhook_retry_schedule.clone());
+        settings
+    }
+
+    fn for_tests(mut settings: Settings) -> Settings {
+        settings.delivery_timeout = Duration::from_secs(2);
+        settings.sweep = Duration::from_millis(100);
+        settings
+    }
+
+    fn operations() -> Vec<Operation> {
+        vec![
+            ops::register_endpoint::OPERATION,
+            ops::list_deliveries::OPERATION,
+        ]
+    }
+
+    fn set_bind(settings: &mut Settings, bind: SocketAddr) {
+        settings.bind = bind;
+    }
+
+    async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application> {
+        build(settings, deps).await
     }
 }
 

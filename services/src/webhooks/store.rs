@@ -1,82 +1,173 @@
-//! webhooks' SQL: endpoints, received events and deliveries.
+//! webhooks' SQL, all of it: endpoints, received events and deliveries (the delivery worker's
+//! claims and attempts included). Every write takes the database's [`WriteGate`] first.
 
 use sqlx::AnyPool;
 
-/// An endpoint row.
+use super::model::{DeliveryView, EventType, WebhookUrl};
+use crate::db::WriteGate;
+use crate::domain::{DeliveryId, EndpointId, EventId, MerchantId, PaymentId};
+use crate::rpc::PropagatedContext;
+
+/// What event intake reads of an endpoint.
 #[derive(Debug, Clone)]
-pub struct EndpointRow {
+struct EndpointRow {
     /// `whe_…`.
-    pub endpoint_id: String,
+    endpoint_id: String,
     /// Owner.
-    pub merchant_id: String,
-    /// Where deliveries go.
-    pub url: String,
+    merchant_id: String,
     /// Comma-separated subscribed event types.
-    pub events: String,
+    events: String,
 }
 
 impl EndpointRow {
     /// Whether the endpoint subscribed to `event_type`.
-    pub fn subscribes_to(&self, event_type: &str) -> bool {
+    fn subscribes_to(&self, event_type: &str) -> bool {
         self.events.split(',').any(|t| t == event_type)
     }
 }
 
+/// A new endpoint, as registered.
+#[derive(Debug)]
+pub struct NewEndpoint<'a> {
+    /// `whe_…`.
+    pub endpoint_id: &'a EndpointId,
+    /// Owner.
+    pub merchant: &'a MerchantId,
+    /// Where deliveries go.
+    pub url: &'a WebhookUrl,
+    /// Subscribed event types (non-empty).
+    pub events: &'a [EventType],
+    /// The signing secret.
+    pub secret: &'a str,
+}
+
+/// Stores a new endpoint.
+pub async fn insert_endpoint(
+    pool: &AnyPool,
+    gate: &WriteGate,
+    endpoint: &NewEndpoint<'_>,
+) -> anyhow::Result<()> {
+    let events: Vec<&str> = endpoint.events.iter().map(|t| t.as_str()).collect();
+    let _write = gate.enter().await;
+    sqlx::query(
+        "INSERT INTO endpoints (endpoint_id, merchant_id, url, events, secret, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(endpoint.endpoint_id.as_str())
+    .bind(endpoint.merchant.as_str())
+    .bind(endpoint.url.as_str())
+    .bind(events.join(","))
+    .bind(endpoint.secret)
+    .bind(crate::db::now_rfc3339())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// An event received from payments, with the body every delivery of it sends.
+#[derive(Debug)]
+pub struct NewEvent<'a> {
+    /// `evt_…`: events are stored once per id.
+    pub event_id: &'a EventId,
+    /// Its type.
+    pub event_type: EventType,
+    /// The merchant whose endpoints get it.
+    pub merchant: &'a MerchantId,
+    /// The payment it is about.
+    pub payment: &'a PaymentId,
+    /// The exact JSON sent to merchants.
+    pub body: &'a str,
+    /// The trace its deliveries continue.
+    pub trace: &'a PropagatedContext,
+    /// RFC 3339 receipt time.
+    pub received_at: &'a str,
+}
+
+/// Stores the event and one pending delivery, due at `due_ms`, per endpoint of its merchant
+/// subscribed to its type, in one transaction. `None` when the event id was stored before
+/// (nothing is written); otherwise how many deliveries were created.
+pub async fn insert_event(
+    pool: &AnyPool,
+    gate: &WriteGate,
+    event: &NewEvent<'_>,
+    due_ms: i64,
+) -> anyhow::Result<Option<u64>> {
+    let _write = gate.enter().await;
+    let mut tx = pool.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO events (event_id, event_type, merchant_id, payment_id, body, traceparent, \
+           tracestate, baggage, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(event.event_id.as_str())
+    .bind(event.event_type.as_str())
+    .bind(event.merchant.as_str())
+    .bind(event.payment.as_str())
+    .bind(event.body)
+    .bind(Some(event.trace.traceparent.clone()).filter(|t| !t.is_empty()))
+    .bind(event.trace.tracestate.clone())
+    .bind(event.trace.baggage.clone())
+    .bind(event.received_at)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(None);
+    }
+    let endpoints = endpoints_of(&mut tx, event.merchant.as_str()).await?;
+    let mut created = 0;
+    for endpoint in endpoints
+        .iter()
+        .filter(|e| e.subscribes_to(event.event_type.as_str()))
+    {
+        created += sqlx::query(
+            "INSERT INTO deliveries (delivery_id, event_id, endpoint_id, merchant_id, payment_id, \
+               event_type, status, attempts, next_attempt_at, last_response_status, last_error, \
+               created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, NULL, NULL, $8, $8) \
+             ON CONFLICT (event_id, endpoint_id) DO NOTHING",
+        )
+        .bind(DeliveryId::generate().as_str())
+        .bind(event.event_id.as_str())
+        .bind(&endpoint.endpoint_id)
+        .bind(&endpoint.merchant_id)
+        .bind(event.payment.as_str())
+        .bind(event.event_type.as_str())
+        .bind(due_ms)
+        .bind(event.received_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    tx.commit().await?;
+    Ok(Some(created))
+}
+
 /// Endpoints of a merchant.
-pub async fn endpoints_of(
+async fn endpoints_of(
     conn: &mut sqlx::AnyConnection,
     merchant_id: &str,
 ) -> anyhow::Result<Vec<EndpointRow>> {
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT endpoint_id, merchant_id, url, events FROM endpoints WHERE merchant_id = $1",
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT endpoint_id, merchant_id, events FROM endpoints WHERE merchant_id = $1",
     )
     .bind(merchant_id)
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(endpoint_id, merchant_id, url, events)| EndpointRow {
+        .map(|(endpoint_id, merchant_id, events)| EndpointRow {
             endpoint_id,
             merchant_id,
-            url,
             events,
         })
         .collect())
 }
 
-/// A delivery as the merchant lists it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct DeliveryView {
-    /// `dlv_…`.
-    pub delivery_id: String,
-    /// `evt_…`.
-    pub event_id: String,
-    /// `payment.settled | payment.failed`.
-    pub event_type: String,
-    /// `whe_…`.
-    pub endpoint_id: String,
-    /// The payment the event is about.
-    pub payment_id: String,
-    /// `pending | delivered | dead_lettered`.
-    pub status: String,
-    /// Attempts made.
-    pub attempts: i64,
-    /// HTTP status of the last attempt, if it got one.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub last_response_status: Option<i64>,
-    /// Transport error or non-2xx summary of the last attempt.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub last_error: Option<String>,
-    /// RFC 3339.
-    pub created_at: String,
-    /// RFC 3339.
-    pub updated_at: String,
-}
-
 /// A merchant's deliveries, newest first (at most `limit`).
 pub async fn deliveries_of(
     pool: &AnyPool,
-    merchant_id: &str,
+    merchant: &MerchantId,
     limit: i64,
 ) -> anyhow::Result<Vec<DeliveryView>> {
     type Row = (
@@ -97,7 +188,7 @@ pub async fn deliveries_of(
            last_response_status, last_error, created_at, updated_at \
          FROM deliveries WHERE merchant_id = $1 ORDER BY delivery_id DESC LIMIT $2",
     )
-    .bind(merchant_id)
+    .bind(merchant.as_str())
     .bind(limit)
     .fetch_all(pool)
     .await?;
@@ -229,7 +320,7 @@ pub enum AttemptResult {
 /// due again at `lease_until` with the same attempt count.
 pub async fn claim(
     pool: &AnyPool,
-    gate: &crate::ledger::write_gate::WriteGate,
+    gate: &WriteGate,
     delivery_id: &str,
     attempts_seen: i64,
     now_ms: i64,
@@ -258,7 +349,7 @@ pub async fn claim(
 /// `now_ms` instead of when the lease would have ended. False when the claim was no longer held.
 pub async fn release(
     pool: &AnyPool,
-    gate: &crate::ledger::write_gate::WriteGate,
+    gate: &WriteGate,
     delivery_id: &str,
     attempts_before: i64,
     lease_until: i64,
@@ -284,7 +375,7 @@ pub async fn release(
 /// claimed or recorded since).
 pub async fn record_attempt(
     pool: &AnyPool,
-    gate: &crate::ledger::write_gate::WriteGate,
+    gate: &WriteGate,
     delivery_id: &str,
     attempts_before: i64,
     lease_until: i64,
@@ -325,7 +416,7 @@ pub async fn record_attempt(
 /// claimed one was never sent). False when the claim ending at `lease_until` is no longer held.
 pub async fn defer(
     pool: &AnyPool,
-    gate: &crate::ledger::write_gate::WriteGate,
+    gate: &WriteGate,
     delivery_id: &str,
     attempts_before: i64,
     lease_until: i64,

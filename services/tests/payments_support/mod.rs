@@ -4,10 +4,11 @@
 
 #![allow(dead_code)]
 
+use minibank::service::Service;
 use std::time::Duration;
 
 use minibank::app::{Deps, ShutdownHandle};
-use minibank::ledger::domain::{AccountId, CustomerId, MerchantId};
+use minibank::domain::{AccountId, CustomerId, MerchantId};
 use minibank::rpc::RpcClient;
 use minibank::telemetry::Telemetry;
 use serde_json::{Value, json};
@@ -73,13 +74,16 @@ impl Money {
         let webhooks_url = webhooks.base_url();
         tokio::spawn(webhooks.run_until_stopped());
 
-        let mut settings = minibank::payments::Settings::new(
-            db.url("payments").await,
-            &ledger_url,
-            &webhooks_url,
-            provider_url,
-        )
-        .for_tests();
+        let mut settings = <minibank::payments::Payments as Service>::for_tests(
+            minibank::payments::Settings::new(
+                db.url("payments").await,
+                &ledger_url,
+                &webhooks_url,
+                provider_url,
+            ),
+        );
+        // As the in-process platform's default (`PlatformConfig::for_tests`).
+        settings.provider_timeout = Duration::from_millis(300);
         tweak(&mut settings);
         let payments = start_payments(&settings, &http).await;
         Money {
@@ -102,6 +106,12 @@ impl Money {
             .expect("payments task")
             .expect("payments ran");
         self.payments = start_payments(&self.settings, &self.http).await;
+    }
+
+    /// Starts one more payments replica on the same database and peers (the caller stops it by
+    /// dropping it with the test).
+    pub async fn start_replica(&self) -> PaymentsProcess {
+        start_payments(&self.settings, &self.http).await
     }
 
     /// POST JSON to a base URL + path, with optional identity and extra headers.

@@ -1,7 +1,8 @@
-//! `GET /audit` (internal) and `GET /v1/ledger/audit` (operators with `ledger:audit`): proves
-//! double entry per currency. `balanced` is true when, for every currency, the postings sum to
-//! zero, the account balances (funding account included) sum to zero, and every account's
-//! running `balance`/`held` equal the sums of its postings/open holds.
+//! `GET /audit` (internal) and `GET /v1/ledger/audit` (public `auditLedger`, operators with
+//! `ledger:audit`): proves double entry per currency. `balanced` is true when, for every
+//! currency, the postings sum to zero, the account balances (funding account included) sum to
+//! zero, and every account's running `balance`/`held` equal the sums of its postings/open holds.
+//! 200 the report; 401/403 on the public route without an identity or the scope.
 
 use std::collections::BTreeMap;
 
@@ -9,9 +10,14 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
-use crate::http_error::ApiError;
 use crate::ledger::LedgerState;
+use crate::ledger::error::{AccessError, AuditError};
+use crate::ledger::store::{self, AuditTotals};
 use crate::rpc::RequestContext;
+use crate::service::Operation;
+
+/// The public operation, as the contract names it.
+pub const OPERATION: Operation = Operation::new::<AuditError>("auditLedger", &[200]);
 
 /// The audit report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,58 +43,39 @@ pub struct CurrencyAudit {
     pub open_holds: i64,
 }
 
-/// Internal handler.
-pub async fn handle(State(state): State<LedgerState>) -> Result<Json<Audit>, ApiError> {
-    run(&state).await.map(Json).map_err(ApiError::internal)
+/// A request for the audit (it takes no parameters).
+#[derive(Debug)]
+pub struct RunAudit;
+
+impl RunAudit {
+    /// Internal route: anyone who can reach it.
+    pub fn parse() -> Self {
+        RunAudit
+    }
+
+    /// Public route: operators with `ledger:audit`.
+    pub fn parse_public(context: &RequestContext) -> Result<Self, AuditError> {
+        AccessError::require(context, "ledger:audit")?;
+        Ok(RunAudit)
+    }
+
+    /// Reads the totals (one snapshot) and checks them.
+    pub async fn apply(self, state: &LedgerState) -> Result<Audit, AuditError> {
+        Ok(check(store::audit_totals(&state.pool).await?))
+    }
 }
 
-/// Public handler: operators with `ledger:audit`.
-pub async fn handle_public(
-    context: RequestContext,
-    State(state): State<LedgerState>,
-) -> Result<Json<Audit>, ApiError> {
-    context.require_scope("ledger:audit")?;
-    run(&state).await.map(Json).map_err(ApiError::internal)
-}
-
-/// Computes the report.
-pub async fn run(state: &LedgerState) -> anyhow::Result<Audit> {
-    // One snapshot for every query (SQLite WAL; REPEATABLE READ on PostgreSQL), so holds placed
-    // by concurrent payments between two of these queries cannot make a sound ledger look
-    // unbalanced.
-    let mut tx = crate::db::begin_snapshot(&state.pool).await?;
-    let balances: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT currency, CAST(SUM(balance) AS BIGINT), CAST(SUM(held) AS BIGINT), \
-                CAST(SUM(CASE WHEN kind = 'funding' THEN -balance ELSE 0 END) AS BIGINT) \
-         FROM accounts GROUP BY currency ORDER BY currency",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let postings: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT currency, CAST(SUM(amount) AS BIGINT) FROM postings GROUP BY currency",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let holds: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT currency, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM holds \
-         WHERE status = 'held' GROUP BY currency",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let drifted: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM accounts a WHERE \
-           a.balance <> COALESCE((SELECT CAST(SUM(p.amount) AS BIGINT) FROM postings p WHERE p.account_id = a.account_id), 0) \
-        OR a.held <> COALESCE((SELECT CAST(SUM(h.amount) AS BIGINT) FROM holds h WHERE h.account_id = a.account_id AND h.status = 'held'), 0)",
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-
-    tx.commit().await?;
-
-    let postings: BTreeMap<_, _> = postings.into_iter().collect();
-    let holds: BTreeMap<_, _> = holds.into_iter().map(|(c, n, sum)| (c, (n, sum))).collect();
-    let mut balanced = drifted == 0 && postings.values().all(|sum| *sum == 0);
-    let currencies = balances
+/// The report the totals make.
+fn check(totals: AuditTotals) -> Audit {
+    let postings: BTreeMap<_, _> = totals.postings.into_iter().collect();
+    let holds: BTreeMap<_, _> = totals
+        .holds
+        .into_iter()
+        .map(|(c, n, sum)| (c, (n, sum)))
+        .collect();
+    let mut balanced = totals.drifted == 0 && postings.values().all(|sum| *sum == 0);
+    let currencies = totals
+        .balances
         .into_iter()
         .map(|(currency, total_balances, total_held, total_top_ups)| {
             let (open_holds, held_in_holds) = holds.get(&currency).copied().unwrap_or((0, 0));
@@ -102,8 +89,44 @@ pub async fn run(state: &LedgerState) -> anyhow::Result<Audit> {
             }
         })
         .collect();
-    Ok(Audit {
+    Audit {
         balanced,
         currencies,
-    })
+    }
+}
+
+fn encode(audit: Audit) -> Json<Audit> {
+    Json(audit)
+}
+
+/// Internal handler.
+pub async fn handle(State(state): State<LedgerState>) -> Result<Json<Audit>, AuditError> {
+    let audit = RunAudit::parse().apply(&state).await?;
+    Ok(encode(audit))
+}
+
+/// Public handler.
+pub async fn handle_public(
+    context: RequestContext,
+    State(state): State<LedgerState>,
+) -> Result<Json<Audit>, AuditError> {
+    let audit = RunAudit::parse_public(&context)?.apply(&state).await?;
+    Ok(encode(audit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_currency_whose_open_holds_differ_from_its_accounts_held_sum_is_unbalanced() {
+        let totals = |held_in_holds| AuditTotals {
+            balances: vec![("GBP".into(), 0, 40, 100)],
+            postings: vec![("GBP".into(), 0)],
+            holds: vec![("GBP".into(), 1, held_in_holds)],
+            drifted: 0,
+        };
+        assert!(check(totals(40)).balanced);
+        assert!(!check(totals(39)).balanced);
+    }
 }

@@ -1,6 +1,7 @@
-//! `POST /holds {"operation_id","account_id","amount","currency"}`: reserves funds on an account.
-//! 201 hold; 422 `insufficient_funds` when `balance - held` is below the amount (recorded, so a
-//! replay refuses again), 422 `account_closed`, 422 `currency_mismatch`, 404 `account_not_found`.
+//! `POST /holds {"operation_id","account_id","amount","currency"}` (internal): reserves funds on
+//! an account. 201 hold; 422 `insufficient_funds` when `balance - held` is below the amount,
+//! `account_closed`, `currency_mismatch` (each recorded, so a replay refuses again),
+//! `operation_id_reused`, the body's codes; 404 `account_not_found` (not recorded).
 //!
 //! The check and the reservation are one conditional UPDATE (`… WHERE balance - held >= amount`),
 //! so two concurrent holds can never both pass the check on the same money.
@@ -9,93 +10,105 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use crate::http_error::{ApiError, ApiJson};
+use crate::domain::{AccountId, Amount, Currency, HoldId, Money, OperationId};
+use crate::http_error::ApiJson;
 use crate::ledger::LedgerState;
-use crate::ledger::domain::{AccountId, Amount, Currency, HoldId, Money, OperationId};
-use crate::ledger::model::HoldView;
-use crate::ledger::store::{self, Recorded};
+use crate::ledger::error::{AccountRefusal, HoldValues, Invalid, PlaceHoldError};
+use crate::ledger::model::{HoldView, Recorded};
+use crate::ledger::store::{self, Claim};
 
-/// The request body.
+type InvalidHold = Invalid<HoldValues>;
+
+/// The request body, as sent.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct PlaceHoldBody {
+    operation_id: String,
+    account_id: String,
+    amount: serde_json::Value,
+    currency: String,
+}
+
+/// A parsed hold request.
+#[derive(Debug)]
 pub struct PlaceHold {
     operation_id: OperationId,
     account_id: AccountId,
-    amount: serde_json::Value,
-    currency: String,
+    money: Money,
+}
+
+impl PlaceHold {
+    /// Checks the operation id, the account id and the money.
+    pub fn parse(body: PlaceHoldBody) -> Result<Self, PlaceHoldError> {
+        let operation_id = OperationId::parse(&body.operation_id)
+            .map_err(|e| InvalidHold::value("operation_id", e))?;
+        let account_id =
+            AccountId::parse(&body.account_id).map_err(|e| InvalidHold::value("account_id", e))?;
+        let amount =
+            Amount::from_json(&body.amount).map_err(|e| InvalidHold::value("amount", e))?;
+        let currency =
+            Currency::parse(&body.currency).map_err(|e| InvalidHold::value("currency", e))?;
+        Ok(PlaceHold {
+            operation_id,
+            account_id,
+            money: Money::new(amount, currency),
+        })
+    }
+
+    /// Reserves the money and inserts the hold in one transaction, recording the answer (the
+    /// hold, or a refusal of an existing account) under the operation id.
+    pub async fn apply(self, state: &LedgerState) -> Result<Recorded, PlaceHoldError> {
+        let PlaceHold {
+            operation_id,
+            account_id,
+            money,
+        } = self;
+        let account_id = account_id.as_str();
+        let description = format!("hold {account_id} {money}");
+        let _write = state.gate.enter().await;
+        let mut tx = state.pool.begin().await?;
+        match store::claim(&mut tx, &operation_id, &description).await? {
+            Claim::New => {}
+            Claim::Replay(first) => return Ok(first),
+            Claim::Reused => return Err(PlaceHoldError::OperationIdReused(operation_id)),
+        }
+        let result = if store::reserve(&mut tx, account_id, money).await? {
+            let hold = HoldView {
+                hold_id: HoldId::generate().to_string(),
+                account_id: account_id.to_owned(),
+                amount: money.minor_units(),
+                currency: money.currency().to_string(),
+                status: "held".into(),
+                to_account_id: None,
+            };
+            store::insert_hold(&mut tx, &hold).await?;
+            Recorded::ok(StatusCode::CREATED, &hold)?
+        } else {
+            match store::account_refusal(&mut tx, account_id, money.currency()).await? {
+                // Nothing to record for an account that does not exist (yet).
+                Some(refusal @ AccountRefusal::NotFound { .. }) => return Err(refusal.into()),
+                Some(refusal) => Recorded::refused(refusal),
+                None => Recorded::refused(PlaceHoldError::InsufficientFunds {
+                    account_id: account_id.to_owned(),
+                    money,
+                }),
+            }
+        };
+        store::record(&mut tx, &operation_id, &result).await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+}
+
+fn encode(answer: Recorded) -> Recorded {
+    answer
 }
 
 /// Handler.
 pub async fn handle(
     State(state): State<LedgerState>,
-    ApiJson(request): ApiJson<PlaceHold>,
-) -> Result<Recorded, ApiError> {
-    let amount = Amount::from_json(&request.amount)
-        .map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
-    let currency = Currency::parse(&request.currency)
-        .map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
-    let money = Money::new(amount, currency);
-    let account_id = request.account_id.as_str();
-    let description = format!("hold {account_id} {money}");
-
-    let _write = state.gate.enter().await;
-    let mut tx = state.pool.begin().await.map_err(ApiError::internal)?;
-    if let Some(first) = store::claim(&mut tx, &request.operation_id, &description).await? {
-        return Ok(first);
-    }
-    let reserved = sqlx::query(
-        "UPDATE accounts SET held = held + $1 \
-         WHERE account_id = $2 AND currency = $3 AND status = 'open' AND kind <> 'funding' \
-           AND balance - held >= $1",
-    )
-    .bind(money.minor_units())
-    .bind(account_id)
-    .bind(currency.as_str())
-    .execute(&mut *tx)
-    .await
-    .map_err(ApiError::internal)?
-    .rows_affected();
-    let result = if reserved == 0 {
-        let refusal = store::account_refusal(&mut tx, account_id, currency.as_str())
-            .await?
-            .unwrap_or_else(|| {
-                ApiError::unprocessable(
-                    "insufficient_funds",
-                    format!("account `{account_id}` has less than {money} available"),
-                )
-            });
-        if refusal.status == StatusCode::NOT_FOUND {
-            return Err(refusal);
-        }
-        Recorded::refused(refusal)
-    } else {
-        let hold_id = HoldId::generate();
-        let now = crate::db::now_rfc3339();
-        sqlx::query(
-            "INSERT INTO holds (hold_id, account_id, amount, currency, status, to_account_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 'held', NULL, $5, $5)",
-        )
-        .bind(hold_id.as_str())
-        .bind(account_id)
-        .bind(money.minor_units())
-        .bind(currency.as_str())
-        .bind(&now)
-        .execute(&mut *tx)
-        .await
-        .map_err(ApiError::internal)?;
-        Recorded::ok(
-            StatusCode::CREATED,
-            &HoldView {
-                hold_id: hold_id.to_string(),
-                account_id: account_id.to_owned(),
-                amount: money.minor_units(),
-                currency: currency.to_string(),
-                status: "held".into(),
-                to_account_id: None,
-            },
-        )?
-    };
-    store::record(&mut tx, &request.operation_id, &result).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
-    Ok(result)
+    ApiJson(body): ApiJson<PlaceHoldBody>,
+) -> Result<Recorded, PlaceHoldError> {
+    let answer = PlaceHold::parse(body)?.apply(&state).await?;
+    Ok(encode(answer))
 }

@@ -1,23 +1,26 @@
-//! `POST /accounts {"account_id","owner_id","currency","kind"}`: opens an account, idempotently
-//! by account id (auth retries onboarding safely). 201 when new, 200 when it already exists with
-//! the same owner, currency and kind, 409 `account_exists` when it exists with others.
+//! `POST /accounts {"account_id","owner_id","currency","kind"}` (internal): opens an account,
+//! idempotently by account id (auth retries onboarding safely). 201 when new, 200 when it already
+//! exists with the same owner, currency and kind, 409 `account_exists` when it exists with
+//! others; 422 `invalid_id` / `invalid_currency` / `wrong_type` (an unknown kind) for bad values.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use crate::http_error::{ApiError, ApiJson};
+use crate::domain::{AccountId, Currency, OwnerId};
+use crate::http_error::{ApiJson, Internal};
 use crate::ledger::LedgerState;
-use crate::ledger::domain::{AccountId, Currency, OwnerId};
+use crate::ledger::error::{AccountValues, Invalid, OpenAccountError};
 use crate::ledger::model::AccountView;
-use crate::ledger::store::{Recorded, load_account};
+use crate::ledger::store;
 
-/// The request body.
+/// The request body, as sent.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OpenAccount {
-    account_id: AccountId,
-    owner_id: OwnerId,
+pub struct OpenAccountBody {
+    account_id: String,
+    owner_id: String,
     currency: String,
     kind: AccountKind,
 }
@@ -41,48 +44,81 @@ impl AccountKind {
     }
 }
 
-/// Handler.
-pub async fn handle(
-    State(state): State<LedgerState>,
-    ApiJson(request): ApiJson<OpenAccount>,
-) -> Result<Recorded, ApiError> {
-    let currency = Currency::parse(&request.currency)
-        .map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
-    let _write = state.gate.enter().await;
-    let mut conn = state.pool.acquire().await.map_err(ApiError::internal)?;
-    let inserted = sqlx::query(
-        "INSERT INTO accounts (account_id, owner_id, currency, kind, status, balance, held, created_at) \
-         VALUES ($1, $2, $3, $4, 'open', 0, 0, $5) ON CONFLICT (account_id) DO NOTHING",
-    )
-    .bind(request.account_id.as_str())
-    .bind(request.owner_id.as_str())
-    .bind(currency.as_str())
-    .bind(request.kind.as_str())
-    .bind(crate::db::now_rfc3339())
-    .execute(&mut *conn)
-    .await
-    .map_err(ApiError::internal)?
-    .rows_affected();
-    let account = load_account(&mut conn, request.account_id.as_str())
-        .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("account vanished after insert")))?;
-    if inserted == 0
-        && (account.owner_id != request.owner_id.as_str()
-            || account.currency != currency.as_str()
-            || account.kind != request.kind.as_str())
-    {
-        return Err(ApiError::conflict(
-            "account_exists",
-            format!(
-                "account `{}` already exists with another owner, currency or kind",
-                request.account_id
-            ),
-        ));
+/// A parsed request to open an account.
+#[derive(Debug)]
+pub struct OpenAccount {
+    account_id: AccountId,
+    owner_id: OwnerId,
+    currency: Currency,
+    kind: AccountKind,
+}
+
+/// The account, and whether this request created it.
+#[derive(Debug)]
+pub struct Opened {
+    account: AccountView,
+    created: bool,
+}
+
+impl OpenAccount {
+    /// Checks the ids and the currency.
+    pub fn parse(body: OpenAccountBody) -> Result<Self, OpenAccountError> {
+        Ok(OpenAccount {
+            account_id: AccountId::parse(&body.account_id)
+                .map_err(|e| Invalid::<AccountValues>::value("account_id", e))?,
+            owner_id: OwnerId::parse(&body.owner_id)
+                .map_err(|e| Invalid::<AccountValues>::value("owner_id", e))?,
+            currency: Currency::parse(&body.currency)
+                .map_err(|e| Invalid::<AccountValues>::value("currency", e))?,
+            kind: body.kind,
+        })
     }
-    let status = if inserted == 1 {
+
+    /// Inserts the account unless it exists; an existing one must match.
+    pub async fn apply(self, state: &LedgerState) -> Result<Opened, OpenAccountError> {
+        let _write = state.gate.enter().await;
+        let mut conn = state.pool.acquire().await?;
+        let id = self.account_id.as_str();
+        let created = store::insert_account(
+            &mut conn,
+            id,
+            self.owner_id.as_str(),
+            self.currency,
+            self.kind.as_str(),
+        )
+        .await?;
+        let account = store::load_account(&mut conn, id)
+            .await?
+            .ok_or_else(|| Internal::from(anyhow::anyhow!("account vanished after insert")))?;
+        let same = account.owner_id == self.owner_id.as_str()
+            && account.currency == self.currency.as_str()
+            && account.kind == self.kind.as_str();
+        if !created && !same {
+            return Err(OpenAccountError::AccountExists {
+                account_id: self.account_id.to_string(),
+            });
+        }
+        Ok(Opened {
+            account: AccountView::from(account),
+            created,
+        })
+    }
+}
+
+fn encode(opened: Opened) -> (StatusCode, Json<AccountView>) {
+    let status = if opened.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Recorded::ok(status, &AccountView::from(account))
+    (status, Json(opened.account))
+}
+
+/// Handler.
+pub async fn handle(
+    State(state): State<LedgerState>,
+    ApiJson(body): ApiJson<OpenAccountBody>,
+) -> Result<(StatusCode, Json<AccountView>), OpenAccountError> {
+    let opened = OpenAccount::parse(body)?.apply(&state).await?;
+    Ok(encode(opened))
 }

@@ -1,26 +1,45 @@
-//! `POST /accounts/{id}/top-ups {"operation_id","amount","currency"}` (internal; `operation_id`
-//! optional on the public `POST /v1/accounts/{id}/top-ups`, operators only): money enters the
-//! ledger from the currency's funding account. 201 `{"account_id","balance","available","currency"}`.
+//! `POST /accounts/{id}/top-ups {"operation_id","amount","currency"}` (internal) and the public
+//! `POST /v1/accounts/{id}/top-ups` (`topUpAccount`, `accounts:fund`; `operation_id` optional,
+//! a fresh one when absent): money enters the ledger from the currency's funding account.
+//! 201 `{"account_id","balance","available","currency"}`; 404 `account_not_found`; 422
+//! `currency_mismatch` or `account_closed` (recorded and replayed), `operation_id_reused`, the
+//! body's codes (`invalid_amount`, `invalid_currency`, `invalid_key`, `missing_field`, …).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::http_error::{ApiError, ApiJson};
+use crate::domain::{Amount, Currency, Money, OperationId};
+use crate::http_error::{ApiJson, Internal, InvalidRequest};
 use crate::ledger::LedgerState;
-use crate::ledger::domain::{Amount, Currency, Money, OperationId};
+use crate::ledger::error::{AccessError, AccountRefusal, Invalid, MoneyValues, TopUpError};
+use crate::ledger::model::Recorded;
 use crate::ledger::rules;
-use crate::ledger::store::{self, Recorded};
+use crate::ledger::store::{self, Claim};
 use crate::rpc::RequestContext;
+use crate::service::Operation;
 
-/// The request body.
+/// The public operation, as the contract names it.
+pub const OPERATION: Operation = Operation::new::<TopUpError>("topUpAccount", &[201]);
+
+type InvalidTopUp = Invalid<MoneyValues>;
+
+/// The request body, as sent.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TopUp {
+pub struct TopUpBody {
     #[serde(default)]
-    operation_id: Option<OperationId>,
+    operation_id: Option<String>,
     amount: serde_json::Value,
     currency: String,
+}
+
+/// A parsed top-up.
+#[derive(Debug)]
+pub struct TopUp {
+    account_id: String,
+    operation_id: OperationId,
+    money: Money,
 }
 
 /// The response body.
@@ -36,113 +55,128 @@ pub struct TopUpResult {
     pub currency: String,
 }
 
-/// Internal handler (operation id required).
+impl TopUp {
+    /// Internal route: the caller (a peer) names the operation.
+    pub fn parse(account_id: String, body: TopUpBody) -> Result<Self, TopUpError> {
+        let operation_id = body.operation_id.as_deref().ok_or_else(|| {
+            InvalidTopUp::from(InvalidRequest::MissingField {
+                field: "operation_id".into(),
+            })
+        })?;
+        let operation_id = parse_operation_id(operation_id)?;
+        Self::parse_money(account_id, operation_id, &body)
+    }
+
+    /// Public route: operators with `accounts:fund`; a missing operation id gets a fresh one.
+    pub fn parse_public(
+        context: &RequestContext,
+        account_id: String,
+        body: TopUpBody,
+    ) -> Result<Self, TopUpError> {
+        AccessError::require(context, "accounts:fund")?;
+        let operation_id = match body.operation_id.as_deref() {
+            Some(raw) => parse_operation_id(raw)?,
+            None => OperationId::generate(),
+        };
+        Self::parse_money(account_id, operation_id, &body)
+    }
+
+    fn parse_money(
+        account_id: String,
+        operation_id: OperationId,
+        body: &TopUpBody,
+    ) -> Result<Self, TopUpError> {
+        let amount =
+            Amount::from_json(&body.amount).map_err(|e| InvalidTopUp::value("amount", e))?;
+        let currency =
+            Currency::parse(&body.currency).map_err(|e| InvalidTopUp::value("currency", e))?;
+        Ok(TopUp {
+            account_id,
+            operation_id,
+            money: Money::new(amount, currency),
+        })
+    }
+
+    /// Credits the account and debits the funding account in one transaction, recording the
+    /// answer (a success or a refusal of an existing account) under the operation id.
+    pub async fn apply(self, state: &LedgerState) -> Result<Recorded, TopUpError> {
+        let TopUp {
+            account_id,
+            operation_id,
+            money,
+        } = self;
+        let description = format!("top_up {account_id} {money}");
+        let _write = state.gate.enter().await;
+        let mut tx = state.pool.begin().await?;
+        match store::claim(&mut tx, &operation_id, &description).await? {
+            Claim::New => {}
+            Claim::Replay(first) => return Ok(first),
+            Claim::Reused => return Err(TopUpError::OperationIdReused(operation_id)),
+        }
+        let result = if store::credit_open_account(&mut tx, &account_id, money).await? {
+            store::debit_funding(&mut tx, money).await?;
+            let postings = rules::top_up(&account_id, money);
+            store::insert_postings(&mut tx, &operation_id, money.currency(), &postings).await?;
+            let account = store::load_account(&mut tx, &account_id)
+                .await?
+                .ok_or_else(|| Internal::from(anyhow::anyhow!("account vanished during top-up")))?;
+            Recorded::ok(
+                StatusCode::CREATED,
+                &TopUpResult {
+                    available: rules::available(account.balance, account.held),
+                    account_id: account.account_id,
+                    balance: account.balance,
+                    currency: account.currency,
+                },
+            )?
+        } else {
+            match store::account_refusal(&mut tx, &account_id, money.currency()).await? {
+                // Nothing to record for an account that does not exist (yet).
+                Some(refusal @ AccountRefusal::NotFound { .. }) => return Err(refusal.into()),
+                Some(refusal) => Recorded::refused(refusal),
+                None => {
+                    return Err(Internal::from(anyhow::anyhow!(
+                        "account `{account_id}` is open in {} yet refused the credit",
+                        money.currency()
+                    ))
+                    .into());
+                }
+            }
+        };
+        store::record(&mut tx, &operation_id, &result).await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+}
+
+/// The operation id a body names.
+fn parse_operation_id(raw: &str) -> Result<OperationId, InvalidTopUp> {
+    OperationId::parse(raw).map_err(|e| InvalidTopUp::value("operation_id", e))
+}
+
+fn encode(answer: Recorded) -> Recorded {
+    answer
+}
+
+/// Internal handler.
 pub async fn handle(
     State(state): State<LedgerState>,
     Path(account_id): Path<String>,
-    ApiJson(request): ApiJson<TopUp>,
-) -> Result<Recorded, ApiError> {
-    let operation_id = request
-        .operation_id
-        .clone()
-        .ok_or_else(|| ApiError::unprocessable("invalid_request", "operation_id is required"))?;
-    apply(&state, &account_id, operation_id, &request).await
+    ApiJson(body): ApiJson<TopUpBody>,
+) -> Result<Recorded, TopUpError> {
+    let answer = TopUp::parse(account_id, body)?.apply(&state).await?;
+    Ok(encode(answer))
 }
 
-/// Public handler: operators with `accounts:fund`; a missing operation id gets a fresh one.
+/// Public handler.
 pub async fn handle_public(
     context: RequestContext,
     State(state): State<LedgerState>,
     Path(account_id): Path<String>,
-    ApiJson(request): ApiJson<TopUp>,
-) -> Result<Recorded, ApiError> {
-    context.require_scope("accounts:fund")?;
-    let operation_id = request
-        .operation_id
-        .clone()
-        .unwrap_or_else(OperationId::generate);
-    apply(&state, &account_id, operation_id, &request).await
-}
-
-/// Parses the money, then applies the top-up in one transaction.
-async fn apply(
-    state: &LedgerState,
-    account_id: &str,
-    operation_id: OperationId,
-    request: &TopUp,
-) -> Result<Recorded, ApiError> {
-    let amount = Amount::from_json(&request.amount)
-        .map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
-    let currency = Currency::parse(&request.currency)
-        .map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
-    let money = Money::new(amount, currency);
-    let description = format!("top_up {account_id} {money}");
-
-    let _write = state.gate.enter().await;
-    let mut tx = state.pool.begin().await.map_err(ApiError::internal)?;
-    if let Some(first) = store::claim(&mut tx, &operation_id, &description).await? {
-        return Ok(first);
-    }
-    let credited = sqlx::query(
-        "UPDATE accounts SET balance = balance + $1 \
-         WHERE account_id = $2 AND currency = $3 AND status = 'open' AND kind <> 'funding'",
-    )
-    .bind(money.minor_units())
-    .bind(account_id)
-    .bind(currency.as_str())
-    .execute(&mut *tx)
-    .await
-    .map_err(ApiError::internal)?
-    .rows_affected();
-    let result = if credited == 0 {
-        let refusal = store::account_refusal(&mut tx, account_id, currency.as_str())
-            .await?
-            .unwrap_or_else(|| ApiError::not_found(format!("account `{account_id}` not found")));
-        if refusal.status == StatusCode::NOT_FOUND {
-            // Nothing to record for an account that does not exist (yet).
-            return Err(refusal);
-        }
-        Recorded::refused(refusal)
-    } else {
-        let funding = rules::funding_account_id(currency);
-        sqlx::query(
-            "INSERT INTO accounts (account_id, owner_id, currency, kind, status, balance, held, created_at) \
-             VALUES ($1, $2, $3, 'funding', 'open', 0, 0, $4) ON CONFLICT (account_id) DO NOTHING",
-        )
-        .bind(&funding)
-        .bind(rules::FUNDING_OWNER)
-        .bind(currency.as_str())
-        .bind(crate::db::now_rfc3339())
-        .execute(&mut *tx)
-        .await
-        .map_err(ApiError::internal)?;
-        sqlx::query("UPDATE accounts SET balance = balance - $1 WHERE account_id = $2")
-            .bind(money.minor_units())
-            .bind(&funding)
-            .execute(&mut *tx)
-            .await
-            .map_err(ApiError::internal)?;
-        store::insert_postings(
-            &mut tx,
-            &operation_id,
-            currency.as_str(),
-            &rules::top_up(account_id, money),
-        )
+    ApiJson(body): ApiJson<TopUpBody>,
+) -> Result<Recorded, TopUpError> {
+    let answer = TopUp::parse_public(&context, account_id, body)?
+        .apply(&state)
         .await?;
-        let account = store::load_account(&mut tx, account_id)
-            .await?
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("account vanished during top-up")))?;
-        Recorded::ok(
-            StatusCode::CREATED,
-            &TopUpResult {
-                available: rules::available(account.balance, account.held),
-                account_id: account.account_id,
-                balance: account.balance,
-                currency: account.currency,
-            },
-        )?
-    };
-    store::record(&mut tx, &operation_id, &result).await?;
-    tx.commit().await.map_err(ApiError::internal)?;
-    Ok(result)
+    Ok(encode(answer))
 }

@@ -13,6 +13,8 @@
 
 use std::fmt;
 
+use crate::payments::ledger_client::LedgerRefusal;
+
 /// Where a payment's saga is. Every step but `Settled` and `Failed` has work left to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Step {
@@ -116,12 +118,12 @@ impl FailureReason {
         }
     }
 
-    /// The reason for a hold the ledger refused with `code`.
-    pub fn for_refused_hold(code: &str) -> FailureReason {
-        match code {
-            "insufficient_funds" => FailureReason::InsufficientFunds,
-            "account_closed" => FailureReason::AccountClosed,
-            _ => FailureReason::AccountUnavailable,
+    /// The reason for a hold the ledger refused.
+    pub fn for_refused_hold(refusal: LedgerRefusal) -> FailureReason {
+        match refusal {
+            LedgerRefusal::InsufficientFunds => FailureReason::InsufficientFunds,
+            LedgerRefusal::AccountClosed => FailureReason::AccountClosed,
+            LedgerRefusal::Unexpected => FailureReason::AccountUnavailable,
         }
     }
 

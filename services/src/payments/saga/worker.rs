@@ -1,6 +1,8 @@
 //! The background worker: on start it resumes every payment a previous process left unfinished,
 //! then keeps driving payments whose postponed step is due (status queries after a provider
 //! timeout, ledger calls while the ledger was down), each with the payment's own trace context.
+//! Each payment is leased in the database before it is driven (see [`super::driver`]), so the
+//! workers of several replicas on one database never drive the same payment at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::driver::SagaDriver;
+use crate::db;
 use crate::payments::store;
 use crate::rpc::{PropagatedContext, RequestContext};
 
@@ -24,7 +27,7 @@ pub async fn run(driver: Arc<SagaDriver>, stop: CancellationToken, sweep: Durati
     loop {
         let wait = match resume_due(&driver, &mut drives).await {
             Ok(Some(next_due_ms)) => {
-                let in_ms = u64::try_from(next_due_ms - store::now_ms()).unwrap_or(0);
+                let in_ms = u64::try_from(next_due_ms - db::now_ms()).unwrap_or(0);
                 Duration::from_millis(in_ms).min(sweep)
             }
             Ok(None) => sweep,
@@ -53,14 +56,15 @@ async fn resume_due(
     driver: &Arc<SagaDriver>,
     drives: &mut JoinSet<()>,
 ) -> anyhow::Result<Option<i64>> {
-    let now = store::now_ms();
+    let now = db::now_ms();
     let mut next_due = None;
     for (payment_id, due_at) in store::unfinished(driver.pool(), BATCH).await? {
         if due_at > now {
             next_due = Some(next_due.map_or(due_at, |n: i64| n.min(due_at)));
             continue;
         }
-        let Some(claim) = driver.try_claim(&payment_id) else {
+        // Leased in the database first: a payment another replica drives is skipped.
+        let Some(mut claim) = driver.claim_due(&payment_id).await? else {
             continue;
         };
         let driver = driver.clone();
@@ -82,20 +86,9 @@ async fn resume_due(
                 payment_id = %payment_id,
             );
             async move {
-                if let Err(error) = driver.drive(&ctx, &claim, row.clone()).await {
+                // On an error the driver gives the lease back for a later retry.
+                if let Err(error) = driver.drive(&ctx, &mut claim, row).await {
                     tracing::error!(error = format!("{error:#}"), "resuming a payment failed");
-                    // Look again after a sweep rather than spinning on a payment that keeps failing.
-                    let retry_at = store::now_ms() + 1_000;
-                    if let Ok(step) = row.step() {
-                        let _ = store::postpone(
-                            driver.pool(),
-                            driver.gate(),
-                            &payment_id,
-                            step,
-                            retry_at,
-                        )
-                        .await;
-                    }
                 }
             }
             .instrument(log_span)

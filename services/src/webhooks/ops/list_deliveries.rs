@@ -1,23 +1,38 @@
-//! `GET /v1/webhook-deliveries` (merchants with `webhooks:read`: their own) and the internal
-//! `GET /deliveries?merchant_id=`: deliveries, newest first.
+//! `GET /v1/webhook-deliveries` (`listWebhookDeliveries`: merchants with `webhooks:read`, their
+//! own) and the internal `GET /deliveries?merchant_id=`: the merchant's deliveries, newest first
+//! (at most [`LIMIT`]).
+//!
+//! Answers: 200 `{"deliveries":[…]}`; 401/403 for a caller who is not a merchant with the scope
+//! (public), 422 `missing_field`/`invalid_id` (field `merchant_id`) for a bad query (internal),
+//! 500 `internal_error`.
 
 use axum::Json;
+use std::collections::HashMap;
+
 use axum::extract::{Query, State};
+use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
-use crate::http_error::ApiError;
-use crate::ledger::domain::MerchantId;
-use crate::rpc::{RequestContext, Role};
+use crate::domain::MerchantId;
+use crate::http_error::{Internal, InvalidRequest};
+use crate::rpc::RequestContext;
+use crate::service::Operation;
 use crate::webhooks::WebhooksState;
-use crate::webhooks::store::{self, DeliveryView};
+use crate::webhooks::error::{ListDeliveriesError, ListDeliveriesForError};
+use crate::webhooks::model::{DeliveryView, calling_merchant};
+use crate::webhooks::store;
 
 /// Deliveries listed at most.
-const LIMIT: i64 = 1000;
+pub const LIMIT: i64 = 1000;
 
-/// Internal query.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    merchant_id: String,
+/// The public operation, as `openapi.json` lists it.
+pub const OPERATION: Operation =
+    Operation::new::<ListDeliveriesError>("listWebhookDeliveries", &[200]);
+
+/// A listing, parsed: whose deliveries.
+#[derive(Debug)]
+pub struct ListDeliveries {
+    merchant: MerchantId,
 }
 
 /// The answer.
@@ -27,38 +42,88 @@ pub struct DeliveryList {
     pub deliveries: Vec<DeliveryView>,
 }
 
-/// Internal handler.
-pub async fn handle(
-    State(state): State<WebhooksState>,
-    Query(query): Query<ListQuery>,
-) -> Result<Json<DeliveryList>, ApiError> {
-    let merchant = MerchantId::parse(&query.merchant_id)
-        .map_err(|e| ApiError::unprocessable("invalid_request", e.to_string()))?;
-    list(&state, &merchant).await
+impl ListDeliveries {
+    /// The public call: the calling merchant's deliveries.
+    pub fn parse(context: &RequestContext) -> Result<Self, ListDeliveriesError> {
+        let merchant = calling_merchant(context, "webhooks:read", "list webhook deliveries")?;
+        Ok(ListDeliveries { merchant })
+    }
+
+    /// The internal call: the deliveries of the merchant the query names (`merchant_id=`).
+    pub fn parse_internal(query: &HashMap<String, String>) -> Result<Self, ListDeliveriesForError> {
+        let raw = query
+            .get("merchant_id")
+            .ok_or_else(|| InvalidRequest::MissingField {
+                field: "merchant_id".into(),
+            })?;
+        let merchant =
+            MerchantId::parse(raw).map_err(|e| InvalidRequest::value("merchant_id", e))?;
+        Ok(ListDeliveries { merchant })
+    }
+
+    /// Reads the deliveries. Only the database can fail here, so the error is [`Internal`],
+    /// which both entry points' errors carry.
+    pub async fn apply(self, state: &WebhooksState) -> Result<DeliveryList, Internal> {
+        let deliveries = store::deliveries_of(state.pool(), &self.merchant, LIMIT).await?;
+        Ok(DeliveryList { deliveries })
+    }
 }
 
-/// Public handler.
+fn encode(list: DeliveryList) -> impl IntoResponse {
+    Json(list)
+}
+
+/// `GET /v1/webhook-deliveries`.
 pub async fn handle_public(
     context: RequestContext,
     State(state): State<WebhooksState>,
-) -> Result<Json<DeliveryList>, ApiError> {
-    let caller = context.require_scope("webhooks:read")?;
-    if caller.role != Role::Merchant {
-        return Err(ApiError::forbidden(
-            "only merchants list webhook deliveries",
-        ));
-    }
-    let merchant = MerchantId::parse(&caller.subject)
-        .map_err(|_| ApiError::forbidden("the caller is not a merchant"))?;
-    list(&state, &merchant).await
+) -> Result<impl IntoResponse, ListDeliveriesError> {
+    let list = ListDeliveries::parse(&context)?.apply(&state).await?;
+    Ok(encode(list))
 }
 
-async fn list(
-    state: &WebhooksState,
-    merchant: &MerchantId,
-) -> Result<Json<DeliveryList>, ApiError> {
-    let deliveries = store::deliveries_of(state.pool(), merchant.as_str(), LIMIT)
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(Json(DeliveryList { deliveries }))
+/// `GET /deliveries?merchant_id=` (internal).
+pub async fn handle(
+    State(state): State<WebhooksState>,
+    // A map of strings: reading the query cannot fail, so axum never answers for us.
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<impl IntoResponse, ListDeliveriesForError> {
+    let list = ListDeliveries::parse_internal(&query)?
+        .apply(&state)
+        .await?;
+    Ok(encode(list))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http_error::ErrorAnswer;
+
+    fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn refused(pairs: &[(&str, &str)]) -> (&'static str, Option<String>) {
+        let error = ListDeliveries::parse_internal(&query(pairs)).unwrap_err();
+        (error.answer().code, error.field().map(str::to_owned))
+    }
+
+    #[test]
+    fn the_internal_query_names_a_merchant() {
+        let merchant = MerchantId::generate();
+        let parsed = ListDeliveries::parse_internal(&query(&[
+            ("x", "1"),
+            ("merchant_id", merchant.as_str()),
+        ]))
+        .unwrap();
+        assert_eq!(parsed.merchant, merchant);
+        assert_eq!(refused(&[]), ("missing_field", Some("merchant_id".into())));
+        assert_eq!(
+            refused(&[("merchant_id", "cus_1")]),
+            ("invalid_id", Some("merchant_id".into()))
+        );
+    }
 }

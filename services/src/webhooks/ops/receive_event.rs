@@ -1,28 +1,36 @@
-//! `POST /events` (from payments' outbox relay): stores the event once per event id and creates
-//! one pending delivery per endpoint of the merchant subscribed to its type, in one transaction.
-//! A repeated event id is a no-op answered 200 (the relay may resend after a crash); a new one
-//! is 202. The delivery worker is woken after commit.
+//! `POST /events {"event_id","event_type","merchant_id","payment_id","payload","traceparent"?,
+//! "tracestate"?,"baggage"?}` (internal, from payments' outbox relay): stores the event once per
+//! event id and creates one pending delivery per endpoint of the merchant subscribed to its
+//! type, in one transaction; the delivery worker is woken after commit.
+//!
+//! Answers: 202 `{"event_id","deliveries","duplicate":false}` for a new event; 200 with
+//! `"duplicate":true` and no deliveries for an event id seen before (the relay may resend after
+//! a crash); 422 `invalid_id` (field `event_id`, `merchant_id` or `payment_id`), 422
+//! `invalid_event_type` (field `event_type`), the body-shape codes of [`InvalidRequest`];
+//! 500 `internal_error`.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::http_error::{ApiError, ApiJson};
-use crate::ledger::domain::{DeliveryId, EventId, MerchantId};
+use crate::domain::{EventId, MerchantId, PaymentId};
+use crate::http_error::{ApiJson, Internal, InvalidRequest};
 use crate::rpc::{PropagatedContext, RequestContext};
 use crate::webhooks::WebhooksState;
-use crate::webhooks::event_type::EventType;
-use crate::webhooks::store;
+use crate::webhooks::error::{InvalidEventType, ReceiveEventError};
+use crate::webhooks::model::EventType;
+use crate::webhooks::store::{self, NewEvent};
 
 /// The request body (API.md "Internal APIs").
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct IncomingEvent {
-    event_id: EventId,
+pub struct ReceiveEventBody {
+    event_id: String,
     event_type: String,
-    merchant_id: MerchantId,
+    merchant_id: String,
     payment_id: String,
     payload: serde_json::Value,
     #[serde(default)]
@@ -31,6 +39,17 @@ pub struct IncomingEvent {
     tracestate: Option<String>,
     #[serde(default)]
     baggage: Option<String>,
+}
+
+/// An event, parsed, with the trace its deliveries continue.
+#[derive(Debug)]
+pub struct ReceiveEvent {
+    event_id: EventId,
+    event_type: EventType,
+    merchant: MerchantId,
+    payment: PaymentId,
+    payload: serde_json::Value,
+    trace: PropagatedContext,
 }
 
 /// The answer.
@@ -44,104 +63,119 @@ pub struct Accepted {
     pub duplicate: bool,
 }
 
-/// Handler.
+impl ReceiveEvent {
+    /// Checks the ids and the type, and picks the trace to continue.
+    pub fn parse(
+        context: &RequestContext,
+        body: ReceiveEventBody,
+    ) -> Result<Self, ReceiveEventError> {
+        let event_id =
+            EventId::parse(&body.event_id).map_err(|e| InvalidRequest::value("event_id", e))?;
+        let merchant = MerchantId::parse(&body.merchant_id)
+            .map_err(|e| InvalidRequest::value("merchant_id", e))?;
+        let payment = PaymentId::parse(&body.payment_id)
+            .map_err(|e| InvalidRequest::value("payment_id", e))?;
+        let event_type = EventType::parse(&body.event_type).map_err(InvalidEventType)?;
+        // Deliveries continue the event's stored context (the payment's trace). When this
+        // request already belongs to that trace (the relay continued it), continue this
+        // request's own span instead, so the delivery hangs under it in the trace tree.
+        let stored = PropagatedContext {
+            traceparent: sendable_header(body.traceparent).unwrap_or_default(),
+            tracestate: sendable_header(body.tracestate),
+            baggage: sendable_header(body.baggage),
+        };
+        let stored_trace_id = stored.traceparent.split('-').nth(1).unwrap_or_default();
+        let trace = if stored_trace_id.is_empty() || stored_trace_id == context.trace_id() {
+            context.propagated()
+        } else {
+            stored
+        };
+        Ok(ReceiveEvent {
+            event_id,
+            event_type,
+            merchant,
+            payment,
+            payload: body.payload,
+            trace,
+        })
+    }
+
+    /// Stores the event and its deliveries (nothing for a known event id), then wakes the
+    /// delivery worker.
+    pub async fn apply(self, state: &WebhooksState) -> Result<Received, ReceiveEventError> {
+        let now = crate::db::now_rfc3339();
+        let body = json!({
+            "id": self.event_id,
+            "type": self.event_type.as_str(),
+            "created_at": now,
+            "data": self.payload,
+        })
+        .to_string();
+        let created = store::insert_event(
+            state.pool(),
+            state.gate(),
+            &NewEvent {
+                event_id: &self.event_id,
+                event_type: self.event_type,
+                merchant: &self.merchant,
+                payment: &self.payment,
+                body: &body,
+                trace: &self.trace,
+                received_at: &now,
+            },
+            crate::db::now_ms(),
+        )
+        .await
+        .map_err(Internal::from)?;
+        if created.is_some() {
+            state.wake_delivery();
+        }
+        Ok(Received {
+            event_id: self.event_id,
+            created,
+        })
+    }
+}
+
+/// What receiving an event did.
+#[derive(Debug)]
+pub struct Received {
+    event_id: EventId,
+    /// `None` when the event id was seen before.
+    created: Option<u64>,
+}
+
+/// A trace field is kept only if it could be sent as the header it came from: it is stored and
+/// sent with every delivery, and one that could not be (a NUL, which PostgreSQL text cannot even
+/// store, or a line break) is ignored, as a propagator ignores an unreadable header.
+fn sendable_header(value: Option<String>) -> Option<String> {
+    value.filter(|value| http::HeaderValue::from_str(value).is_ok())
+}
+
+fn encode(received: Received) -> impl IntoResponse {
+    let (status, deliveries) = match received.created {
+        Some(created) => (
+            StatusCode::ACCEPTED,
+            usize::try_from(created).unwrap_or(usize::MAX),
+        ),
+        None => (StatusCode::OK, 0),
+    };
+    (
+        status,
+        Json(Accepted {
+            event_id: received.event_id.to_string(),
+            deliveries,
+            duplicate: received.created.is_none(),
+        }),
+    )
+}
+
+/// `POST /events` (internal).
 pub async fn handle(
     context: RequestContext,
     State(state): State<WebhooksState>,
-    ApiJson(event): ApiJson<IncomingEvent>,
-) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let event_type = EventType::parse(&event.event_type)
-        .map_err(|e| ApiError::unprocessable("invalid_request", e))?;
-    // Deliveries continue the event's stored context (the payment's trace). When this request
-    // already belongs to that trace (the relay continued it), continue this request's own span
-    // instead, so the delivery hangs under it in the trace tree.
-    let stored = PropagatedContext {
-        traceparent: event.traceparent.clone().unwrap_or_default(),
-        tracestate: event.tracestate.clone(),
-        baggage: event.baggage.clone(),
-    };
-    let stored_trace_id = stored.traceparent.split('-').nth(1).unwrap_or_default();
-    let trace = if stored_trace_id.is_empty() || stored_trace_id == context.trace_id() {
-        context.propagated()
-    } else {
-        stored
-    };
-    let now = crate::db::now_rfc3339();
-    let body = json!({
-        "id": event.event_id,
-        "type": event_type.as_str(),
-        "created_at": now,
-        "data": event.payload,
-    })
-    .to_string();
-
-    let _write = state.gate().enter().await;
-    let mut tx = state.pool().begin().await.map_err(ApiError::internal)?;
-    let inserted = sqlx::query(
-        "INSERT INTO events (event_id, event_type, merchant_id, payment_id, body, traceparent, \
-           tracestate, baggage, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT (event_id) DO NOTHING",
-    )
-    .bind(event.event_id.as_str())
-    .bind(event_type.as_str())
-    .bind(event.merchant_id.as_str())
-    .bind(&event.payment_id)
-    .bind(&body)
-    .bind(Some(trace.traceparent.clone()).filter(|t| !t.is_empty()))
-    .bind(trace.tracestate.clone())
-    .bind(trace.baggage.clone())
-    .bind(&now)
-    .execute(&mut *tx)
-    .await
-    .map_err(ApiError::internal)?
-    .rows_affected();
-    if inserted == 0 {
-        return Ok((
-            StatusCode::OK,
-            Json(Accepted {
-                event_id: event.event_id.to_string(),
-                deliveries: 0,
-                duplicate: true,
-            }),
-        ));
-    }
-    let endpoints = store::endpoints_of(&mut tx, event.merchant_id.as_str())
-        .await
-        .map_err(ApiError::internal)?;
-    let mut created = 0;
-    let due = crate::payments::store::now_ms();
-    for endpoint in endpoints
-        .iter()
-        .filter(|e| e.subscribes_to(event_type.as_str()))
-    {
-        created += sqlx::query(
-            "INSERT INTO deliveries (delivery_id, event_id, endpoint_id, merchant_id, payment_id, \
-               event_type, status, attempts, next_attempt_at, last_response_status, last_error, \
-               created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, NULL, NULL, $8, $8) \
-             ON CONFLICT (event_id, endpoint_id) DO NOTHING",
-        )
-        .bind(DeliveryId::generate().as_str())
-        .bind(event.event_id.as_str())
-        .bind(&endpoint.endpoint_id)
-        .bind(&endpoint.merchant_id)
-        .bind(&event.payment_id)
-        .bind(event_type.as_str())
-        .bind(due)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await
-        .map_err(ApiError::internal)?
-        .rows_affected();
-    }
-    tx.commit().await.map_err(ApiError::internal)?;
-    state.wake_delivery();
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(Accepted {
-            event_id: event.event_id.to_string(),
-            deliveries: usize::try_from(created).unwrap_or(usize::MAX),
-            duplicate: false,
-        }),
-    ))
+    ApiJson(body): ApiJson<ReceiveEventBody>,
+) -> Result<impl IntoResponse, ReceiveEventError> {
+    let received = ReceiveEvent::parse(&context, body)?.apply(&state).await?;
+    Ok(encode(received))
 }

@@ -1,38 +1,58 @@
-//! `POST /v1/webhook-endpoints {"url","events"}` (merchants with `webhooks:write`) and the
-//! internal `POST /endpoints {"merchant_id","url","events"}`: registers an endpoint and answers
-//! its signing secret, the only time it is shown. 422 `invalid_url` for anything but an absolute
-//! http(s) URL, 422 `invalid_events` for an empty or unknown event list.
+//! `POST /v1/webhook-endpoints {"url","events"?}` (`createWebhookEndpoint`: merchants with
+//! `webhooks:write`, for themselves) and the internal `POST /endpoints
+//! {"merchant_id","url","events"?}`: registers an endpoint and answers 201 with its signing
+//! secret, the only time it is shown. `events` defaults to every event type.
+//!
+//! Answers: 422 `invalid_url` (field `url`) for anything but an absolute http(s) URL with a
+//! host and no credentials, 422 `invalid_events` (field `events`) for an empty or unknown event
+//! list, the body-shape codes of [`InvalidRequest`], 401/403 for a caller who is not a merchant
+//! with the scope, 500 `internal_error`.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
-use crate::http_error::{ApiError, ApiJson};
-use crate::ledger::domain::{EndpointId, MerchantId};
-use crate::rpc::{RequestContext, Role};
+use crate::domain::{EndpointId, MerchantId};
+use crate::http_error::{ApiJson, Internal, InvalidRequest};
+use crate::rpc::RequestContext;
+use crate::service::Operation;
 use crate::webhooks::WebhooksState;
-use crate::webhooks::event_type::EventType;
-use crate::webhooks::url::WebhookUrl;
+use crate::webhooks::error::RegisterEndpointError;
+use crate::webhooks::model::{EventType, WebhookUrl, calling_merchant};
+use crate::webhooks::store::{self, NewEndpoint};
 
-/// Public request body.
+/// The public operation, as `openapi.json` lists it.
+pub const OPERATION: Operation =
+    Operation::new::<RegisterEndpointError>("createWebhookEndpoint", &[201]);
+
+/// Public request body: the endpoint belongs to the calling merchant.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RegisterEndpoint {
+pub struct RegisterEndpointBody {
     url: String,
     #[serde(default)]
     events: Option<Vec<String>>,
 }
 
-/// Internal request body.
+/// Internal request body: the merchant is named.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RegisterEndpointFor {
+pub struct RegisterEndpointForBody {
     merchant_id: String,
     url: String,
     #[serde(default)]
     events: Option<Vec<String>>,
+}
+
+/// A registration, parsed.
+#[derive(Debug)]
+pub struct RegisterEndpoint {
+    merchant: MerchantId,
+    url: WebhookUrl,
+    events: Vec<EventType>,
 }
 
 /// The answer (with the secret, shown once).
@@ -48,73 +68,110 @@ pub struct RegisteredEndpoint {
     pub secret: String,
 }
 
-/// Public handler: the endpoint belongs to the calling merchant.
+/// What a registration made.
+#[derive(Debug)]
+pub struct Registered {
+    endpoint_id: EndpointId,
+    url: WebhookUrl,
+    events: Vec<EventType>,
+    secret: String,
+}
+
+impl RegisterEndpoint {
+    /// The public body, for the calling merchant.
+    pub fn parse(
+        context: &RequestContext,
+        body: RegisterEndpointBody,
+    ) -> Result<Self, RegisterEndpointError> {
+        let merchant = calling_merchant(context, "webhooks:write", "register webhook endpoints")?;
+        Self::parse_for(merchant, &body.url, body.events.as_deref())
+    }
+
+    /// The internal body, for the merchant it names.
+    pub fn parse_internal(body: RegisterEndpointForBody) -> Result<Self, RegisterEndpointError> {
+        let merchant = MerchantId::parse(&body.merchant_id)
+            .map_err(|e| InvalidRequest::value("merchant_id", e))?;
+        Self::parse_for(merchant, &body.url, body.events.as_deref())
+    }
+
+    fn parse_for(
+        merchant: MerchantId,
+        url: &str,
+        events: Option<&[String]>,
+    ) -> Result<Self, RegisterEndpointError> {
+        Ok(RegisterEndpoint {
+            merchant,
+            url: WebhookUrl::parse(url)?,
+            events: match events {
+                Some(list) => EventType::parse_list(list)?,
+                None => EventType::ALL.to_vec(),
+            },
+        })
+    }
+
+    /// Stores the endpoint with a fresh secret.
+    pub async fn apply(self, state: &WebhooksState) -> Result<Registered, RegisterEndpointError> {
+        let endpoint_id = EndpointId::generate();
+        let secret = new_secret();
+        store::insert_endpoint(
+            state.pool(),
+            state.gate(),
+            &NewEndpoint {
+                endpoint_id: &endpoint_id,
+                merchant: &self.merchant,
+                url: &self.url,
+                events: &self.events,
+                secret: &secret,
+            },
+        )
+        .await
+        .map_err(Internal::from)?;
+        Ok(Registered {
+            endpoint_id,
+            url: self.url,
+            events: self.events,
+            secret,
+        })
+    }
+}
+
+fn encode(registered: Registered) -> impl IntoResponse {
+    (
+        StatusCode::CREATED,
+        Json(RegisteredEndpoint {
+            endpoint_id: registered.endpoint_id.to_string(),
+            url: registered.url.to_string(),
+            events: registered
+                .events
+                .iter()
+                .map(|t| t.as_str().to_owned())
+                .collect(),
+            secret: registered.secret,
+        }),
+    )
+}
+
+/// `POST /v1/webhook-endpoints`.
 pub async fn handle_public(
     context: RequestContext,
     State(state): State<WebhooksState>,
-    ApiJson(body): ApiJson<RegisterEndpoint>,
-) -> Result<(StatusCode, Json<RegisteredEndpoint>), ApiError> {
-    let caller = context.require_scope("webhooks:write")?;
-    if caller.role != Role::Merchant {
-        return Err(ApiError::forbidden(
-            "only merchants register webhook endpoints",
-        ));
-    }
-    let merchant = MerchantId::parse(&caller.subject)
-        .map_err(|_| ApiError::forbidden("the caller is not a merchant"))?;
-    register(&state, &merchant, &body.url, body.events.as_deref()).await
+    ApiJson(body): ApiJson<RegisterEndpointBody>,
+) -> Result<impl IntoResponse, RegisterEndpointError> {
+    let registered = RegisterEndpoint::parse(&context, body)?
+        .apply(&state)
+        .await?;
+    Ok(encode(registered))
 }
 
-/// Internal handler.
+/// `POST /endpoints` (internal).
 pub async fn handle(
     State(state): State<WebhooksState>,
-    ApiJson(body): ApiJson<RegisterEndpointFor>,
-) -> Result<(StatusCode, Json<RegisteredEndpoint>), ApiError> {
-    let merchant = MerchantId::parse(&body.merchant_id)
-        .map_err(|e| ApiError::unprocessable("invalid_request", e.to_string()))?;
-    register(&state, &merchant, &body.url, body.events.as_deref()).await
-}
-
-async fn register(
-    state: &WebhooksState,
-    merchant: &MerchantId,
-    url: &str,
-    events: Option<&[String]>,
-) -> Result<(StatusCode, Json<RegisteredEndpoint>), ApiError> {
-    let url = WebhookUrl::parse(url)
-        .map_err(|e| ApiError::unprocessable("invalid_url", e.to_string()))?;
-    let events = match events {
-        Some(list) => {
-            EventType::parse_list(list).map_err(|e| ApiError::unprocessable("invalid_events", e))?
-        }
-        None => EventType::ALL.to_vec(),
-    };
-    let events: Vec<String> = events.iter().map(|t| t.as_str().to_owned()).collect();
-    let endpoint_id = EndpointId::generate();
-    let secret = new_secret();
-    let _write = state.gate().enter().await;
-    sqlx::query(
-        "INSERT INTO endpoints (endpoint_id, merchant_id, url, events, secret, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(endpoint_id.as_str())
-    .bind(merchant.as_str())
-    .bind(url.as_str())
-    .bind(events.join(","))
-    .bind(&secret)
-    .bind(crate::db::now_rfc3339())
-    .execute(state.pool())
-    .await
-    .map_err(ApiError::internal)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(RegisteredEndpoint {
-            endpoint_id: endpoint_id.to_string(),
-            url: url.to_string(),
-            events,
-            secret,
-        }),
-    ))
+    ApiJson(body): ApiJson<RegisterEndpointForBody>,
+) -> Result<impl IntoResponse, RegisterEndpointError> {
+    let registered = RegisterEndpoint::parse_internal(body)?
+        .apply(&state)
+        .await?;
+    Ok(encode(registered))
 }
 
 /// `whsec_` and 32 random bytes in hex.

@@ -38,7 +38,23 @@ impl DomainError {
             DomainError::InvalidAmount(_) => "invalid_amount",
             DomainError::InvalidCurrency(_) => "invalid_currency",
             DomainError::InvalidId(_) => "invalid_id",
-            DomainError::InvalidKey(_) => "invalid_request",
+            DomainError::InvalidKey(_) => "invalid_key",
         }
+    }
+}
+
+impl crate::http_error::ErrorAnswer for DomainError {
+    fn answer(&self) -> crate::http_error::Answer {
+        crate::http_error::Answer::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, self.code())
+    }
+
+    fn answers() -> Vec<crate::http_error::Answer> {
+        let every = [
+            DomainError::InvalidAmount(String::new()),
+            DomainError::InvalidCurrency(String::new()),
+            DomainError::InvalidId(String::new()),
+            DomainError::InvalidKey(String::new()),
+        ];
+        every.iter().map(|error| error.answer()).collect()
     }
 }

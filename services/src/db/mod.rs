@@ -16,6 +16,8 @@
 //! Query placeholders are `$1, $2, …` (both SQLite and Postgres understand them through `Any`).
 //! Column types that work through `Any`: INTEGER (i64), TEXT (String), REAL (f64), BLOB, BOOLEAN.
 
+mod write_gate;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -23,6 +25,8 @@ use anyhow::Context as _;
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AssertSqlSafe, Executor as _};
+
+pub use write_gate::{WriteGate, WritePermit};
 
 /// One migration step: applied once, in `version` order, inside a transaction.
 #[derive(Clone, Copy, Debug)]
@@ -151,6 +155,17 @@ pub async fn ping(pool: &AnyPool) -> bool {
         .await,
         Ok(Ok(_))
     )
+}
+
+/// The current time in unix milliseconds (how due times such as `next_attempt_at` are stored).
+pub fn now_ms() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default(),
+    )
+    .unwrap_or(i64::MAX)
 }
 
 /// The current UTC time as RFC 3339 text (how timestamps are stored).

@@ -1,183 +1,28 @@
 //! The whole platform in one process: every service as tasks on 127.0.0.1, one SQLite file per
 //! service in a data directory, each with its own tracer provider. Used by the in-process test
-//! driver and by `minibank up` (ARCHITECTURE.md, "Seam 1").
+//! driver and by `minibank up` (ARCHITECTURE.md, "Seam 1"). Each service's settings come from
+//! its own [`Service::in_process`](crate::service::Service::in_process), through the one list
+//! of services ([`crate::service::start`]).
+
+pub mod config;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
-use crate::app::{Application, Deps, ShutdownHandle};
-pub use crate::auth::OperatorCredentials;
-use crate::config::Secret;
-use crate::db::sqlite_url;
+use crate::app::{Deps, ShutdownHandle};
+pub use crate::config::OperatorCredentials;
 use crate::edge::Discovery;
-use crate::rpc::{
-    BreakerSettings, CircuitRegistry, CircuitState, FaultInjector, HealthChecks, PoolStats,
-    Resilience, RetrySettings, RpcClient,
-};
+use crate::rpc::{CircuitState, FaultInjector, RpcClient};
+pub use crate::service::ServiceName;
+use crate::service::{InProcess, SettingsFrom};
 use crate::telemetry::{Telemetry, TelemetrySettings};
-use crate::webhooks::schedule::RetrySchedule;
-use crate::{auth, edge, ledger, payments, webhooks};
-
-/// The services of minibank.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ServiceName {
-    /// The public door.
-    Edge,
-    /// Clients and tokens.
-    Auth,
-    /// Accounts, holds, postings.
-    Ledger,
-    /// The payment saga and its outbox.
-    Payments,
-    /// Webhook endpoints and deliveries.
-    Webhooks,
-}
-
-impl ServiceName {
-    /// Every service, in start order.
-    pub const ALL: [ServiceName; 5] = [
-        ServiceName::Ledger,
-        ServiceName::Webhooks,
-        ServiceName::Auth,
-        ServiceName::Payments,
-        ServiceName::Edge,
-    ];
-
-    /// The name it reports as (`service.name`), e.g. `payments`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ServiceName::Edge => "edge",
-            ServiceName::Auth => "auth",
-            ServiceName::Ledger => "ledger",
-            ServiceName::Payments => "payments",
-            ServiceName::Webhooks => "webhooks",
-        }
-    }
-}
-
-impl fmt::Display for ServiceName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ServiceName {
-    type Err = anyhow::Error;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        ServiceName::ALL
-            .into_iter()
-            .find(|name| name.as_str() == text.trim())
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "`{text}` is not a minibank service (edge, auth, ledger, payments, webhooks)"
-                )
-            })
-    }
-}
-
-/// How to run the platform.
-#[derive(Clone, Debug)]
-pub struct PlatformConfig {
-    /// One SQLite file per service inside (created if missing).
-    pub data_dir: PathBuf,
-    /// Where edge listens (`127.0.0.1:0` for an ephemeral port).
-    pub edge_addr: SocketAddr,
-    /// External bank provider base URL (wiremock in tests).
-    pub provider_url: String,
-    /// Full OTLP/HTTP traces URL, e.g. `http://127.0.0.1:4318/v1/traces`; `None` = no export.
-    pub otlp_traces_endpoint: Option<String>,
-    /// Full OTLP/HTTP metrics URL, e.g. `http://127.0.0.1:4318/v1/metrics`; `None` = no
-    /// metrics export.
-    pub otlp_metrics_endpoint: Option<String>,
-    /// How often every service exports its metrics (`OTEL_METRIC_EXPORT_INTERVAL`).
-    pub metrics_interval: Duration,
-    /// Batch schedule delay of every service's span export (in-process: a few ms).
-    pub export_delay: Duration,
-    /// The bootstrap operator client.
-    pub operator: OperatorCredentials,
-    /// Webhook delivery retry schedule.
-    pub webhook_retry_schedule: Vec<Duration>,
-    /// How long one provider call may take before its outcome counts as unknown.
-    pub provider_timeout: Duration,
-    /// Serve `POST /test` at edge (W3C trace-context test service).
-    pub propagation_probe: bool,
-    /// HS256 key for auth's tokens.
-    pub token_signing_key: Secret,
-    /// How long edge reuses a token introspection (zero: ask auth on every request, so every
-    /// trace shows the token check).
-    pub introspection_cache_ttl: Duration,
-    /// Millisecond backoffs and sweeps inside the services (tests), instead of production ones.
-    pub test_timings: bool,
-    /// Retry, circuit-breaking and fault settings of every RPC client (its fault injector is
-    /// the one [`RunningPlatform::faults`] controls).
-    pub resilience: Resilience,
-}
-
-impl PlatformConfig {
-    /// Settings for tests: ephemeral edge port, fresh operator credentials and signing key,
-    /// export batched every 5 ms, millisecond retry schedules, short provider timeout, no
-    /// introspection cache.
-    pub fn for_tests(
-        data_dir: impl Into<PathBuf>,
-        provider_url: impl Into<String>,
-        otlp_traces_endpoint: Option<String>,
-    ) -> Self {
-        Self {
-            data_dir: data_dir.into(),
-            edge_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            provider_url: provider_url.into().trim_end_matches('/').to_owned(),
-            otlp_traces_endpoint,
-            otlp_metrics_endpoint: None,
-            // Short, so a step reading the figures waits for a fresh collection briefly.
-            metrics_interval: Duration::from_millis(100),
-            export_delay: Duration::from_millis(5),
-            operator: OperatorCredentials::generate(),
-            webhook_retry_schedule: vec![
-                Duration::from_millis(20),
-                Duration::from_millis(40),
-                Duration::from_millis(80),
-            ],
-            provider_timeout: Duration::from_millis(300),
-            propagation_probe: false,
-            token_signing_key: Secret::new(hex::encode(rand::random::<[u8; 32]>())),
-            introspection_cache_ttl: Duration::ZERO,
-            test_timings: true,
-            resilience: Resilience {
-                // Short enough that a scenario waits for recovery in milliseconds; five
-                // consecutive failures so that one slow provider answer cannot open it.
-                breaker: BreakerSettings {
-                    failure_threshold: 5,
-                    open_for: Duration::from_millis(250),
-                },
-                retry: RetrySettings {
-                    backoff: Duration::from_millis(5),
-                    ..RetrySettings::default()
-                },
-                faults: FaultInjector::new(),
-                circuits: CircuitRegistry::default(),
-                pool: PoolStats::default(),
-                // Edge checks its upstreams' replicas every 50 ms: a replica that stops
-                // answering is out of rotation within a scenario step.
-                health_checks: Some(HealthChecks {
-                    path: "/health/ready".to_owned(),
-                    interval: Duration::from_millis(50),
-                    timeout: Duration::from_millis(200),
-                }),
-                // Replicas come from `Discovery` here, and every peer URL is an address.
-                dns_refresh: None,
-            },
-        }
-    }
-}
+pub use config::PlatformConfig;
 
 struct RunningService {
     addr: SocketAddr,
@@ -408,76 +253,14 @@ impl RunningPlatform {
         // Each service (and replica) its own pool, as in its own process: its counters are
         // its own figures.
         let deps = Deps::with_own_pool(telemetry.clone(), config.resilience.clone());
-        let database_url =
-            |service: &str| sqlite_url(&config.data_dir.join(format!("{service}.db")));
-        let url = |service: ServiceName| self.service_url(service);
-        let app: Application = match name {
-            ServiceName::Ledger => {
-                ledger::build(
-                    ledger::Settings {
-                        bind,
-                        database_url: database_url("ledger"),
-                    },
-                    deps,
-                )
-                .await?
-            }
-            ServiceName::Auth => {
-                auth::build(
-                    auth::Settings {
-                        bind,
-                        database_url: database_url("auth"),
-                        ledger_url: url(ServiceName::Ledger),
-                        signing_key: config.token_signing_key.clone(),
-                        token_ttl: Duration::from_secs(15 * 60),
-                        operator: config.operator.clone(),
-                        ledger_timeout: Duration::from_secs(5),
-                    },
-                    deps,
-                )
-                .await?
-            }
-            ServiceName::Payments => {
-                let mut settings = payments::Settings::new(
-                    database_url("payments"),
-                    url(ServiceName::Ledger),
-                    url(ServiceName::Webhooks),
-                    config.provider_url.clone(),
-                );
-                if config.test_timings {
-                    settings = settings.for_tests();
-                }
-                settings.bind = bind;
-                settings.provider_timeout = config.provider_timeout;
-                payments::build(settings, deps).await?
-            }
-            ServiceName::Webhooks => {
-                let mut settings = webhooks::Settings::new(database_url("webhooks"));
-                settings.bind = bind;
-                settings.retry_schedule = RetrySchedule::new(config.webhook_retry_schedule.clone());
-                if config.test_timings {
-                    settings.delivery_timeout = Duration::from_secs(2);
-                    settings.sweep = Duration::from_millis(100);
-                }
-                webhooks::build(settings, deps).await?
-            }
-            ServiceName::Edge => {
-                let mut settings = edge::Settings::new(
-                    bind,
-                    url(ServiceName::Auth),
-                    url(ServiceName::Ledger),
-                    url(ServiceName::Payments),
-                    url(ServiceName::Webhooks),
-                );
-                settings.propagation_probe = config.propagation_probe;
-                settings.discovery = Some(self.discovery.clone());
-                settings.introspection_cache_ttl = config.introspection_cache_ttl;
-                if config.test_timings {
-                    settings.upstream_timeout = Duration::from_secs(10);
-                }
-                edge::build(settings, deps).await?
-            }
+        let url_of = |service: ServiceName| self.service_url(service);
+        let platform = InProcess {
+            config,
+            url_of: &url_of,
+            discovery: &self.discovery,
         };
+        let app =
+            crate::service::start(name, SettingsFrom::InProcess { platform, bind }, deps).await?;
         let addr = app.local_addr();
         let shutdown = app.shutdown_handle();
         let task = tokio::spawn(app.run_until_stopped());
