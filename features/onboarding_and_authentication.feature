@@ -33,6 +33,14 @@ Feature: Onboarding and signing in
     Then the response is 401 with error code "invalid_credentials"
 
   @staging-safe
+  Scenario: The operator signs in and gets an operator token
+    When the operator signs in
+    Then the operator holds an operator token
+    And the token allows "parties:write accounts:fund ledger:audit"
+    When the operator signs in with a wrong secret
+    Then the response is 401 with error code "invalid_credentials"
+
+  @staging-safe
   Scenario: Credentials nobody was given get no token
     When someone signs in as client "cli_nobody" with secret "guess"
     Then the response is 401 with error code "invalid_credentials"

@@ -2,8 +2,9 @@
 # The staging replay, tested for real (CI runs this): minibank as separate processes on loopback
 # (deploy/local/run.sh) with every data-owning service on PostgreSQL, one database each, and the
 # staging-safe features replayed through the staging driver (fixtures/profiles/local.toml)
-# $REPLAYS times (default 2) against the same deployment: the second replay finds the first
-# one's data and must pass too. Everything it started is stopped and its data removed, whatever
+# $REPLAYS times (default 2) against the same deployment, all with one seed ($REPLAY_SEED,
+# default random): the second replay makes the same fake data the first one did, finds it there
+# and must pass too (ids the platform keeps unique carry a part of each run's own). Everything it started is stopped and its data removed, whatever
 # happens.
 #
 #   deploy/local/replay.sh
@@ -16,6 +17,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 REPLAYS="${REPLAYS:-2}"
+REPLAY_SEED="${REPLAY_SEED:-$(( (RANDOM << 15) | RANDOM ))}"
 services=(auth ledger payments webhooks)
 
 say() { echo "replay: $*"; }
@@ -99,10 +101,10 @@ say "minibank is up: every service answered /health/ready (run.sh waited for eac
 
 # --- the replays -----------------------------------------------------------------------------
 for n in $(seq "$REPLAYS"); do
-  say "replay $n of $REPLAYS: cargo test --test acceptance -- --driver staging --profile fixtures/profiles/local.toml"
+  say "replay $n of $REPLAYS: cargo test --test acceptance -- --driver staging --profile fixtures/profiles/local.toml --seed $REPLAY_SEED"
   started=$SECONDS
   status=0
-  cargo test --locked --test acceptance -- --driver staging --profile fixtures/profiles/local.toml || status=$?
+  cargo test --locked --test acceptance -- --driver staging --profile fixtures/profiles/local.toml --seed "$REPLAY_SEED" || status=$?
   kept="target/acceptance/staging-replay-$n"
   rm -rf "$kept"; mkdir -p "$kept"
   cp target/acceptance/junit.xml target/acceptance/cucumber.json "$kept/" 2>/dev/null || true

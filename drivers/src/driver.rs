@@ -8,6 +8,10 @@ use std::{collections::BTreeSet, fmt, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 
+use crate::capabilities::{
+    CallFaults, MerchantEndpoints, MetricsReader, ProcessFaults, ReplicaControl, Restarts,
+};
+
 /// Something a driver may or may not be able to do. Scenarios that need one are tagged
 /// `@needs-<capability>` (see [`Capability::tag`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -315,105 +319,94 @@ pub struct PoolUse {
 }
 
 /// How steps reach the system under test. One per run, shared by all scenarios.
+///
+/// The core every driver has: the public door, the operator, the traces and how long they
+/// take to settle. Everything else is a capability a driver may offer, each its own trait
+/// ([`crate::capabilities`]), reached through an accessor that answers `None` when the driver
+/// lacks it; [`Driver::capabilities`] is derived from what the accessors answer.
 #[async_trait]
 pub trait Driver: Send + Sync {
     /// `in-process`, `containers` or `staging`.
     fn name(&self) -> &str;
-    /// What this driver can do.
-    fn capabilities(&self) -> Capabilities;
     /// Base URL of the public door (edge), e.g. `http://127.0.0.1:41234`.
     fn edge_url(&self) -> String;
-    /// The operator client used to onboard and fund synthetic parties.
-    fn operator(&self) -> OperatorCredentials;
+    /// The operator client used to onboard and fund synthetic parties, when the environment
+    /// gives one ([`Capability::OperatorAccess`]).
+    fn operator(&self) -> Option<OperatorCredentials>;
     /// Where traces are read from (harness trace store, Jaeger or Tempo).
     fn traces(&self) -> Arc<dyn harness::fetch::TraceFetcher>;
     /// The OTLP/HTTP traces URL the harness exports its own root client spans to.
     fn harness_otlp_traces_url(&self) -> Option<String>;
     /// How long a trace may take to settle, and the quiet period that ends it.
     fn settle_timing(&self) -> (Duration, Duration);
-    /// Provider control, when [`Capability::StubProvider`] is present.
-    fn provider(&self) -> Option<Arc<dyn ProviderControl>>;
-    /// A fresh merchant endpoint, when [`Capability::MerchantEndpoints`] is present.
-    async fn new_merchant_endpoint(&self) -> anyhow::Result<Arc<dyn MerchantEndpoint>>;
-    /// Log access, when [`Capability::ReadLogs`] is present.
-    fn logs(&self) -> Option<Arc<dyn LogReader>>;
-    /// Restart one service, when [`Capability::RestartService`] is present.
-    async fn restart(&self, service: &str) -> anyhow::Result<()>;
-    /// Make `fault` happen, when the driver has [`Fault::capability`]. The default says the
-    /// capability is missing.
-    async fn fault(&self, fault: Fault) -> anyhow::Result<()> {
-        anyhow::bail!(
-            "capability missing: the {} driver cannot {fault} (needs {}; tag the scenario @{})",
-            self.name(),
-            fault.capability(),
-            fault.capability().tag()
-        )
-    }
-    /// Inject `fault` into calls between services, when [`Capability::InjectFaults`] is
-    /// present. The default says the capability is missing.
-    async fn inject_call_fault(&self, fault: CallFault) -> anyhow::Result<CallFaultId> {
-        let _ = fault;
-        anyhow::bail!(
-            "capability missing: the {} driver cannot inject faults into calls (tag the scenario @{})",
-            self.name(),
-            Capability::InjectFaults.tag()
-        )
-    }
-    /// How many calls an injected fault has affected so far.
-    async fn call_fault_hits(&self, id: CallFaultId) -> anyhow::Result<u32> {
-        let _ = id;
-        anyhow::bail!("the {} driver injects no call faults", self.name())
-    }
-    /// Stop an injected fault (no error if it expired already).
-    async fn clear_call_fault(&self, id: CallFaultId) -> anyhow::Result<()> {
-        let _ = id;
-        anyhow::bail!("the {} driver injects no call faults", self.name())
-    }
-    /// The circuit from `caller` to `target`, when [`Capability::InjectFaults`] is present.
-    async fn circuit(&self, caller: &str, target: &str) -> anyhow::Result<CircuitView> {
-        anyhow::bail!(
-            "the {} driver cannot read the circuit from {caller} to {target}",
-            self.name()
-        )
-    }
-    /// Undo every [`Fault`] still in force (a scenario failed before it undid its own), and
-    /// say which. The default has nothing to undo.
-    async fn heal(&self) -> anyhow::Result<Vec<Fault>> {
-        Ok(Vec::new())
-    }
-    /// Start another replica of `service`, when [`Capability::Replicas`] is present; edge
-    /// balances over it from its next call.
-    async fn add_replica(&self, service: &str) -> anyhow::Result<()> {
-        anyhow::bail!(
-            "capability missing: the {} driver cannot add a replica of {service} (tag the scenario @{})",
-            self.name(),
-            Capability::Replicas.tag()
-        )
-    }
-    /// Stop the newest replica [`Driver::add_replica`] started for `service`.
-    async fn remove_replica(&self, service: &str) -> anyhow::Result<()> {
-        anyhow::bail!(
-            "capability missing: the {} driver cannot remove a replica of {service} (tag the scenario @{})",
-            self.name(),
-            Capability::Replicas.tag()
-        )
-    }
-    /// `service`'s request metrics per route, when [`Capability::Metrics`] is present.
-    async fn route_metrics(&self, service: &str) -> anyhow::Result<Vec<RouteMetrics>> {
-        anyhow::bail!(
-            "capability missing: the {} driver cannot read {service}'s metrics (tag the scenario @{})",
-            self.name(),
-            Capability::Metrics.tag()
-        )
-    }
-    /// Calls and connections between services so far, when [`Capability::Metrics`] is present.
-    async fn pool_use(&self) -> anyhow::Result<PoolUse> {
-        anyhow::bail!(
-            "capability missing: the {} driver cannot read the connection pool (tag the scenario @{})",
-            self.name(),
-            Capability::Metrics.tag()
-        )
-    }
     /// Stop everything this driver started.
     async fn shutdown(&self);
+
+    /// Programming the external bank provider ([`Capability::StubProvider`]).
+    fn provider(&self) -> Option<Arc<dyn ProviderControl>> {
+        None
+    }
+    /// Merchant webhook endpoints the platform can reach ([`Capability::MerchantEndpoints`]).
+    fn merchant_endpoints(&self) -> Option<&dyn MerchantEndpoints> {
+        None
+    }
+    /// The platform's log lines ([`Capability::ReadLogs`]).
+    fn logs(&self) -> Option<Arc<dyn LogReader>> {
+        None
+    }
+    /// Restarting one service ([`Capability::RestartService`]).
+    fn restarts(&self) -> Option<&dyn Restarts> {
+        None
+    }
+    /// Faults in calls between services, and circuits ([`Capability::InjectFaults`]).
+    fn call_faults(&self) -> Option<&dyn CallFaults> {
+        None
+    }
+    /// Stopping, freezing or cutting off a service or the collector ([`ProcessFaults::offers`]).
+    fn process_faults(&self) -> Option<&dyn ProcessFaults> {
+        None
+    }
+    /// Adding and removing replicas ([`Capability::Replicas`]).
+    fn replicas(&self) -> Option<&dyn ReplicaControl> {
+        None
+    }
+    /// Request figures and pool counters ([`Capability::Metrics`]).
+    fn metrics(&self) -> Option<&dyn MetricsReader> {
+        None
+    }
+
+    /// What this driver can do: derived from the capabilities it offers (not to be overridden).
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::default();
+        let mut offer = |has: bool, capability| {
+            if has {
+                caps.0.insert(capability);
+            }
+        };
+        offer(self.operator().is_some(), Capability::OperatorAccess);
+        offer(self.provider().is_some(), Capability::StubProvider);
+        offer(
+            self.merchant_endpoints().is_some(),
+            Capability::MerchantEndpoints,
+        );
+        offer(self.logs().is_some(), Capability::ReadLogs);
+        offer(self.restarts().is_some(), Capability::RestartService);
+        offer(self.call_faults().is_some(), Capability::InjectFaults);
+        offer(self.replicas().is_some(), Capability::Replicas);
+        offer(self.metrics().is_some(), Capability::Metrics);
+        if let Some(faults) = self.process_faults() {
+            caps.0.extend(faults.offers());
+        }
+        caps
+    }
+}
+
+/// The one way to say a driver lacks a capability: which driver, what it cannot do, and the
+/// tag that makes other drivers skip the scenario.
+pub fn lacks(driver: &dyn Driver, capability: Capability) -> anyhow::Error {
+    anyhow::anyhow!(
+        "capability missing: the {} driver cannot {capability} (tag the scenario @{})",
+        driver.name(),
+        capability.tag()
+    )
 }

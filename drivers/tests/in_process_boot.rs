@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use drivers::{
-    Capability, Driver,
+    Capability, Driver, Restarts,
     in_process::{InProcessDriver, InProcessOptions},
 };
 

@@ -12,7 +12,7 @@ use crate::{
     MinibankWorld,
     client::Request,
     params::{ActorName, Currency, Money},
-    world::{Actor, Caller, Role},
+    world::{Actor, Caller, OPERATOR, Role, STRANGER},
 };
 
 impl MinibankWorld {
@@ -26,6 +26,10 @@ impl MinibankWorld {
         anyhow::ensure!(
             !self.actors.contains_key(alias),
             "{alias} was already introduced in this scenario"
+        );
+        anyhow::ensure!(
+            alias != OPERATOR && alias != STRANGER,
+            "{alias} cannot be onboarded: `the operator` runs the platform and `a stranger` is anyone without a token; name a person or company instead, e.g. Alice or \"Acme Coffee\""
         );
         self.require(Capability::OperatorAccess)?;
         let (path, name, id_field, account_field) = match role {
@@ -140,40 +144,22 @@ async fn customers_table(world: &mut MinibankWorld, step: &Step) -> anyhow::Resu
     Ok(())
 }
 
-/// Signs in with the actor's own client credentials (`POST /v1/tokens`); the answer is kept.
+/// Signs in with the actor's own client credentials (`POST /v1/tokens`); `the operator` signs
+/// in with the platform's operator credentials. The token obtained is used for the actor's
+/// next requests.
 /// Example: When Alice signs in
 #[when(expr = "{actor} signs in")]
 async fn signs_in(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<()> {
-    let actor = world.actor(&alias.0)?;
-    let body = json!({"client_id": actor.client_id, "client_secret": actor.client_secret});
-    let answer = world
-        .call(
-            Caller::Anonymous,
-            Request::new(reqwest::Method::POST, "/v1/tokens").json(body),
-        )
-        .await?
-        .clone();
-    if answer.status == 200
-        && let Some(token) = answer.str_field("access_token")
-    {
-        world.actor_mut(&alias.0)?.token = Some(token.to_owned());
-    }
-    Ok(())
+    let (client_id, secret, _) = world.credentials(&alias.0)?;
+    sign_in(world, &alias.0, client_id, secret).await
 }
 
-/// Signs in with the actor's client id but a wrong secret.
+/// Signs in with the actor's client id (the operator's too) and a secret that is not theirs.
 /// Example: When Alice signs in with a wrong secret
 #[when(expr = "{actor} signs in with a wrong secret")]
 async fn signs_in_wrong_secret(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<()> {
-    let client_id = world.actor(&alias.0)?.client_id.clone();
-    let body = json!({"client_id": client_id, "client_secret": "not-the-secret"});
-    world
-        .call(
-            Caller::Anonymous,
-            Request::new(reqwest::Method::POST, "/v1/tokens").json(body),
-        )
-        .await?;
-    Ok(())
+    let (client_id, _, _) = world.credentials(&alias.0)?;
+    sign_in(world, &alias.0, client_id, "not-the-secret".to_owned()).await
 }
 
 /// Signs in with credentials nobody was given.
@@ -184,20 +170,38 @@ async fn stranger_signs_in(
     client_id: String,
     secret: String,
 ) -> anyhow::Result<()> {
+    sign_in(world, STRANGER, client_id, secret).await
+}
+
+/// The one sign-in of the sentences: `POST /v1/tokens`, the answer kept as the last one, and
+/// a token obtained kept for `alias`'s next requests.
+async fn sign_in(
+    world: &mut MinibankWorld,
+    alias: &str,
+    client_id: String,
+    secret: String,
+) -> anyhow::Result<()> {
     let body = json!({"client_id": client_id, "client_secret": secret});
-    world
+    let answer = world
         .call(
             Caller::Anonymous,
             Request::new(reqwest::Method::POST, "/v1/tokens").json(body),
         )
-        .await?;
+        .await?
+        .clone();
+    if alias != STRANGER
+        && answer.status == 200
+        && let Some(token) = answer.str_field("access_token")
+    {
+        world.keep_token(alias, token)?;
+    }
     Ok(())
 }
 
 /// Checks the last sign-in gave a bearer token for that role (`customer`, `merchant` or
-/// `operator`) naming the actor as subject.
+/// `operator`) naming the actor as subject (the operator's subject is its client id).
 /// Example: Then Alice holds a customer token
-#[then(expr = "{actor} holds a {word} token")]
+#[then(expr = "{actor} holds a(n) {word} token")]
 async fn holds_token(
     world: &mut MinibankWorld,
     alias: ActorName,
@@ -209,7 +213,7 @@ async fn holds_token(
         "the sign-in failed: {}",
         answer.describe()
     );
-    let actor = world.actor(&alias.0)?;
+    let (_, _, subject) = world.credentials(&alias.0)?;
     anyhow::ensure!(
         answer.str_field("token_type") == Some("Bearer"),
         "token_type is not Bearer: {}",
@@ -221,10 +225,8 @@ async fn holds_token(
         answer.describe()
     );
     anyhow::ensure!(
-        answer.str_field("subject") == Some(actor.party_id.as_str()),
-        "expected subject {} ({}): {}",
-        actor.party_id,
-        actor.alias,
+        answer.str_field("subject") == Some(subject.as_str()),
+        "expected subject {subject} ({alias}): {}",
         answer.describe()
     );
     let expires = answer

@@ -32,18 +32,21 @@ pub fn after_scenario<'a>(
             .map(|ids| ids.clone())
             .unwrap_or_else(|e| e.into_inner().clone());
         crate::trace_log::record(crate::trace_log::scenario_key(feature, scenario), trace_ids);
-        let Ok(driver) = world.driver() else { return };
-        match driver.heal().await {
-            Ok(undone) if !undone.is_empty() => {
-                let undone: Vec<String> = undone.iter().map(|f| f.to_string()).collect();
-                println!(
-                    "      after {}: undid {}",
-                    scenario_identity(feature, scenario),
-                    undone.join(", ")
-                );
+        if let Ok(driver) = world.driver()
+            && let Some(process_faults) = driver.process_faults()
+        {
+            match process_faults.heal().await {
+                Ok(undone) if !undone.is_empty() => {
+                    let undone: Vec<String> = undone.iter().map(|f| f.to_string()).collect();
+                    println!(
+                        "      after {}: undid {}",
+                        scenario_identity(feature, scenario),
+                        undone.join(", ")
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => println!("      could not undo the scenario's faults: {e:#}"),
             }
-            Ok(_) => {}
-            Err(e) => println!("      could not undo the scenario's faults: {e:#}"),
         }
         let failed = matches!(finished, ScenarioFinished::StepFailed(..));
         let evidence = crate::exchange_log::gather(world, failed, MAX_LINES).await;

@@ -2,8 +2,11 @@
 //!
 //! The scenario remembers every top-up it made; at the end, the money in its accounts must add
 //! up to exactly that, with nothing left held, and the operator's ledger audit must balance.
+//! A customer reading their balance (once, timed, with a deadline, or several times in a row)
+//! makes a request whose answer becomes the last one; the checks of a balance do not.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use anyhow::Context as _;
 use cucumber::{given, then, when};
@@ -13,7 +16,7 @@ use serde_json::{Value, json};
 use crate::{
     MinibankWorld,
     client::Request,
-    params::{ActorName, Money},
+    params::{ActorName, Holding, Money},
     wait,
     world::{Caller, TopUp},
 };
@@ -108,45 +111,42 @@ async fn balance_is(
     alias: ActorName,
     money: Money,
 ) -> anyhow::Result<()> {
-    let account = world.account(&alias.0).await?;
-    anyhow::ensure!(
-        account.balance == money.minor && account.currency == money.currency,
-        "{alias}'s balance is {}, expected {money} (held {}, available {})",
-        Money::format(account.balance, &account.currency),
-        Money::format(account.held, &account.currency),
-        Money::format(account.available, &account.currency),
-    );
-    Ok(())
+    check_holding(world, &alias.0, &money, Holding::InTotal).await
 }
 
-/// Checks what the actor can spend now (balance minus holds).
+/// Checks one figure of the actor's account, read with the actor's own token: what they can
+/// spend now (`available`: balance minus holds), what unfinished payments hold (`held`), or
+/// the whole balance (`in total`, holds included).
 /// Example: Then Alice has 87.50 GBP available
-#[then(expr = "{actor} has {money} available")]
-async fn available_is(
+#[then(expr = "{actor} has {money} {holding}")]
+async fn has_money(
     world: &mut MinibankWorld,
     alias: ActorName,
     money: Money,
+    holding: Holding,
 ) -> anyhow::Result<()> {
-    let account = world.account(&alias.0).await?;
-    anyhow::ensure!(
-        account.available == money.minor && account.currency == money.currency,
-        "{alias} has {} available, expected {money} (balance {}, held {})",
-        Money::format(account.available, &account.currency),
-        Money::format(account.balance, &account.currency),
-        Money::format(account.held, &account.currency),
-    );
-    Ok(())
+    check_holding(world, &alias.0, &money, holding).await
 }
 
-/// Checks how much of the actor's money is held by unfinished payments.
-/// Example: Then Alice has 12.50 GBP held
-#[then(expr = "{actor} has {money} held")]
-async fn held_is(world: &mut MinibankWorld, alias: ActorName, money: Money) -> anyhow::Result<()> {
-    let account = world.account(&alias.0).await?;
+async fn check_holding(
+    world: &mut MinibankWorld,
+    alias: &str,
+    money: &Money,
+    holding: Holding,
+) -> anyhow::Result<()> {
+    let account = world.account(alias).await?;
+    let got = match holding {
+        Holding::Available => account.available,
+        Holding::Held => account.held,
+        Holding::InTotal => account.balance,
+    };
     anyhow::ensure!(
-        account.held == money.minor,
-        "{alias} has {} held, expected {money}",
-        Money::format(account.held, &account.currency)
+        got == money.minor && account.currency == money.currency,
+        "{alias} has {} {holding}, expected {money} (balance {}, held {}, available {})",
+        Money::format(got, &account.currency),
+        Money::format(account.balance, &account.currency),
+        Money::format(account.held, &account.currency),
+        Money::format(account.available, &account.currency),
     );
     Ok(())
 }
@@ -201,15 +201,19 @@ async fn money_is_conserved(world: &mut MinibankWorld) -> anyhow::Result<()> {
             lines.join("; ")
         );
     }
+    // Read as the operator without replacing the last answer: a `the response …` check after
+    // this sentence still checks the scenario's own last request.
     world.require(Capability::OperatorAccess)?;
+    let token = world.operator_token().await?;
     let audit = world
-        .call_expecting(
-            Caller::Operator,
-            Request::new(reqwest::Method::GET, "/v1/ledger/audit"),
-            200,
-        )
+        .send_raw(Request::new(reqwest::Method::GET, "/v1/ledger/audit").bearer(&token))
         .await
         .map_err(|e| anyhow::anyhow!("the operator's ledger audit: {e:#}"))?;
+    anyhow::ensure!(
+        audit.status == 200,
+        "the operator's ledger audit: {}",
+        audit.describe()
+    );
     anyhow::ensure!(
         audit
             .json
@@ -255,4 +259,99 @@ impl MinibankWorld {
         }
         Ok(())
     }
+}
+
+impl MinibankWorld {
+    /// Reads `alias`'s account once through edge; the answer becomes the last one.
+    pub(crate) async fn read_account(&mut self, alias: &str) -> anyhow::Result<(u16, Option<String>)> {
+        let account_id = self.actor(alias)?.account_id.clone();
+        let answer = self
+            .call(
+                Caller::Actor(alias.to_owned()),
+                Request::new(reqwest::Method::GET, format!("/v1/accounts/{account_id}")),
+            )
+            .await?;
+        Ok((answer.status, answer.trace_id()))
+    }
+}
+
+/// The actor reads their account; the answer (whatever it is) and how long it took are kept.
+/// Example: When Alice checks her balance
+#[given(regex = r"^(.+) checks (?:her|his|their) balance$")]
+#[when(regex = r"^(.+) checks (?:her|his|their) balance$")]
+async fn checks_balance(world: &mut MinibankWorld, alias: String) -> anyhow::Result<()> {
+    timed_balance_check(world, alias, None).await
+}
+
+/// The same, telling edge it wants an answer within `seconds` (`Prefer: wait=N`, RFC 7240):
+/// the caller's own deadline, which edge passes on to every hop.
+/// Example: When Alice checks her balance, willing to wait 2 seconds
+#[when(regex = r"^(.+) checks (?:her|his|their) balance, willing to wait (\d+) seconds?$")]
+async fn checks_balance_within(
+    world: &mut MinibankWorld,
+    alias: String,
+    seconds: u64,
+) -> anyhow::Result<()> {
+    timed_balance_check(world, alias, Some(seconds)).await
+}
+
+async fn timed_balance_check(
+    world: &mut MinibankWorld,
+    alias: String,
+    wait_seconds: Option<u64>,
+) -> anyhow::Result<()> {
+    let alias: ActorName = alias.parse().map_err(anyhow::Error::msg)?;
+    let account_id = world.actor(&alias.0)?.account_id.clone();
+    let mut request = Request::new(reqwest::Method::GET, format!("/v1/accounts/{account_id}"));
+    if let Some(seconds) = wait_seconds {
+        request = request.header("prefer", format!("wait={seconds}"));
+    }
+    let started = Instant::now();
+    world.call(Caller::Actor(alias.0.clone()), request).await?;
+    world.last_elapsed = Some(started.elapsed());
+    Ok(())
+}
+
+/// Reads the actor's account `times` times in a row, keeping every answer.
+/// Example: When Alice checks her balance 4 times
+#[when(regex = r"^(.+) checks (?:her|his|their) balance (\d+) times$")]
+async fn checks_balance_times(
+    world: &mut MinibankWorld,
+    alias: String,
+    times: usize,
+) -> anyhow::Result<()> {
+    let alias: ActorName = alias.parse().map_err(anyhow::Error::msg)?;
+    let mut reads = Vec::with_capacity(times);
+    for _ in 0..times {
+        reads.push(world.read_account(&alias.0).await?);
+    }
+    world.reads = reads;
+    Ok(())
+}
+
+/// The operator tries a top-up and keeps whatever answer comes (not counted as money put in).
+/// Needs: operator
+/// Example: When the operator tries to top up Alice's account with 10.00 GBP
+#[when(expr = "the operator tries to top up {actor}'s account with {money}")]
+async fn operator_tries_top_up(
+    world: &mut MinibankWorld,
+    alias: ActorName,
+    money: Money,
+) -> anyhow::Result<()> {
+    world.require(Capability::OperatorAccess)?;
+    let account_id = world.actor(&alias.0)?.account_id.clone();
+    let operation_id = world.ns.unique("top-up");
+    let body =
+        json!({"amount": money.minor, "currency": money.currency, "operation_id": operation_id});
+    world
+        .call(
+            Caller::Operator,
+            Request::new(
+                reqwest::Method::POST,
+                format!("/v1/accounts/{account_id}/top-ups"),
+            )
+            .json(body),
+        )
+        .await
+        .map(drop)
 }

@@ -13,6 +13,7 @@ use drivers::Driver;
 
 static DRIVER: OnceLock<Arc<dyn Driver>> = OnceLock::new();
 static SEED: OnceLock<u64> = OnceLock::new();
+static RUN_ID: OnceLock<String> = OnceLock::new();
 static HTTP_CALLS: AtomicU64 = AtomicU64::new(0);
 static TRACES_CHECKED: AtomicU64 = AtomicU64::new(0);
 
@@ -52,6 +53,12 @@ pub fn seed() -> u64 {
                 .unwrap_or_default(),
         )
     })
+}
+
+/// This run's own short id, random: the part of platform-unique ids (top-up operation ids,
+/// idempotency keys) that a replay of the same seed must not reuse.
+pub fn run_id() -> &'static str {
+    RUN_ID.get_or_init(|| format!("{:06x}", rand::random::<u32>() & 0x00ff_ffff))
 }
 
 /// Counters for the run summary.

@@ -22,12 +22,15 @@ impl MinibankWorld {
     /// Makes `fault` happen, after checking the driver can.
     async fn make(&self, fault: Fault) -> anyhow::Result<()> {
         let driver = self.require(fault.capability())?;
-        driver.fault(fault).await
+        crate::offers::process_faults(&*driver, fault.capability())?
+            .fault(fault)
+            .await
     }
 }
 
 /// Stops a service's process (gracefully, killed after 10 s); its data is kept.
 /// Needs: stop-service
+/// Scope: platform
 /// Example: When the payments service stops
 #[when(expr = "the {service} service stops")]
 async fn service_stops(world: &mut MinibankWorld, service: Service) -> anyhow::Result<()> {
@@ -36,6 +39,7 @@ async fn service_stops(world: &mut MinibankWorld, service: Service) -> anyhow::R
 
 /// Starts a stopped service again on its data; the step returns once it is ready.
 /// Needs: stop-service
+/// Scope: platform
 /// Example: When the payments service starts again
 #[when(expr = "the {service} service starts again")]
 async fn service_starts(world: &mut MinibankWorld, service: Service) -> anyhow::Result<()> {
@@ -44,6 +48,7 @@ async fn service_starts(world: &mut MinibankWorld, service: Service) -> anyhow::
 
 /// Freezes a service: connections to it are accepted, but nothing is answered.
 /// Needs: pause-service
+/// Scope: platform
 /// Example: When the payments service is paused
 #[when(expr = "the {service} service is paused")]
 async fn service_paused(world: &mut MinibankWorld, service: Service) -> anyhow::Result<()> {
@@ -52,6 +57,7 @@ async fn service_paused(world: &mut MinibankWorld, service: Service) -> anyhow::
 
 /// Unfreezes a paused service; what it was sent meanwhile is then processed.
 /// Needs: pause-service
+/// Scope: platform
 /// Example: When the payments service resumes
 #[when(expr = "the {service} service resumes")]
 async fn service_resumes(world: &mut MinibankWorld, service: Service) -> anyhow::Result<()> {
@@ -60,6 +66,7 @@ async fn service_resumes(world: &mut MinibankWorld, service: Service) -> anyhow:
 
 /// Takes a service off the network: its peers can neither resolve nor reach it.
 /// Needs: disconnect-service
+/// Scope: platform
 /// Example: When the payments service is cut off from the network
 #[when(expr = "the {service} service is cut off from the network")]
 async fn service_disconnected(world: &mut MinibankWorld, service: Service) -> anyhow::Result<()> {
@@ -68,6 +75,7 @@ async fn service_disconnected(world: &mut MinibankWorld, service: Service) -> an
 
 /// Puts a service back on the network; the step returns once it is ready.
 /// Needs: disconnect-service
+/// Scope: platform
 /// Example: When the payments service is reconnected
 #[when(expr = "the {service} service is reconnected")]
 async fn service_reconnected(world: &mut MinibankWorld, service: Service) -> anyhow::Result<()> {
@@ -76,6 +84,7 @@ async fn service_reconnected(world: &mut MinibankWorld, service: Service) -> any
 
 /// Stops the OpenTelemetry collector the services export their spans to.
 /// Needs: stop-collector
+/// Scope: platform
 /// Example: When the collector stops
 #[when(expr = "the collector stops")]
 async fn collector_stops(world: &mut MinibankWorld) -> anyhow::Result<()> {
@@ -84,6 +93,7 @@ async fn collector_stops(world: &mut MinibankWorld) -> anyhow::Result<()> {
 
 /// Starts the collector again; the step returns once it accepts spans.
 /// Needs: stop-collector
+/// Scope: platform
 /// Example: When the collector starts again
 #[when(expr = "the collector starts again")]
 async fn collector_starts(world: &mut MinibankWorld) -> anyhow::Result<()> {

@@ -10,7 +10,9 @@
 //! - step definitions, one file per domain concept: `actors`, `balances`, `payments`,
 //!   `provider`, `webhooks`, `access`, `http`, `traces`, `platform`, `bench`.
 //! - [`params`]: the parameter types of the sentences (`{actor}`, `{money}`, ...).
-//! - [`catalogue`]: every sentence with an example, for analysts (`features/STEPS.md`).
+//! - [`catalogue`]: every sentence with an example, and the glossary, for analysts
+//!   (`features/STEPS.md` and its HTML twin).
+//! - [`suggest`]: the sentences closest to an undefined step, filled in with its values.
 //!
 //! - [`exchange_log`]: each scenario's requests (masked), webhooks and failing log lines,
 //!   for the run's HTML report.
@@ -30,29 +32,47 @@ mod context;
 pub mod exchange_log;
 pub mod hooks;
 mod namespace;
+mod offers;
 pub mod params;
 mod placeholders;
+pub mod suggest;
 mod telemetry;
 pub mod trace_log;
 mod wait;
-mod world;
 
-mod access;
-mod actors;
-mod balances;
-mod bench;
-mod cancellation;
-mod faults;
-mod http;
-mod metrics;
-mod payments;
-mod platform;
-mod propagation;
-mod provider;
-mod replicas;
-mod resilience;
-mod traces;
-mod webhooks;
+/// Declares the modules and keeps their source text for the catalogue, from one list.
+macro_rules! modules_with_sources {
+    ($sources:ident: $($name:ident),* $(,)?) => {
+        $(mod $name;)*
+        const $sources: &[(&str, &str)] = &[
+            $((concat!(stringify!($name), ".rs"), include_str!(concat!(stringify!($name), ".rs")))),*
+        ];
+    };
+}
+
+// The step definitions, one module per domain concept: the one list. The catalogue's
+// sections come in this order, each titled by its module's doc.
+modules_with_sources!(STEP_SOURCES:
+    actors,
+    balances,
+    payments,
+    provider,
+    webhooks,
+    access,
+    http,
+    traces,
+    platform,
+    faults,
+    resilience,
+    replicas,
+    hops,
+    metrics,
+    bench,
+);
+
+// Modules without sentences whose code the catalogue reads too, to tell which sentences send
+// a request or replace the last answer.
+modules_with_sources!(SUPPORT_SOURCES: world);
 
 pub use context::{Stats, driver, install_driver, seed, set_seed, stats};
 pub use world::MinibankWorld;

@@ -8,8 +8,6 @@
 //! [`FIGURES_DEADLINE`], one fresh read after another, never a sleep) for the counter to reach
 //! the expected value before comparing, so an export in flight cannot fail them.
 
-use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use cucumber::{given, then};
@@ -20,10 +18,6 @@ use crate::{MinibankWorld, params::Method};
 /// How long a check waits for a counter to reach the expected value.
 const FIGURES_DEADLINE: Duration = Duration::from_secs(10);
 
-/// The figures noted by each scenario, by namespace.
-static NOTED: LazyLock<Mutex<HashMap<String, (Vec<RouteMetrics>, PoolUse)>>> =
-    LazyLock::new(Default::default);
-
 fn route<'a>(metrics: &'a [RouteMetrics], method: &str, path: &str) -> Option<&'a RouteMetrics> {
     metrics
         .iter()
@@ -32,11 +26,8 @@ fn route<'a>(metrics: &'a [RouteMetrics], method: &str, path: &str) -> Option<&'
 
 impl MinibankWorld {
     fn noted(&self) -> anyhow::Result<(Vec<RouteMetrics>, PoolUse)> {
-        NOTED
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(self.ns.tag())
-            .cloned()
+        self.noted
+            .clone()
             .ok_or_else(|| anyhow::anyhow!("the bank's figures were not noted in this scenario"))
     }
 }
@@ -47,12 +38,9 @@ impl MinibankWorld {
 #[given(expr = "the bank's figures are noted")]
 async fn note(world: &mut MinibankWorld) -> anyhow::Result<()> {
     let driver = world.require(Capability::Metrics)?;
-    let metrics = driver.route_metrics("edge").await?;
-    let pool = driver.pool_use().await?;
-    NOTED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .insert(world.ns.tag().to_owned(), (metrics, pool));
+    let metrics = crate::offers::metrics(&*driver)?.route_metrics("edge").await?;
+    let pool = crate::offers::metrics(&*driver)?.pool_use().await?;
+    world.noted = Some((metrics, pool));
     Ok(())
 }
 
@@ -78,7 +66,7 @@ async fn counted(
     // Wait on the condition: the route's counter reaching the expected value (or the deadline).
     let started = Instant::now();
     let after = loop {
-        let after = driver.route_metrics("edge").await?;
+        let after = crate::offers::metrics(&*driver)?.route_metrics("edge").await?;
         let reached =
             route(&after, &method, &path).is_some_and(|m| m.requests - old_requests >= requests);
         if reached || started.elapsed() > FIGURES_DEADLINE {
@@ -114,7 +102,7 @@ async fn reused(world: &mut MinibankWorld, calls: u64, connections: u64) -> anyh
     // Wait on the condition: the calls counter reaching the expected value (or the deadline).
     let started = Instant::now();
     let after = loop {
-        let after = driver.pool_use().await?;
+        let after = crate::offers::metrics(&*driver)?.pool_use().await?;
         if after.calls - before.calls >= calls || started.elapsed() > FIGURES_DEADLINE {
             break after;
         }

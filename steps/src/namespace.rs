@@ -4,6 +4,10 @@
 //! a short tag unique to it. The tag and the fake names come from a random generator seeded by
 //! the run's seed plus the scenario's identity (feature, name, line): the same `--seed` gives
 //! the same names, scenario by scenario, whatever order the scenarios run in.
+//!
+//! Ids the platform insists are unique forever (top-up operation ids, idempotency keys) also
+//! carry a part of this run's own ([`Namespace::with_run`]): replaying a seed against a
+//! long-lived deployment that has seen it reproduces the same fake data without reusing an id.
 
 use fake::{
     Fake,
@@ -16,6 +20,8 @@ use sha2::{Digest, Sha256};
 pub struct Namespace {
     tag: String,
     rng: ChaCha8Rng,
+    /// This run's own part of platform-unique ids (empty: none).
+    run: String,
 }
 
 impl std::fmt::Debug for Namespace {
@@ -37,6 +43,22 @@ impl Namespace {
         Self {
             tag,
             rng: ChaCha8Rng::from_seed(key),
+            run: String::new(),
+        }
+    }
+
+    /// The same namespace, whose platform-unique ids also carry `run` (this run's own part).
+    pub fn with_run(mut self, run: &str) -> Self {
+        self.run = run.to_owned();
+        self
+    }
+
+    /// `-<run>` when the namespace has a run part.
+    fn run_suffix(&self) -> String {
+        if self.run.is_empty() {
+            String::new()
+        } else {
+            format!("-{}", self.run)
         }
     }
 
@@ -63,15 +85,15 @@ impl Namespace {
         format!("{alias} ({company}) [{}]", self.tag)
     }
 
-    /// A key or reference unique to this scenario: `<tag>-<what>-<n>` with `n` from the seed.
+    /// A key unique to this scenario and run: `<tag>-<what>-<n>[-<run>]` with `n` from the seed.
     pub fn unique(&mut self, what: &str) -> String {
         let n: u32 = (0..u32::MAX).fake_with_rng(&mut self.rng);
-        format!("{}-{what}-{n:08x}", self.tag)
+        format!("{}-{what}-{n:08x}{}", self.tag, self.run_suffix())
     }
 
-    /// Namespaces a key chosen in a feature file (`retry-1` → `s3f9a1-retry-1`).
+    /// Namespaces a key chosen in a feature file (`retry-1` → `s3f9a1-retry-1[-<run>]`).
     pub fn scoped(&self, key: &str) -> String {
-        format!("{}-{key}", self.tag)
+        format!("{}-{key}{}", self.tag, self.run_suffix())
     }
 }
 
@@ -86,6 +108,18 @@ mod tests {
         assert_eq!(a.person("Alice"), b.person("Alice"));
         assert_eq!(a.company("Acme"), b.company("Acme"));
         assert_eq!(a.unique("key"), b.unique("key"));
+    }
+
+    #[test]
+    fn a_replay_keeps_the_names_but_not_the_platform_unique_ids() {
+        let mut first = Namespace::for_scenario(42, "payments.feature:12").with_run("r1");
+        let mut replay = Namespace::for_scenario(42, "payments.feature:12").with_run("r2");
+        assert_eq!(first.tag(), replay.tag());
+        assert_eq!(first.person("Alice"), replay.person("Alice"));
+        let (a, b) = (first.unique("top-up"), replay.unique("top-up"));
+        assert_ne!(a, b, "a replay must not reuse a top-up operation id");
+        assert_eq!(a.trim_end_matches("-r1"), b.trim_end_matches("-r2"));
+        assert_ne!(first.scoped("order-42"), replay.scoped("order-42"));
     }
 
     #[test]

@@ -110,6 +110,41 @@ impl FromStr for Currency {
     }
 }
 
+/// Which figure of an account: `available` (what can be spent now: balance minus holds),
+/// `held` (kept aside by unfinished payments) or `in total` (the balance, holds included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Parameter)]
+#[param(name = "holding", regex = "available|held|in total")]
+pub enum Holding {
+    /// Balance minus holds.
+    Available,
+    /// Held by unfinished payments.
+    Held,
+    /// The whole balance.
+    InTotal,
+}
+
+impl FromStr for Holding {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "available" => Ok(Self::Available),
+            "held" => Ok(Self::Held),
+            "in total" => Ok(Self::InTotal),
+            other => Err(format!("not a figure of an account: {other:?}")),
+        }
+    }
+}
+
+impl fmt::Display for Holding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Available => "available",
+            Self::Held => "held",
+            Self::InTotal => "in total",
+        })
+    }
+}
+
 /// The state of a payment: `pending`, `processing`, `settled` or `failed`.
 #[derive(Debug, Clone, PartialEq, Eq, Parameter)]
 #[param(name = "payment_status", regex = "pending|processing|settled|failed")]

@@ -1,15 +1,18 @@
-//! Payments: creating them (with idempotency keys), and following them to a final state.
+//! Payments: creating them (with idempotency keys, a deadline, baggage, or giving up on the
+//! answer), and following them to a final state, read as the party the sentence names.
+
+use std::time::Duration;
 
 use anyhow::Context as _;
 use cucumber::{given, then, when};
 use serde_json::{Value, json};
 
 use crate::{
-    MinibankWorld,
+    MinibankWorld, client,
     client::{Exchange, Request},
     params::{ActorName, Money, PaymentStatus},
     wait,
-    world::{Caller, PaymentAttempt},
+    world::{Abandoned, Caller, PaymentAttempt},
 };
 
 impl MinibankWorld {
@@ -21,6 +24,8 @@ impl MinibankWorld {
         money: &Money,
         key: Option<String>,
     ) -> anyhow::Result<()> {
+        // The payer first: a sentence naming the operator as payer says so before anything else.
+        self.actor(payer)?;
         let body = self.payment_body(payee, money)?;
         self.pay_with_body(payer, payee, body, key).await
     }
@@ -41,25 +46,25 @@ impl MinibankWorld {
         body: Value,
         key: Option<String>,
     ) -> anyhow::Result<()> {
-        self.send_payment(payer, payee, body, key, None).await
+        self.send_payment(payer, payee, body, key, &[]).await
     }
 
-    /// Sends the payment; with `wait_seconds`, tells edge the payer waits at most that long
-    /// for the answer (`Prefer: wait=N`, which becomes the request's deadline at every hop).
+    /// Sends the payment with extra `headers` (`prefer: wait=N`, `baggage`, ...) and records
+    /// the attempt; its answer becomes the last one.
     async fn send_payment(
         &mut self,
         payer: &str,
         payee: &str,
         body: Value,
         key: Option<String>,
-        wait_seconds: Option<u64>,
+        headers: &[(&str, String)],
     ) -> anyhow::Result<()> {
         let mut request = Request::new(reqwest::Method::POST, "/v1/payments").json(body.clone());
         if let Some(key) = &key {
             request = request.header("idempotency-key", key.clone());
         }
-        if let Some(seconds) = wait_seconds {
-            request = request.header("prefer", format!("wait={seconds}"));
+        for (name, value) in headers {
+            request = request.header(name, value.clone());
         }
         let answer = self
             .call(Caller::Actor(payer.to_owned()), request)
@@ -105,11 +110,23 @@ impl MinibankWorld {
         .await
     }
 
-    /// Waits until the last payment is final (`settled` or `failed`) and returns it as its payer sees it.
-    pub(crate) async fn final_payment(&mut self) -> anyhow::Result<Value> {
-        let payer = self.last_payment()?.payer.clone();
-        let id = self.last_payment_id()?;
-        let token = self.actor_token(&payer).await?;
+    /// The last payment created (an attempt refused creates none), as `(payer, payee, id)`.
+    pub(crate) fn last_created(&self) -> anyhow::Result<(String, String, String)> {
+        self.payments
+            .iter()
+            .rev()
+            .find_map(|p| {
+                p.payment_id()
+                    .map(|id| (p.payer.clone(), p.payee.clone(), id.to_owned()))
+            })
+            .ok_or_else(|| anyhow::anyhow!("no payment was created yet in this scenario"))
+    }
+
+    /// Waits until the last payment created is final (`settled` or `failed`) and returns it
+    /// as `reader` (its payer or its payee) sees it. The last answer stays as it was.
+    pub(crate) async fn final_payment(&mut self, reader: &str) -> anyhow::Result<Value> {
+        let (_, _, id) = self.last_created()?;
+        let token = self.actor_token(reader).await?;
         let patience = self.patience();
         let world = &*self;
         wait::until(
@@ -165,7 +182,13 @@ async fn pays_willing_to_wait(
     let key = world.ns.unique("pay");
     let body = world.payment_body(&payee.0, &money)?;
     world
-        .send_payment(&payer.0, &payee.0, body, Some(key), Some(seconds))
+        .send_payment(
+            &payer.0,
+            &payee.0,
+            body,
+            Some(key),
+            &[("prefer", format!("wait={seconds}"))],
+        )
         .await
 }
 
@@ -239,11 +262,13 @@ async fn payment_is(world: &mut MinibankWorld, status: PaymentStatus) -> anyhow:
     Ok(())
 }
 
-/// Waits until the last payment is final (settled or failed) and checks which one it is.
+/// Waits until the last payment created is final (settled or failed), as its payer sees it,
+/// and checks which one it is.
 /// Example: Then the payment ends up settled
 #[then(expr = "the payment ends up {payment_status}")]
 async fn payment_ends_up(world: &mut MinibankWorld, status: PaymentStatus) -> anyhow::Result<()> {
-    let payment = world.final_payment().await?;
+    let (payer, _, _) = world.last_created()?;
+    let payment = world.final_payment(&payer).await?;
     let got = payment
         .get("status")
         .and_then(Value::as_str)
@@ -256,11 +281,13 @@ async fn payment_ends_up(world: &mut MinibankWorld, status: PaymentStatus) -> an
     Ok(())
 }
 
-/// Waits until the last payment is final and checks it failed for that reason.
+/// Waits until the last payment created is final, as its payer sees it, and checks it
+/// failed for that reason (see the glossary's failure reasons).
 /// Example: Then the payment fails because "provider_rejected"
 #[then(expr = "the payment fails because {string}")]
 async fn payment_fails_because(world: &mut MinibankWorld, reason: String) -> anyhow::Result<()> {
-    let payment = world.final_payment().await?;
+    let (payer, _, _) = world.last_created()?;
+    let payment = world.final_payment(&payer).await?;
     let status = payment
         .get("status")
         .and_then(Value::as_str)
@@ -297,7 +324,8 @@ async fn same_payment(world: &mut MinibankWorld) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Checks the payment the merchant is told about: amount, currency and both parties.
+/// Waits until the last payment created is final and checks it as the merchant it was paid
+/// to reads it (with the merchant's own token): settled, amount, currency and both parties.
 /// Example: Then the payment moved 12.50 GBP from Alice to "Acme Coffee"
 #[then(expr = "the payment moved {money} from {actor} to {actor}")]
 async fn payment_moved(
@@ -306,7 +334,7 @@ async fn payment_moved(
     payer: ActorName,
     payee: ActorName,
 ) -> anyhow::Result<()> {
-    let payment = world.final_payment().await?;
+    let payment = world.final_payment(&payee.0).await?;
     let (payer, payee) = (world.actor(&payer.0)?, world.actor(&payee.0)?);
     let expect = [
         ("status", json!("settled")),
@@ -341,4 +369,86 @@ async fn asks_to_pay_raw(
     let caller = world.caller(&payer.0)?;
     world.call(caller, request).await?;
     Ok(())
+}
+
+/// Pays like `{actor} pays {actor} {money}`, with a W3C `baggage` header.
+/// Example: When Alice pays "Acme Coffee" 30.00 GBP carrying the baggage "minibank.channel=mobile"
+#[when(expr = "{actor} pays {actor} {money} carrying the baggage {string}")]
+async fn pays_with_baggage(
+    world: &mut MinibankWorld,
+    payer: ActorName,
+    payee: ActorName,
+    money: Money,
+    baggage: String,
+) -> anyhow::Result<()> {
+    let key = world.ns.unique("pay");
+    let body = world.payment_body(&payee.0, &money)?;
+    world
+        .send_payment(&payer.0, &payee.0, body, Some(key), &[("baggage", baggage)])
+        .await
+}
+
+/// The payer sends a payment (with an idempotency key kept for later) and closes the
+/// connection after `millis` without waiting for the answer. The services stop working on
+/// that request, but the payment itself is brought to an end by the saga (settled, or failed
+/// with its hold released); `When {actor} sends the abandoned payment again` shows how it ended.
+/// Example: When Alice pays "Acme Coffee" 30.00 GBP but gives up after 300 milliseconds
+#[when(expr = "{actor} pays {actor} {money} but gives up after {int} milliseconds")]
+async fn pays_and_gives_up(
+    world: &mut MinibankWorld,
+    payer: ActorName,
+    payee: ActorName,
+    money: Money,
+    millis: u64,
+) -> anyhow::Result<()> {
+    let driver = world.driver()?;
+    let token = world.actor_token(&payer.0).await?;
+    let key = world.ns.unique("pay");
+    let trace_id = format!("{:032x}", rand::random::<u128>() | 1);
+    let traceparent = format!("00-{trace_id}-{:016x}-01", rand::random::<u64>() | 1);
+    let body = world.payment_body(&payee.0, &money)?;
+    // Sent on the raw client, not through `MinibankWorld::call`: the step must close the
+    // connection itself, which the World's one door to edge never does.
+    let sent = client::http()
+        .post(format!("{}/v1/payments", driver.edge_url()))
+        .bearer_auth(token)
+        .header("idempotency-key", &key)
+        .header("traceparent", traceparent)
+        .json(&body)
+        .timeout(Duration::from_millis(millis))
+        .send()
+        .await;
+    match sent {
+        Err(error) if error.is_timeout() => {}
+        Err(error) => anyhow::bail!("the payment could not be sent: {error}"),
+        Ok(answer) => anyhow::bail!(
+            "the payment was answered ({}) within {millis} ms: it was not slow enough to give up on",
+            answer.status()
+        ),
+    }
+    world.abandoned = Some(Abandoned {
+        trace_id,
+        key,
+        payee: payee.0,
+        body,
+    });
+    Ok(())
+}
+
+/// Sends the abandoned payment again with the same idempotency key, as a customer would.
+/// Example: When Alice sends the abandoned payment again
+#[when(expr = "{actor} sends the abandoned payment again")]
+async fn sends_again(world: &mut MinibankWorld, payer: ActorName) -> anyhow::Result<()> {
+    let abandoned = world
+        .abandoned
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("no payment was abandoned in this scenario"))?;
+    world
+        .pay_with_body(
+            &payer.0,
+            &abandoned.payee,
+            abandoned.body,
+            Some(abandoned.key),
+        )
+        .await
 }

@@ -2,9 +2,12 @@
 //!
 //! Behaviours are scoped to the scenario's accounts, so concurrent scenarios sharing one
 //! provider stand-in do not disturb each other; a customer onboarded later gets the same.
+//! Slowing the provider down is a fault on payments' calls to it, which every payment shares.
+
+use std::time::Duration;
 
 use cucumber::{given, then, when};
-use drivers::{Capability, ProviderBehaviour};
+use drivers::{CallFault, CallFaultKind, Capability, ProviderBehaviour};
 
 use crate::{MinibankWorld, params::ActorName};
 
@@ -35,6 +38,7 @@ impl MinibankWorld {
 
 /// The provider accepts every transfer (the normal case; also how it recovers).
 /// Needs: provider-stubs
+/// Scope: scenario
 /// Example: Given the bank provider accepts transfers
 #[given(expr = "the bank provider accepts transfers")]
 async fn accepts(world: &mut MinibankWorld) -> anyhow::Result<()> {
@@ -43,6 +47,7 @@ async fn accepts(world: &mut MinibankWorld) -> anyhow::Result<()> {
 
 /// The provider refuses every transfer (a 4xx answer).
 /// Needs: provider-stubs
+/// Scope: scenario
 /// Example: Given the bank provider rejects transfers
 #[given(expr = "the bank provider rejects transfers")]
 async fn rejects(world: &mut MinibankWorld) -> anyhow::Result<()> {
@@ -51,6 +56,7 @@ async fn rejects(world: &mut MinibankWorld) -> anyhow::Result<()> {
 
 /// The provider answers too late; asked afterwards, it says whether it did make the transfer.
 /// Needs: provider-stubs
+/// Scope: scenario
 /// Example: Given the bank provider times out after processing the transfer
 #[given(regex = r"^the bank provider times out (after|without) processing the transfer$")]
 async fn times_out(world: &mut MinibankWorld, processed: String) -> anyhow::Result<()> {
@@ -63,6 +69,7 @@ async fn times_out(world: &mut MinibankWorld, processed: String) -> anyhow::Resu
 
 /// The provider answers 503 to everything, status queries included.
 /// Needs: provider-stubs
+/// Scope: scenario
 /// Example: Given the bank provider is down
 #[given(expr = "the bank provider is down")]
 async fn is_down(world: &mut MinibankWorld) -> anyhow::Result<()> {
@@ -71,6 +78,7 @@ async fn is_down(world: &mut MinibankWorld) -> anyhow::Result<()> {
 
 /// The provider is back and accepts transfers again.
 /// Needs: provider-stubs
+/// Scope: scenario
 /// Example: When the bank provider recovers
 #[when(expr = "the bank provider recovers")]
 async fn recovers(world: &mut MinibankWorld) -> anyhow::Result<()> {
@@ -110,4 +118,24 @@ async fn transfers_received(
         ids.len()
     );
     Ok(())
+}
+
+/// payments' next transfer request to the provider is delayed by `seconds`.
+/// Needs: faults
+/// Scope: platform: every payment's next transfer, whoever makes it
+/// Example: Given the bank provider takes 2 seconds to answer the next transfer
+#[given(expr = "the bank provider takes {int} seconds to answer the next transfer")]
+async fn provider_slow(world: &mut MinibankWorld, seconds: u64) -> anyhow::Result<()> {
+    world
+        .inject(CallFault {
+            caller: Some("payments".into()),
+            target: "provider".into(),
+            method: Some("POST".into()),
+            path_contains: Some("/transfers".into()),
+            replica: None,
+            kind: CallFaultKind::Latency(Duration::from_secs(seconds)),
+            times: Some(1),
+        })
+        .await
+        .map(drop)
 }

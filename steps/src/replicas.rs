@@ -3,73 +3,36 @@
 //! `service.instance.id` of the spans), and a failing replica taken out of rotation and let back
 //! in (failure detection). Scenarios using these run `@serial`: replicas are shared by everyone.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{LazyLock, Mutex};
+use std::collections::BTreeSet;
 
 use cucumber::{given, then, when};
 use drivers::{CallFault, CallFaultKind, Capability, CircuitView};
 use harness::model::{SpanKind, TraceId};
 
 use crate::{
-    MinibankWorld, client::Request, params::ActorName, traces::settle_connected, wait,
-    world::Caller,
+    MinibankWorld, params::ActorName, traces::settle_connected, wait,
 };
-
-/// The answers (status, trace id) of the latest series of balance reads, by scenario namespace.
-static READS: LazyLock<Mutex<HashMap<String, Vec<(u16, Option<String>)>>>> =
-    LazyLock::new(Default::default);
-
-impl MinibankWorld {
-    /// Reads `alias`'s account once through edge; the answer becomes the last one.
-    async fn read_account(&mut self, alias: &str) -> anyhow::Result<(u16, Option<String>)> {
-        let account_id = self.actor(alias)?.account_id.clone();
-        let answer = self
-            .call(
-                Caller::Actor(alias.to_owned()),
-                Request::new(reqwest::Method::GET, format!("/v1/accounts/{account_id}")),
-            )
-            .await?;
-        Ok((answer.status, answer.trace_id()))
-    }
-}
 
 /// Starts another ledger replica; edge balances over it from its next call.
 /// Needs: replicas
+/// Scope: platform
 /// Example: Given a second ledger replica is running
+/// Example: When a second ledger replica starts
 #[given(expr = "a second ledger replica is running")]
 #[when(expr = "a second ledger replica starts")]
 async fn second_replica(world: &mut MinibankWorld) -> anyhow::Result<()> {
     let driver = world.require(Capability::Replicas)?;
-    driver.add_replica("ledger").await
+    crate::offers::replicas(&*driver)?.add_replica("ledger").await
 }
 
 /// Stops the replica started last; edge stops choosing it first, then it drains.
 /// Needs: replicas
+/// Scope: platform
 /// Example: When the second ledger replica stops
 #[when(expr = "the second ledger replica stops")]
 async fn replica_stops(world: &mut MinibankWorld) -> anyhow::Result<()> {
     let driver = world.require(Capability::Replicas)?;
-    driver.remove_replica("ledger").await
-}
-
-/// Reads the actor's account `times` times in a row, keeping every answer.
-/// Example: When Alice checks her balance 4 times
-#[when(regex = r"^(.+) checks (?:her|his|their) balance (\d+) times$")]
-async fn checks_balance_times(
-    world: &mut MinibankWorld,
-    alias: String,
-    times: usize,
-) -> anyhow::Result<()> {
-    let alias: ActorName = alias.parse().map_err(anyhow::Error::msg)?;
-    let mut reads = Vec::with_capacity(times);
-    for _ in 0..times {
-        reads.push(world.read_account(&alias.0).await?);
-    }
-    READS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .insert(world.ns.tag().to_owned(), reads);
-    Ok(())
+    crate::offers::replicas(&*driver)?.remove_replica("ledger").await
 }
 
 /// Every one of those reads was answered 200, and their traces show the ledger spans of
@@ -78,12 +41,7 @@ async fn checks_balance_times(
 #[then(regex = r"^every read succeeded, served by (\d+) ledger replicas?$")]
 async fn served_by(world: &mut MinibankWorld, count: usize) -> anyhow::Result<()> {
     let driver = world.driver()?;
-    let reads = READS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .get(world.ns.tag())
-        .cloned()
-        .unwrap_or_default();
+    let reads = world.reads.clone();
     anyhow::ensure!(!reads.is_empty(), "no balance reads in this scenario");
     let mut instances = BTreeSet::new();
     for (status, trace_id) in &reads {
@@ -115,6 +73,7 @@ async fn served_by(world: &mut MinibankWorld, count: usize) -> anyhow::Result<()
 
 /// Every call from edge to the second ledger replica fails with 503 until the ledger recovers.
 /// Needs: faults, replicas
+/// Scope: platform
 /// Example: Given the second ledger replica fails every call
 #[given(expr = "the second ledger replica fails every call")]
 async fn second_replica_fails(world: &mut MinibankWorld) -> anyhow::Result<()> {
@@ -146,7 +105,7 @@ async fn ejected(world: &mut MinibankWorld) -> anyhow::Result<()> {
         || {
             let driver = driver.clone();
             async move {
-                let state = driver.circuit("edge", "ledger").await?;
+                let state = crate::offers::call_faults(&*driver)?.circuit("edge", "ledger").await?;
                 Ok(if state == CircuitView::Closed {
                     Err("every ledger replica is in rotation".to_owned())
                 } else {
@@ -161,6 +120,7 @@ async fn ejected(world: &mut MinibankWorld) -> anyhow::Result<()> {
 /// edge's health checks of the second ledger replica fail (it answers 503) until the ledger
 /// recovers; the calls it serves are not affected.
 /// Needs: faults, replicas
+/// Scope: platform
 /// Example: When the second ledger replica stops passing its health checks
 #[when(expr = "the second ledger replica stops passing its health checks")]
 async fn health_fails(world: &mut MinibankWorld) -> anyhow::Result<()> {
@@ -196,7 +156,7 @@ async fn let_back_in(world: &mut MinibankWorld, alias: String) -> anyhow::Result
         async move {
             let (status, _) = world.lock().await.read_account(&alias).await?;
             anyhow::ensure!(status == 200, "a read was answered {status}");
-            let state = driver.circuit("edge", "ledger").await?;
+            let state = crate::offers::call_faults(&*driver)?.circuit("edge", "ledger").await?;
             Ok(if state == CircuitView::Closed {
                 Ok(())
             } else {

@@ -4,12 +4,10 @@
 //!
 //! Faults are scoped to the scenario where the call's path allows (an actor's account id);
 //! scenarios whose faults cannot be scoped that way are tagged `@serial`. The faults a scenario
-//! injected are remembered by its namespace, here rather than in the World, and cleared by the
-//! steps that end them; a fault for the next `n` calls expires by itself.
+//! injected are kept in its World and cleared by the steps that end them; a fault for the next
+//! `n` calls expires by itself.
 
-use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cucumber::{given, then, when};
 use drivers::{CallFault, CallFaultId, CallFaultKind, Capability, CircuitView};
@@ -19,42 +17,23 @@ use serde_json::json;
 use crate::{
     MinibankWorld,
     client::Request,
-    params::{ActorName, Money},
+    params::ActorName,
     wait,
-    world::Caller,
 };
 
-/// What a scenario did here that later steps check, by scenario namespace.
-#[derive(Debug, Default)]
-struct ResilienceState {
-    /// Faults injected, oldest first.
-    faults: Vec<CallFaultId>,
-    /// How long the last timed call took.
-    last_elapsed: Option<Duration>,
-    /// Statuses and `Retry-After` values of a flood of requests.
-    flood: Vec<(u16, Option<String>)>,
-}
-
-static STATE: LazyLock<Mutex<HashMap<String, ResilienceState>>> = LazyLock::new(Default::default);
-
 impl MinibankWorld {
-    fn resilience<T>(&self, f: impl FnOnce(&mut ResilienceState) -> T) -> T {
-        let mut state = STATE
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(state.entry(self.ns.tag().to_owned()).or_default())
-    }
-
     /// Injects `fault` and remembers it as this scenario's latest.
     pub(crate) async fn inject(&mut self, fault: CallFault) -> anyhow::Result<CallFaultId> {
         let driver = self.require(Capability::InjectFaults)?;
-        let id = driver.inject_call_fault(fault).await?;
-        self.resilience(|state| state.faults.push(id));
+        let id = crate::offers::call_faults(&*driver)?.inject_call_fault(fault).await?;
+        self.faults.push(id);
         Ok(id)
     }
 
     fn latest_fault(&self) -> anyhow::Result<CallFaultId> {
-        self.resilience(|state| state.faults.last().copied())
+        self.faults
+            .last()
+            .copied()
             .ok_or_else(|| anyhow::anyhow!("this scenario injected no fault yet"))
     }
 
@@ -93,7 +72,7 @@ impl MinibankWorld {
             || {
                 let driver = driver.clone();
                 async move {
-                    let state = driver.circuit(caller, target).await?;
+                    let state = crate::offers::call_faults(&*driver)?.circuit(caller, target).await?;
                     Ok(if state == wanted {
                         Ok(())
                     } else {
@@ -108,6 +87,7 @@ impl MinibankWorld {
 
 /// The ledger answers 503 to the next reads of the actor's account (edge reads are retried).
 /// Needs: faults
+/// Scope: scenario
 /// Example: Given the ledger fails the next 2 reads of Alice's account
 #[given(expr = "the ledger fails the next {int} reads of {actor}'s account")]
 async fn ledger_fails_reads(
@@ -126,7 +106,7 @@ async fn ledger_fails_reads(
 #[then(regex = r"^the ledger failed (\d+) times? and each failure was retried$")]
 async fn failures_were_retried(world: &mut MinibankWorld, times: u32) -> anyhow::Result<()> {
     let driver = world.require(Capability::InjectFaults)?;
-    let hits = driver.call_fault_hits(world.latest_fault()?).await?;
+    let hits = crate::offers::call_faults(&*driver)?.call_fault_hits(world.latest_fault()?).await?;
     anyhow::ensure!(
         hits == times,
         "the injected failure was met {hits} times, expected {times}"
@@ -138,6 +118,7 @@ async fn failures_were_retried(world: &mut MinibankWorld, times: u32) -> anyhow:
 /// ledger recovers), after the request may have been sent: a top-up is not idempotent, so it
 /// must not be resent.
 /// Needs: faults
+/// Scope: scenario
 /// Example: Given the connection to the ledger drops during every top-up of Alice's account
 #[given(expr = "the connection to the ledger drops during every top-up of {actor}'s account")]
 async fn ledger_drops_top_ups(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<()> {
@@ -151,7 +132,7 @@ async fn ledger_drops_top_ups(world: &mut MinibankWorld, alias: ActorName) -> an
 #[then(expr = "the top-up was attempted once and never resent")]
 async fn attempted_once(world: &mut MinibankWorld) -> anyhow::Result<()> {
     let driver = world.require(Capability::InjectFaults)?;
-    let hits = driver.call_fault_hits(world.latest_fault()?).await?;
+    let hits = crate::offers::call_faults(&*driver)?.call_fault_hits(world.latest_fault()?).await?;
     anyhow::ensure!(
         hits == 1,
         "the top-up was attempted {hits} times: a non-idempotent call was resent"
@@ -159,35 +140,9 @@ async fn attempted_once(world: &mut MinibankWorld) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The operator tries a top-up and keeps whatever answer comes (not counted as money put in).
-/// Needs: operator
-/// Example: When the operator tries to top up Alice's account with 10.00 GBP
-#[when(expr = "the operator tries to top up {actor}'s account with {money}")]
-async fn operator_tries_top_up(
-    world: &mut MinibankWorld,
-    alias: ActorName,
-    money: Money,
-) -> anyhow::Result<()> {
-    world.require(Capability::OperatorAccess)?;
-    let account_id = world.actor(&alias.0)?.account_id.clone();
-    let operation_id = world.ns.unique("top-up");
-    let body =
-        json!({"amount": money.minor, "currency": money.currency, "operation_id": operation_id});
-    world
-        .call(
-            Caller::Operator,
-            Request::new(
-                reqwest::Method::POST,
-                format!("/v1/accounts/{account_id}/top-ups"),
-            )
-            .json(body),
-        )
-        .await
-        .map(drop)
-}
-
 /// The ledger stops answering reads of the actor's account until it recovers.
 /// Needs: faults
+/// Scope: scenario
 /// Example: Given the ledger stops answering reads of Alice's account
 #[given(expr = "the ledger stops answering reads of {actor}'s account")]
 async fn ledger_hangs(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<()> {
@@ -197,52 +152,15 @@ async fn ledger_hangs(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Re
 
 /// Ends every fault this scenario injected.
 /// Needs: faults
+/// Scope: scenario
 /// Example: When the ledger recovers
 #[when(expr = "the ledger recovers")]
 async fn ledger_recovers(world: &mut MinibankWorld) -> anyhow::Result<()> {
     let driver = world.require(Capability::InjectFaults)?;
-    let faults = world.resilience(|state| std::mem::take(&mut state.faults));
+    let faults = std::mem::take(&mut world.faults);
     for id in faults {
-        driver.clear_call_fault(id).await?;
+        crate::offers::call_faults(&*driver)?.clear_call_fault(id).await?;
     }
-    Ok(())
-}
-
-/// The actor reads their account; the answer (whatever it is) and how long it took are kept.
-/// Example: When Alice checks her balance
-#[given(regex = r"^(.+) checks (?:her|his|their) balance$")]
-#[when(regex = r"^(.+) checks (?:her|his|their) balance$")]
-async fn checks_balance(world: &mut MinibankWorld, alias: String) -> anyhow::Result<()> {
-    timed_balance_check(world, alias, None).await
-}
-
-/// The same, telling edge it wants an answer within `seconds` (`Prefer: wait=N`, RFC 7240):
-/// the caller's own deadline, which edge passes on to every hop.
-/// Example: When Alice checks her balance, willing to wait 2 seconds
-#[when(regex = r"^(.+) checks (?:her|his|their) balance, willing to wait (\d+) seconds?$")]
-async fn checks_balance_within(
-    world: &mut MinibankWorld,
-    alias: String,
-    seconds: u64,
-) -> anyhow::Result<()> {
-    timed_balance_check(world, alias, Some(seconds)).await
-}
-
-async fn timed_balance_check(
-    world: &mut MinibankWorld,
-    alias: String,
-    wait_seconds: Option<u64>,
-) -> anyhow::Result<()> {
-    let alias: ActorName = alias.parse().map_err(anyhow::Error::msg)?;
-    let account_id = world.actor(&alias.0)?.account_id.clone();
-    let mut request = Request::new(reqwest::Method::GET, format!("/v1/accounts/{account_id}"));
-    if let Some(seconds) = wait_seconds {
-        request = request.header("prefer", format!("wait={seconds}"));
-    }
-    let started = Instant::now();
-    world.call(Caller::Actor(alias.0.clone()), request).await?;
-    let elapsed = started.elapsed();
-    world.resilience(|state| state.last_elapsed = Some(elapsed));
     Ok(())
 }
 
@@ -258,7 +176,7 @@ async fn told_timeout(world: &mut MinibankWorld, seconds: u64) -> anyhow::Result
         last.describe()
     );
     let elapsed = world
-        .resilience(|state| state.last_elapsed)
+        .last_elapsed
         .ok_or_else(|| anyhow::anyhow!("no timed call in this scenario"))?;
     anyhow::ensure!(
         elapsed <= Duration::from_secs(seconds),
@@ -289,6 +207,7 @@ async fn circuit_closes(world: &mut MinibankWorld) -> anyhow::Result<()> {
 
 /// One client asks edge for tokens, 400 at a time, until edge tells it to slow down (at most
 /// `limit` requests). Sign-in attempts are limited per `client_id`.
+/// Scope: scenario
 /// Example: When a client asks for tokens until it is told to slow down, at most 2000 times
 #[when(expr = "a client asks for tokens until it is told to slow down, at most {int} times")]
 async fn flood_tokens(world: &mut MinibankWorld, limit: usize) -> anyhow::Result<()> {
@@ -317,7 +236,7 @@ async fn flood_tokens(world: &mut MinibankWorld, limit: usize) -> anyhow::Result
         }
         sent += batch;
     }
-    world.resilience(|state| state.flood = seen);
+    world.flood = seen;
     Ok(())
 }
 
@@ -326,7 +245,7 @@ async fn flood_tokens(world: &mut MinibankWorld, limit: usize) -> anyhow::Result
 /// Example: Then the client is told to retry after some seconds
 #[then(expr = "the client is told to retry after some seconds")]
 async fn told_retry_after(world: &mut MinibankWorld) -> anyhow::Result<()> {
-    let flood = world.resilience(|state| state.flood.clone());
+    let flood = world.flood.clone();
     let limited = flood
         .iter()
         .find(|(status, _)| *status == 429)

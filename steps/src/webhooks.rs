@@ -94,11 +94,12 @@ impl MinibankWorld {
 
 /// Stands up an endpoint for the merchant and registers it for `payment.settled` and `payment.failed`.
 /// Needs: merchant-endpoints
+/// Scope: scenario
 /// Example: Given "Acme Coffee" listens for payment webhooks
 #[given(expr = "{actor} listens for payment webhooks")]
 async fn listens(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<()> {
     let driver = world.require(Capability::MerchantEndpoints)?;
-    let endpoint = driver.new_merchant_endpoint().await?;
+    let endpoint = crate::offers::merchant_endpoints(&*driver)?.new_merchant_endpoint().await?;
     let body = json!({"url": endpoint.url(), "events": ["payment.settled", "payment.failed"]});
     let answer = world
         .call_expecting(
@@ -127,6 +128,7 @@ async fn listens(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<
 
 /// The merchant's endpoint answers 500 to the next deliveries, then 200 again.
 /// Needs: merchant-endpoints
+/// Scope: scenario
 /// Example: Given "Acme Coffee"'s endpoint fails the next 2 deliveries
 #[given(expr = "{actor}'s endpoint fails the next {int} deliveries")]
 async fn fails_next(world: &mut MinibankWorld, alias: ActorName, times: u64) -> anyhow::Result<()> {
@@ -137,6 +139,7 @@ async fn fails_next(world: &mut MinibankWorld, alias: ActorName, times: u64) -> 
 
 /// The merchant's endpoint answers 503 to every delivery until it comes back.
 /// Needs: merchant-endpoints
+/// Scope: scenario
 /// Example: Given "Acme Coffee"'s endpoint is down
 #[given(expr = "{actor}'s endpoint is down")]
 async fn endpoint_down(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<()> {

@@ -8,7 +8,9 @@
 use std::{collections::BTreeMap, fmt, sync::Arc, time::Duration};
 
 use anyhow::anyhow;
-use drivers::{Capability, Driver, MerchantEndpoint, ProviderBehaviour};
+use drivers::{
+    CallFaultId, Capability, Driver, MerchantEndpoint, PoolUse, ProviderBehaviour, RouteMetrics,
+};
 use serde_json::{Value, json};
 
 use crate::{
@@ -120,7 +122,21 @@ impl PaymentAttempt {
     }
 }
 
-/// Everything one scenario knows.
+/// A payment the customer gave up waiting for (the connection closed before the answer).
+#[derive(Debug, Clone)]
+pub struct Abandoned {
+    /// The trace the request started.
+    pub trace_id: String,
+    /// Its idempotency key, to send it again.
+    pub key: String,
+    /// Who was to be paid (alias).
+    pub payee: String,
+    /// The body sent.
+    pub body: Value,
+}
+
+/// Everything one scenario knows. All scenario state lives here, never in process-wide
+/// maps: scenarios run concurrently, and each World is dropped with its scenario.
 #[derive(cucumber::World)]
 #[world(init = Self::new)]
 pub struct MinibankWorld {
@@ -137,6 +153,18 @@ pub struct MinibankWorld {
     pub(crate) trace_ids: std::sync::Mutex<Vec<String>>,
     /// Every request the scenario sent and its answer, masked (for the HTML report).
     pub(crate) exchanges: crate::exchange_log::ExchangeLog,
+    /// The payment the customer gave up on, if any.
+    pub(crate) abandoned: Option<Abandoned>,
+    /// Call faults the scenario injected and has not ended, oldest first.
+    pub(crate) faults: Vec<CallFaultId>,
+    /// How long the last timed request took.
+    pub(crate) last_elapsed: Option<Duration>,
+    /// Statuses and `Retry-After` values of a flood of requests.
+    pub(crate) flood: Vec<(u16, Option<String>)>,
+    /// The answers (status, trace id) of the latest series of balance reads.
+    pub(crate) reads: Vec<(u16, Option<String>)>,
+    /// The platform's figures as noted (edge's route metrics, the pool's counters).
+    pub(crate) noted: Option<(Vec<RouteMetrics>, PoolUse)>,
 }
 
 impl fmt::Debug for MinibankWorld {
@@ -163,10 +191,10 @@ impl MinibankWorld {
     fn new() -> Self {
         // The before-scenario hook replaces this with the scenario's own namespace; a random
         // identity keeps scenarios apart even if an entry point forgets the hook.
-        Self::with_namespace(Namespace::for_scenario(
-            context::seed(),
-            &uuid::Uuid::new_v4().to_string(),
-        ))
+        Self::with_namespace(
+            Namespace::for_scenario(context::seed(), &uuid::Uuid::new_v4().to_string())
+                .with_run(context::run_id()),
+        )
     }
 
     pub(crate) fn with_namespace(ns: Namespace) -> Self {
@@ -182,13 +210,19 @@ impl MinibankWorld {
             delivery: None,
             trace_ids: Default::default(),
             exchanges: Default::default(),
+            abandoned: None,
+            faults: Vec::new(),
+            last_elapsed: None,
+            flood: Vec::new(),
+            reads: Vec::new(),
+            noted: None,
         }
     }
 
     /// Enters a scenario: its namespace derives from the run seed and `identity`
     /// (feature path, scenario name and line).
     pub fn enter_scenario(&mut self, identity: &str) {
-        self.ns = Namespace::for_scenario(context::seed(), identity);
+        self.ns = Namespace::for_scenario(context::seed(), identity).with_run(context::run_id());
     }
 
     /// The scenario's namespace tag.
@@ -205,13 +239,11 @@ impl MinibankWorld {
     /// pass silently without doing what it says.
     pub(crate) fn require(&self, capability: Capability) -> anyhow::Result<Arc<dyn Driver>> {
         let driver = self.driver()?;
-        anyhow::ensure!(
-            driver.capabilities().has(capability),
-            "the {} driver cannot {capability}: tag the scenario @{}",
-            driver.name(),
-            capability.tag()
-        );
-        Ok(driver)
+        if driver.capabilities().has(capability) {
+            Ok(driver)
+        } else {
+            Err(drivers::lacks(&*driver, capability))
+        }
     }
 
     /// Who calls, for an `{actor}` of a sentence: `the operator`, `a stranger` or an actor.
@@ -226,14 +258,60 @@ impl MinibankWorld {
         })
     }
 
-    /// An actor by alias.
+    /// An actor by alias: a customer or merchant of this scenario. `the operator` and `a
+    /// stranger` are refused in plain words: they have no account or party of their own.
     pub(crate) fn actor(&self, alias: &str) -> anyhow::Result<&Actor> {
+        match alias {
+            OPERATOR => anyhow::bail!(
+                "the operator runs the platform and has no account, payments or endpoint of their own: this sentence is about a customer or a merchant"
+            ),
+            STRANGER => anyhow::bail!(
+                "a stranger is anyone without a token and has no account, payments or endpoint: this sentence is about a customer or a merchant"
+            ),
+            _ => {}
+        }
         self.actors.get(alias).ok_or_else(|| {
             anyhow!(
                 "nobody called {alias:?} in this scenario (known: {}); introduce them first, e.g. `Given {alias} is a customer with 100.00 GBP`",
                 self.actors.keys().cloned().collect::<Vec<_>>().join(", ")
             )
         })
+    }
+
+    /// The client credentials `alias` signs in with, and the subject its token names:
+    /// an actor's own, or the operator's.
+    pub(crate) fn credentials(&self, alias: &str) -> anyhow::Result<(String, String, String)> {
+        match alias {
+            OPERATOR => {
+                let driver = self.require(Capability::OperatorAccess)?;
+                let operator = driver
+                    .operator()
+                    .ok_or_else(|| drivers::lacks(&*driver, Capability::OperatorAccess))?;
+                let subject = operator.client_id.clone();
+                Ok((operator.client_id, operator.client_secret, subject))
+            }
+            STRANGER => anyhow::bail!(
+                "a stranger was given no credentials: to sign in with made-up ones, write `When someone signs in as client \"cli_nobody\" with secret \"guess\"`"
+            ),
+            alias => {
+                let actor = self.actor(alias)?;
+                Ok((
+                    actor.client_id.clone(),
+                    actor.client_secret.clone(),
+                    actor.party_id.clone(),
+                ))
+            }
+        }
+    }
+
+    /// Keeps a token `alias` was just given, so their next requests use it.
+    pub(crate) fn keep_token(&mut self, alias: &str, token: &str) -> anyhow::Result<()> {
+        if alias == OPERATOR {
+            self.operator_token = Some(token.to_owned());
+        } else {
+            self.actor_mut(alias)?.token = Some(token.to_owned());
+        }
+        Ok(())
     }
 
     /// An actor by alias, mutable.
@@ -284,11 +362,14 @@ impl MinibankWorld {
     }
 
     /// A token for the operator (signed in once per scenario).
-    async fn operator_token(&mut self) -> anyhow::Result<String> {
+    pub(crate) async fn operator_token(&mut self) -> anyhow::Result<String> {
         if let Some(token) = &self.operator_token {
             return Ok(token.clone());
         }
-        let operator = self.require(Capability::OperatorAccess)?.operator();
+        let driver = self.require(Capability::OperatorAccess)?;
+        let operator = driver
+            .operator()
+            .ok_or_else(|| drivers::lacks(&*driver, Capability::OperatorAccess))?;
         let token = self
             .sign_in(&operator.client_id, &operator.client_secret)
             .await

@@ -4,13 +4,11 @@ use std::{panic::AssertUnwindSafe, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use cucumber::{World as _, gherkin};
-use drivers::{
-    Capabilities, Driver, LogReader, MerchantEndpoint, OperatorCredentials, ProviderControl,
-};
+use drivers::{Driver, OperatorCredentials};
 use futures::FutureExt as _;
 use steps::MinibankWorld;
 
-/// A driver that can do nothing at all; no step below may reach the network.
+/// A driver that offers its core only (no operator either); no step below may reach the network.
 struct Incapable;
 
 #[async_trait]
@@ -18,17 +16,11 @@ impl Driver for Incapable {
     fn name(&self) -> &str {
         "incapable"
     }
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::default()
-    }
     fn edge_url(&self) -> String {
         "http://127.0.0.1:9".into()
     }
-    fn operator(&self) -> OperatorCredentials {
-        OperatorCredentials {
-            client_id: "op".into(),
-            client_secret: "secret".into(),
-        }
+    fn operator(&self) -> Option<OperatorCredentials> {
+        None
     }
     fn traces(&self) -> Arc<dyn harness::fetch::TraceFetcher> {
         unreachable!("no trace is read in these tests")
@@ -38,18 +30,6 @@ impl Driver for Incapable {
     }
     fn settle_timing(&self) -> (Duration, Duration) {
         (Duration::from_secs(1), Duration::from_millis(10))
-    }
-    fn provider(&self) -> Option<Arc<dyn ProviderControl>> {
-        None
-    }
-    async fn new_merchant_endpoint(&self) -> anyhow::Result<Arc<dyn MerchantEndpoint>> {
-        anyhow::bail!("no merchant endpoints")
-    }
-    fn logs(&self) -> Option<Arc<dyn LogReader>> {
-        None
-    }
-    async fn restart(&self, _service: &str) -> anyhow::Result<()> {
-        anyhow::bail!("cannot restart")
     }
     async fn shutdown(&self) {}
 }

@@ -3,7 +3,10 @@
 //! driver lacks (tagged `@needs-<capability>`). Those are recorded with the reason, to be
 //! listed in the summary, instead of failing as skipped.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
 
 use cucumber::{
     gherkin::{self, tagexpr::TagOperation},
@@ -33,6 +36,8 @@ pub struct ScenarioFilter {
     driver_selection: Option<Arc<Selection>>,
     /// Scenarios left out for a missing capability.
     pub not_run: Arc<Mutex<Vec<NotRun>>>,
+    /// Scenarios the filter was asked about, and those it kept.
+    counts: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
 impl ScenarioFilter {
@@ -50,11 +55,53 @@ impl ScenarioFilter {
             capabilities,
             driver_selection: driver_selection.map(Arc::new),
             not_run: Arc::default(),
+            counts: Arc::default(),
         }
+    }
+
+    /// When the run selected no scenario at all, why (a run that runs nothing must not look
+    /// like a pass); `None` when some scenario was kept.
+    pub fn nothing_selected(&self, input: &str) -> Option<String> {
+        let (seen, kept) = (
+            self.counts.0.load(Ordering::Relaxed),
+            self.counts.1.load(Ordering::Relaxed),
+        );
+        if kept > 0 {
+            return None;
+        }
+        let left_out = self.not_run.lock().len();
+        Some(if seen == 0 {
+            format!("no scenario was found in {input}")
+        } else if left_out > 0 {
+            format!(
+                "of the {seen} scenario(s) in {input}, every one selected needs what this driver cannot do (listed above)"
+            )
+        } else {
+            let filter = match (&self.name, &self.tags) {
+                (Some(re), _) => format!("--name {re}"),
+                (None, Some(_)) => "the --tags expression".to_owned(),
+                (None, None) => "the driver's selection".to_owned(),
+            };
+            format!("{filter} selected none of the {seen} scenario(s) in {input}")
+        })
     }
 
     /// Whether the scenario runs.
     pub fn keep(
+        &self,
+        feature: &gherkin::Feature,
+        rule: Option<&gherkin::Rule>,
+        scenario: &gherkin::Scenario,
+    ) -> bool {
+        self.counts.0.fetch_add(1, Ordering::Relaxed);
+        let keep = self.decide(feature, rule, scenario);
+        if keep {
+            self.counts.1.fetch_add(1, Ordering::Relaxed);
+        }
+        keep
+    }
+
+    fn decide(
         &self,
         feature: &gherkin::Feature,
         rule: Option<&gherkin::Rule>,

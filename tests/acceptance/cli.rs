@@ -24,32 +24,20 @@ pub struct HarnessCli {
     #[arg(long = "i-know-this-is-production")]
     pub allow_production: bool,
 
-    /// The feature files to run (a folder or one file). Default: the workspace's `features/`.
-    #[arg(long = "features", value_name = "path")]
-    pub features: Option<PathBuf>,
-
     /// Where the reports go. Default: `target/acceptance` (or `$CARGO_TARGET_DIR/acceptance`).
     #[arg(long = "report-dir", value_name = "dir")]
     pub report_dir: Option<PathBuf>,
+    /// Check the features without running them: every step matches a sentence, the needed
+    /// @needs-… tags are there, Given/When/Then are in order. No platform; under a second.
+    #[arg(long)]
+    pub check: bool,
 }
 
 fn parse_driver(s: &str) -> Result<DriverKind, String> {
     s.parse()
 }
 
-/// The feature files, wherever the test is run from.
-const FEATURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../features");
-
 impl HarnessCli {
-    /// The features to run: `--features` (from the workspace root when relative and not found
-    /// as given), else the workspace's `features/`.
-    pub fn features_dir(&self) -> PathBuf {
-        match &self.features {
-            Some(given) => from_root_if_missing(given),
-            None => PathBuf::from(FEATURES),
-        }
-    }
-
     /// The profile path as given, or, when that does not exist, relative to the workspace
     /// root: `cargo test` runs this binary from `steps/`, while people type paths from the root.
     pub fn profile_path(&self) -> Option<PathBuf> {

@@ -18,10 +18,16 @@
 
 #[path = "capability_filter.rs"]
 mod capability_filter;
+#[path = "check.rs"]
+mod check;
 #[path = "cli.rs"]
 mod cli;
+#[path = "help.rs"]
+mod help;
 #[path = "html_report.rs"]
 mod html_report;
+#[path = "input.rs"]
+mod input;
 #[path = "outcome.rs"]
 mod outcome;
 #[path = "report_annotations.rs"]
@@ -161,7 +167,7 @@ fn find_chromium() -> Option<PathBuf> {
 fn real_run(runtime: &tokio::runtime::Runtime, dir: &Path) -> Result<PathBuf, String> {
     let args = [
         "report_in_browser".into(),
-        "--features".into(),
+        "--input".into(),
         FIXTURE.into(),
         "--report-dir".into(),
         dir.as_os_str().to_owned(),

@@ -1,5 +1,7 @@
 //! The report files every run writes under `target/acceptance/` of the workspace (or
-//! `--report-dir`): JUnit XML and Cucumber JSON for CI, and `report.html` for people.
+//! `--report-dir`): JUnit XML and Cucumber JSON for CI, `report.html` for people, and beside
+//! them the step catalogue as a searchable page (`steps.html`), the analysts' reference next to
+//! what the run did.
 
 use std::{fs::File, path::PathBuf};
 
@@ -27,6 +29,8 @@ pub struct Reports {
     pub html_path: PathBuf,
     /// Every path, for the summary.
     pub paths: Vec<PathBuf>,
+    /// The folder they are in.
+    pub dir: PathBuf,
 }
 
 impl Reports {
@@ -48,6 +52,15 @@ impl Reports {
             junit_path,
             json_path,
             html_path,
+            dir,
         })
     }
+}
+
+/// Writes the step catalogue's HTML twin, `steps.html`, into the reports' folder.
+pub fn write_catalogue(dir: &std::path::Path) -> anyhow::Result<PathBuf> {
+    let path = dir.join("steps.html");
+    std::fs::write(&path, steps::catalogue::render_html())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
 }

@@ -5,13 +5,12 @@
 
 use std::{io, path::PathBuf, process::ExitCode, time::Instant};
 
-use clap::Parser as _;
 use cucumber::{World as _, WriterExt as _, writer};
 use steps::MinibankWorld;
 
 use crate::{
-    capability_filter::ScenarioFilter, cli::HarnessCli, html_report, outcome::OutcomeWriter,
-    reports, scenario_record::ScenarioRecorder, summary::Summary,
+    capability_filter::ScenarioFilter, check, cli::HarnessCli, help, html_report, input,
+    outcome::OutcomeWriter, reports, scenario_record::ScenarioRecorder, summary::Summary,
 };
 
 /// How a run ended.
@@ -38,13 +37,23 @@ impl Finished {
 
 /// Runs the suite with `args` (the process arguments, libtest's removed), writing cucumber's
 /// console output to `console`.
-pub async fn run<Out>(args: Vec<std::ffi::OsString>, console: Out) -> Finished
+pub async fn run<Out>(mut args: Vec<std::ffi::OsString>, console: Out) -> Finished
 where
     Out: io::Write + 'static,
 {
     let started = Instant::now();
     let started_at = std::time::SystemTime::now();
-    let mut opts = match cucumber::cli::Opts::<_, _, _, HarnessCli>::try_parse_from(args) {
+    let input = match input::resolve(&mut args) {
+        Ok(input) => input,
+        Err(e) => {
+            eprintln!("acceptance: {e}");
+            return Finished::early(ExitCode::FAILURE, String::new());
+        }
+    };
+    let mut opts = match help::parse::<
+        cucumber::cli::Opts<cucumber::parser::basic::Cli, _, _, HarnessCli>,
+    >(args)
+    {
         Ok(opts) => opts,
         Err(e) => {
             let _ = e.print();
@@ -52,6 +61,15 @@ where
             return Finished::early(ExitCode::from(code), String::new());
         }
     };
+    if opts.custom.check {
+        let exit = check::run(
+            &input,
+            opts.parser.clone(),
+            opts.re_filter.take(),
+            opts.tags_filter.take(),
+        );
+        return Finished::early(exit, String::new());
+    }
     let own = opts.custom.clone();
     let reports = match reports::Reports::create(own.report_dir.clone()) {
         Ok(r) => r,
@@ -126,7 +144,7 @@ where
     let keep = filter.clone();
     cucumber
         .with_cli(opts)
-        .filter_run(own.features_dir(), move |f, r, s| keep.keep(f, r, s))
+        .filter_run(input.path.clone(), move |f, r, s| keep.keep(f, r, s))
         .await;
     // The traces are read before the platform stops: in-process, the sink goes with it.
     let evidence = steps::exchange_log::all();
@@ -137,8 +155,14 @@ where
 
     let outcome = outcome.0.lock();
     let record = recorder.0.lock();
+    // Before the lock below: it reads the same list.
+    let nothing_ran = filter.nothing_selected(&input.describe());
     let not_run = filter.not_run.lock();
-    let sentences = steps::catalogue::sentences();
+    let mut report_paths = reports.paths.clone();
+    match reports::write_catalogue(&reports.dir) {
+        Ok(path) => report_paths.push(path),
+        Err(e) => eprintln!("acceptance: could not write the step catalogue page: {e:#}"),
+    }
     let trace_ids = steps::trace_log::all();
     if let Err(e) = crate::report_annotations::annotate_files(
         &reports.junit_path,
@@ -155,13 +179,13 @@ where
     let mut summary = Summary {
         outcome: &outcome,
         not_run: &not_run,
-        sentences: &sentences,
+        nothing_ran,
         stats: steps::stats(),
         seed,
         driver: driver.name(),
         boot_time: started_driver.boot_time,
         wall_time: started.elapsed(),
-        reports: &reports.paths,
+        reports: &report_paths,
         traces: &trace_ids,
         evidence: &evidence,
         failures: &record.scenarios,

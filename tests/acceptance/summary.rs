@@ -1,7 +1,8 @@
 //! The readable end of a run: counts, every scenario run with its verdict and trace id (each
 //! failed one with its failure message, its platform log lines as readable one-line records
 //! and the link to its trace in the HTML report), what was not run and why, undefined steps
-//! with the closest known sentences, seed, driver, boot time, report paths, and the closing
+//! with the closest known sentences (filled in with the step's own values, `steps::suggest`),
+//! why nothing ran when nothing did, seed, driver, boot time, report paths, and the closing
 //! line `acceptance: N passed, N failed` that CI reads.
 //!
 //! The log lines are printed here rather than when the scenario ends: scenarios run
@@ -25,8 +26,8 @@ pub struct Summary<'a> {
     pub outcome: &'a Outcome,
     /// Scenarios left out for a missing capability.
     pub not_run: &'a [NotRun],
-    /// The known step sentences (for suggestions).
-    pub sentences: &'a [&'a str],
+    /// Why the run selected no scenario, when it selected none (the run then fails).
+    pub nothing_ran: Option<String>,
     /// Steps' own counters.
     pub stats: steps::Stats,
     /// The run's seed.
@@ -61,6 +62,7 @@ impl Summary<'_> {
     /// Whether the run counts as failed for CI.
     pub fn failed(&self) -> bool {
         self.outcome.failed() > 0
+            || self.nothing_ran.is_some()
             || !self.outcome.parse_errors.is_empty()
             || !self.outcome.undefined.is_empty()
     }
@@ -128,12 +130,15 @@ impl Summary<'_> {
                 s,
                 "  undefined step `{sentence}` at {at}; closest known sentences:"
             );
-            for known in closest(sentence, self.sentences) {
-                let _ = writeln!(s, "      {known}");
+            for known in steps::suggest::suggest(sentence, SUGGESTIONS) {
+                let _ = writeln!(s, "      {}    ({})", known.filled, known.sentence);
             }
         }
         for e in &o.parse_errors {
             let _ = writeln!(s, "  parse error: {e}");
+        }
+        if let Some(why) = &self.nothing_ran {
+            let _ = writeln!(s, "  no scenario ran: {why}; the run fails");
         }
         let _ = writeln!(
             s,
@@ -239,30 +244,4 @@ impl Summary<'_> {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-/// The known sentences closest to `sentence` (keyword stripped), best first, by normalized
-/// Levenshtein similarity.
-pub fn closest<'a>(sentence: &str, known: &[&'a str]) -> Vec<&'a str> {
-    let text = strip_keyword(sentence).to_lowercase();
-    let mut scored: Vec<(f64, &str)> = known
-        .iter()
-        .map(|k| (strsim::normalized_levenshtein(&text, &k.to_lowercase()), *k))
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored.dedup_by(|a, b| a.1 == b.1);
-    scored
-        .into_iter()
-        .take(SUGGESTIONS)
-        .map(|(_, k)| k)
-        .collect()
-}
-
-fn strip_keyword(sentence: &str) -> &str {
-    for kw in ["Given ", "When ", "Then ", "And ", "But ", "* "] {
-        if let Some(rest) = sentence.strip_prefix(kw) {
-            return rest;
-        }
-    }
-    sentence
 }

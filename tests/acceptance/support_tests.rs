@@ -6,10 +6,16 @@
 
 #[path = "capability_filter.rs"]
 mod capability_filter;
+#[path = "check.rs"]
+mod check;
 #[path = "cli.rs"]
 mod cli;
+#[path = "help.rs"]
+mod help;
 #[path = "html_report.rs"]
 mod html_report;
+#[path = "input.rs"]
+mod input;
 #[path = "outcome.rs"]
 mod outcome;
 #[path = "report_annotations.rs"]
@@ -120,20 +126,172 @@ fn the_users_tag_selection_still_applies_and_is_not_reported_as_not_run() {
 }
 
 #[test]
-fn undefined_steps_get_the_closest_known_sentences_best_first() {
-    let known = [
-        "nothing happens",
-        "{actor} pays {merchant} {money}",
-        "the response status is {int}",
-        "the payment ends up settled",
-    ];
-    let found = summary::closest("Given nothing happenz", &known);
-    assert_eq!(found.len(), 3);
-    assert_eq!(found[0], "nothing happens");
-    assert_eq!(
-        summary::closest("Then the payment ends up setled", &known)[0],
-        "the payment ends up settled"
+fn a_run_that_selects_nothing_says_why() {
+    let feature = feature();
+    let tags = "@nowhere".parse().expect("tag expression");
+    let filter = ScenarioFilter::new(None, Some(tags), Capabilities::of(Capability::ALL), None);
+    assert!(
+        feature
+            .scenarios
+            .iter()
+            .all(|s| !filter.keep(&feature, None, s))
     );
+    assert_eq!(
+        filter.nothing_selected("features/").as_deref(),
+        Some("the --tags expression selected none of the 3 scenario(s) in features/")
+    );
+    let empty = ScenarioFilter::new(None, None, Capabilities::default(), None);
+    assert_eq!(
+        empty.nothing_selected("x.feature").as_deref(),
+        Some("no scenario was found in x.feature")
+    );
+    let all = ScenarioFilter::new(None, None, Capabilities::of(Capability::ALL), None);
+    assert!(
+        feature
+            .scenarios
+            .iter()
+            .all(|s| all.keep(&feature, None, s))
+    );
+    assert_eq!(all.nothing_selected("features/"), None);
+}
+
+#[test]
+fn input_takes_plain_paths_from_the_workspace_root_and_anchors_globs_there() {
+    let args = |list: &[&str]| list.iter().map(OsString::from).collect::<Vec<_>>();
+    let mut plain = args(&[
+        "acceptance",
+        "--input",
+        "features/payments.feature",
+        "--check",
+    ]);
+    let input = input::resolve(&mut plain).expect("the file exists");
+    assert_eq!(
+        plain,
+        args(&["acceptance", "--check"]),
+        "taken out for cucumber"
+    );
+    assert!(input.path.ends_with("features/payments.feature") && input.path.is_file());
+    let mut folder = args(&["acceptance", "--input=features"]);
+    assert!(input::resolve(&mut folder).expect("a folder").path.is_dir());
+    let mut glob = args(&["acceptance", "-i", "features/pay*.feature"]);
+    let input = input::resolve(&mut glob).expect("a glob");
+    assert_eq!(
+        glob[2].to_str().unwrap(),
+        format!("{}/features/pay*.feature", input::WORKSPACE)
+    );
+    assert!(input.glob.is_some());
+    let mut missing = args(&["acceptance", "--input", "features/nope.feature"]);
+    assert!(
+        input::resolve(&mut missing)
+            .unwrap_err()
+            .contains("no such file")
+    );
+}
+
+#[test]
+fn help_speaks_for_the_harness_and_lists_the_analysts_flags() {
+    let err = help::parse::<
+        cucumber::cli::Opts<
+            cucumber::parser::basic::Cli,
+            cucumber::runner::basic::Cli,
+            cucumber::writer::basic::Cli,
+            cli::HarnessCli,
+        >,
+    >(vec!["acceptance".into(), "--help".into()])
+    .expect_err("--help stops parsing");
+    let text = err.render().to_string();
+    assert!(!text.contains("pet a dog"), "{text}");
+    for flag in [
+        "--check", "--input", "--tags", "--name", "--seed", "--driver",
+    ] {
+        assert!(text.contains(flag), "{flag} missing from --help:\n{text}");
+    }
+    assert!(text.contains("minibank's acceptance suite"), "{text}");
+}
+
+/// Checks `text` as the feature file `drafts/draft.feature`.
+fn check_draft(text: &str) -> check::Report {
+    let dir = tempfile_dir();
+    let path = dir.join("draft.feature");
+    std::fs::write(&path, text).expect("write the draft");
+    let features = check::read(&path, cucumber::parser::basic::Cli::default());
+    check::check(&features, None, None)
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "acceptance-check-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn the_check_reports_each_problem_at_its_line_with_the_closest_sentences() {
+    let report = check_draft(
+        r#"Feature: a draft
+  Scenario: paying
+    Given Alice is a customer with 100.00 GBP
+    And "Acme Coffee" is a merchant settling in GBP
+    When Alice pay "Acme Coffee" 12.50 GBP
+    Then the payment ends up settled
+    Given the bank provider rejects transfers
+    When the response status is 201
+"#,
+    );
+    assert_eq!(report.scenarios, 1);
+    let found: Vec<String> = report
+        .problems
+        .iter()
+        .map(|p| format!("{}: {}", p.at.rsplit('/').next().unwrap(), p.message))
+        .collect();
+    let all = found.join("\n");
+    assert!(
+        all.contains("draft.feature:3: `Alice is a customer with 100.00 GBP` needs the scenario `paying` (line 2) to be tagged @needs-operator"),
+        "{all}"
+    );
+    assert!(
+        all.contains("draft.feature:5: no sentence matches `When Alice pay \"Acme Coffee\" 12.50 GBP`; closest known sentences:\n      When Alice pays \"Acme Coffee\" 12.50 GBP    ({actor} pays {actor} {money})"),
+        "{all}"
+    );
+    assert!(all.contains("draft.feature:7: `Given the bank provider rejects transfers` sets something up after the scenario acted"), "{all}");
+    assert!(
+        all.contains("draft.feature:7: `the bank provider rejects transfers` needs"),
+        "{all}"
+    );
+    assert!(
+        all.contains("draft.feature:8: `When the response status is 201` is a Then sentence: write `Then the response status is 201`"),
+        "{all}"
+    );
+}
+
+#[test]
+fn the_check_reports_a_draft_that_does_not_parse_or_misspells_a_keyword() {
+    let report = check_draft("Scenario: no feature\n    Given nothing happens\n");
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(report.problems[0].message.starts_with("does not parse"));
+    let report = check_draft("Feature: typo\n  Scenario: no steps\n    Givn nothing happens\n");
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(report.problems[0].at.ends_with("draft.feature:2"));
+    assert!(report.problems[0].message.contains("has no steps"));
+}
+
+#[test]
+fn every_feature_in_the_repository_passes_the_check() {
+    let features = check::read(
+        std::path::Path::new(input::FEATURES),
+        cucumber::parser::basic::Cli::default(),
+    );
+    let report = check::check(&features, None, None);
+    assert!(report.scenarios >= 50, "{} scenarios", report.scenarios);
+    let problems: Vec<String> = report
+        .problems
+        .iter()
+        .map(|p| format!("{}: {}", p.at, p.message))
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 fn one_trace_and_one_not_run() -> (report_annotations::TraceIds, Vec<capability_filter::NotRun>) {
@@ -201,4 +359,19 @@ fn the_cucumber_json_gets_each_scenarios_trace_ids_and_the_scenarios_not_run() {
         not_run["description"],
         "not run on driver staging: needs restart"
     );
+}
+
+#[test]
+fn the_worked_example_in_the_features_readme_passes_the_check() {
+    let readme = std::fs::read_to_string(format!("{}/README.md", input::FEATURES))
+        .expect("features/README.md");
+    let example = readme
+        .split("```gherkin\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a gherkin block in features/README.md");
+    let report = check_draft(example);
+    assert_eq!(report.scenarios, 1);
+    let problems: Vec<String> = report.problems.iter().map(|p| p.message.clone()).collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

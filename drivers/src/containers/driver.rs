@@ -2,7 +2,7 @@
 
 use std::{
     collections::HashMap,
-    net::{IpAddr, SocketAddr},
+    net::IpAddr,
     path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
@@ -11,10 +11,7 @@ use std::{
 use anyhow::Context as _;
 use async_trait::async_trait;
 use futures::future::{join_all, try_join_all};
-use harness::{
-    fetch::{InMemoryFetcher, TraceFetcher},
-    sink::{RunningSink, SinkConfig, TraceSink},
-};
+use harness::{fetch::TraceFetcher, sink::RunningSink};
 use testcontainers::{
     ContainerAsync, GenericImage,
     bollard::{Docker, models::VolumeCreateRequest},
@@ -31,10 +28,11 @@ use super::{
     spec::{self, COLLECTOR_HTTP_PORT, PlatformSettings, SERVICE_PORT},
 };
 use crate::{
-    COLLECTOR, CallFault, CallFaultId, Capabilities, Capability, CircuitView, Driver, Fault,
-    LogReader, MerchantEndpoint, OperatorCredentials, ProviderControl, SERVICES,
+    COLLECTOR, CallFault, CallFaultId, CallFaults, Capability, CircuitView, Driver, Fault,
+    LogReader, MerchantEndpoints, MetricsReader, OperatorCredentials, ProcessFaults,
+    ProviderControl, ReplicaControl, Restarts, SERVICES,
+    harness_side::{BootPhases, HarnessSide},
     in_process::DEFAULT_PROVIDER_FIXTURES,
-    stand_ins::{ProviderStandIn, WiremockMerchantEndpoint},
 };
 
 /// Where every container's captured output is written when the driver shuts down.
@@ -74,11 +72,9 @@ pub struct ContainersDriver {
     pub(super) network: RunNetwork,
     operator: OperatorCredentials,
     edge_url: parking_lot::RwLock<String>,
-    harness_otlp_traces_url: String,
-    fetcher: Arc<InMemoryFetcher>,
-    /// The sink's metrics store, where the collector forwards the services' metrics.
-    metrics: Arc<harness::metrics::MetricsStore>,
-    provider: Arc<ProviderStandIn>,
+    /// The sink (the collector forwards the services' traces and metrics to it), the
+    /// provider stand-in and merchant endpoints, on the network's gateway.
+    harness: HarnessSide,
     pub(super) logs: Arc<ContainerLogs>,
     pub(super) http: reqwest::Client,
     pub(super) ready_timeout: Duration,
@@ -89,7 +85,7 @@ pub struct ContainersDriver {
     interrupt_guard: tokio::task::JoinHandle<()>,
     /// `None` once shut down.
     pub(super) running: tokio::sync::Mutex<Option<Running>>,
-    /// Faults in force, by target: what [`Driver::heal`] undoes.
+    /// Faults in force, by target: what [`ProcessFaults::heal`] undoes.
     in_force: parking_lot::Mutex<HashMap<String, Fault>>,
     /// What every service container is configured with (replicas get the same).
     pub(super) platform: PlatformSettings,
@@ -101,7 +97,7 @@ pub struct ContainersDriver {
 struct Booted {
     network: RunNetwork,
     sink: RunningSink,
-    provider: ProviderStandIn,
+    harness: HarnessSide,
     containers: HashMap<String, ContainerAsync<GenericImage>>,
     logs: Arc<ContainerLogs>,
     operator: OperatorCredentials,
@@ -123,7 +119,7 @@ impl ContainersDriver {
     /// collector and every service, and wait until each is ready.
     pub async fn start(options: ContainersOptions) -> anyhow::Result<Self> {
         let started = Instant::now();
-        let mut phases = Phases::default();
+        let mut phases = BootPhases::default();
         let docker = Docker::connect_with_local_defaults().context(
             "connecting to the Docker engine (is DOCKER_HOST or /var/run/docker.sock right?)",
         )?;
@@ -149,7 +145,7 @@ impl ContainersDriver {
         let Booted {
             network,
             sink,
-            provider,
+            harness,
             containers,
             logs,
             operator,
@@ -166,10 +162,7 @@ impl ContainersDriver {
         let edge_ip = network.address_of(&docker, containers["edge"].id()).await?;
         Ok(ContainersDriver {
             edge_url: parking_lot::RwLock::new(format!("http://{edge_ip}:{SERVICE_PORT}")),
-            harness_otlp_traces_url: sink.otlp_traces_url(),
-            fetcher: Arc::new(InMemoryFetcher::new(sink.store())),
-            metrics: sink.metrics(),
-            provider: Arc::new(provider),
+            harness,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(2))
                 .build()
@@ -200,25 +193,16 @@ impl ContainersDriver {
         run: &RunId,
         options: &ContainersOptions,
         images: &ImageReport,
-        phases: &mut Phases,
+        phases: &mut BootPhases,
     ) -> anyhow::Result<Booted> {
         let network = RunNetwork::create(docker, run).await?;
         phases.mark("network");
         // The containers reach the host at the network's gateway: listen there, not on 0.0.0.0.
-        let at_gateway = SocketAddr::new(network.gateway, 0);
-        let sink_config = SinkConfig {
-            otlp_grpc_addr: at_gateway,
-            otlp_http_addr: at_gateway,
-            query_addr: at_gateway,
-            ..SinkConfig::ephemeral()
-        };
         let slow_answer = options.provider_timeout * 3 + Duration::from_millis(200);
-        let (sink, provider) = tokio::join!(
-            TraceSink::start(sink_config),
-            ProviderStandIn::start_on(network.gateway, &options.provider_fixtures, slow_answer),
-        );
-        let sink = sink.context("starting the trace sink on the network's gateway")?;
-        let provider = provider.context("starting the provider stand-in")?;
+        let (harness, sink) =
+            HarnessSide::start(network.gateway, &options.provider_fixtures, slow_answer)
+                .await
+                .context("on the network's gateway")?;
         phases.mark("trace sink + provider stand-in");
         let operator = OperatorCredentials {
             client_id: format!("operator-{}", run.as_str()),
@@ -227,7 +211,7 @@ impl ContainersDriver {
         let settings = PlatformSettings {
             operator: operator.clone(),
             token_signing_key: hex_secret(),
-            provider_url: provider.url(),
+            provider_url: harness.provider.url(),
             provider_timeout: options.provider_timeout,
             export_delay: Duration::from_millis(20),
         };
@@ -293,7 +277,7 @@ impl ContainersDriver {
         Ok(Booted {
             network,
             sink,
-            provider,
+            harness,
             containers,
             logs,
             operator,
@@ -442,45 +426,20 @@ impl Driver for ContainersDriver {
         "containers"
     }
 
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::of([
-            Capability::StubProvider,
-            Capability::MerchantEndpoints,
-            Capability::RestartService,
-            Capability::OperatorAccess,
-            Capability::ReadLogs,
-            Capability::StopService,
-            Capability::PauseService,
-            Capability::DisconnectService,
-            Capability::StopCollector,
-            Capability::InjectFaults,
-            Capability::Replicas,
-            Capability::Metrics,
-        ])
-    }
-
-    async fn route_metrics(&self, service: &str) -> anyhow::Result<Vec<crate::RouteMetrics>> {
-        crate::metrics::route_metrics(&self.metrics, service).await
-    }
-
-    async fn pool_use(&self) -> anyhow::Result<crate::PoolUse> {
-        crate::metrics::pool_use(&self.metrics).await
-    }
-
     fn edge_url(&self) -> String {
         self.edge_url.read().clone()
     }
 
-    fn operator(&self) -> OperatorCredentials {
-        self.operator.clone()
+    fn operator(&self) -> Option<OperatorCredentials> {
+        Some(self.operator.clone())
     }
 
     fn traces(&self) -> Arc<dyn TraceFetcher> {
-        self.fetcher.clone()
+        self.harness.fetcher.clone()
     }
 
     fn harness_otlp_traces_url(&self) -> Option<String> {
-        Some(self.harness_otlp_traces_url.clone())
+        Some(self.harness.otlp_traces_url.clone())
     }
 
     fn settle_timing(&self) -> (Duration, Duration) {
@@ -488,79 +447,35 @@ impl Driver for ContainersDriver {
     }
 
     fn provider(&self) -> Option<Arc<dyn ProviderControl>> {
-        Some(self.provider.clone())
+        Some(self.harness.provider.clone())
     }
 
-    async fn new_merchant_endpoint(&self) -> anyhow::Result<Arc<dyn MerchantEndpoint>> {
-        Ok(Arc::new(
-            WiremockMerchantEndpoint::start_on(self.network.gateway).await?,
-        ))
+    fn merchant_endpoints(&self) -> Option<&dyn MerchantEndpoints> {
+        Some(&self.harness)
     }
 
     fn logs(&self) -> Option<Arc<dyn LogReader>> {
         Some(self.logs.clone())
     }
 
-    async fn restart(&self, service: &str) -> anyhow::Result<()> {
-        self.fault(Fault::Stop(service.to_owned())).await?;
-        self.fault(Fault::Start(service.to_owned())).await
+    fn restarts(&self) -> Option<&dyn Restarts> {
+        Some(self)
     }
 
-    async fn fault(&self, fault: Fault) -> anyhow::Result<()> {
-        self.apply(&fault)
-            .await
-            .map_err(|e| anyhow::anyhow!("containers driver: {fault}: {e:#}"))?;
-        let target = fault.target().to_owned();
-        let mut in_force = self.in_force.lock();
-        match fault {
-            Fault::Stop(_) | Fault::Pause(_) | Fault::Disconnect(_) => {
-                in_force.insert(target, fault);
-            }
-            Fault::Start(_) | Fault::Resume(_) | Fault::Reconnect(_) => {
-                in_force.remove(&target);
-            }
-        }
-        Ok(())
+    fn call_faults(&self) -> Option<&dyn CallFaults> {
+        Some(self)
     }
 
-    async fn inject_call_fault(&self, fault: CallFault) -> anyhow::Result<CallFaultId> {
-        self.inject(fault).await
+    fn process_faults(&self) -> Option<&dyn ProcessFaults> {
+        Some(self)
     }
 
-    async fn call_fault_hits(&self, id: CallFaultId) -> anyhow::Result<u32> {
-        self.fault_hits(id).await
+    fn replicas(&self) -> Option<&dyn ReplicaControl> {
+        Some(self)
     }
 
-    async fn clear_call_fault(&self, id: CallFaultId) -> anyhow::Result<()> {
-        self.clear_fault(id).await
-    }
-
-    async fn circuit(&self, caller: &str, target: &str) -> anyhow::Result<CircuitView> {
-        self.circuit_view(caller, target).await
-    }
-
-    async fn add_replica(&self, service: &str) -> anyhow::Result<()> {
-        self.start_replica(service).await
-    }
-
-    async fn remove_replica(&self, service: &str) -> anyhow::Result<()> {
-        self.stop_replica(service).await
-    }
-
-    async fn heal(&self) -> anyhow::Result<Vec<Fault>> {
-        let in_force: Vec<Fault> = self.in_force.lock().values().cloned().collect();
-        let mut undone = Vec::new();
-        for fault in in_force {
-            let undo = match &fault {
-                Fault::Stop(t) => Fault::Start(t.clone()),
-                Fault::Pause(t) => Fault::Resume(t.clone()),
-                Fault::Disconnect(t) => Fault::Reconnect(t.clone()),
-                Fault::Start(_) | Fault::Resume(_) | Fault::Reconnect(_) => continue,
-            };
-            self.fault(undo.clone()).await?;
-            undone.push(undo);
-        }
-        Ok(undone)
+    fn metrics(&self) -> Option<&dyn MetricsReader> {
+        Some(&self.harness)
     }
 
     async fn shutdown(&self) {
@@ -588,6 +503,89 @@ impl Driver for ContainersDriver {
         }
         running.sink.shutdown().await;
         self.interrupt_guard.abort();
+    }
+}
+
+#[async_trait]
+impl Restarts for ContainersDriver {
+    async fn restart(&self, service: &str) -> anyhow::Result<()> {
+        self.fault(Fault::Stop(service.to_owned())).await?;
+        self.fault(Fault::Start(service.to_owned())).await
+    }
+}
+
+#[async_trait]
+impl ProcessFaults for ContainersDriver {
+    fn offers(&self) -> Vec<Capability> {
+        vec![
+            Capability::StopService,
+            Capability::PauseService,
+            Capability::DisconnectService,
+            Capability::StopCollector,
+        ]
+    }
+
+    async fn fault(&self, fault: Fault) -> anyhow::Result<()> {
+        self.apply(&fault)
+            .await
+            .map_err(|e| anyhow::anyhow!("containers driver: {fault}: {e:#}"))?;
+        let target = fault.target().to_owned();
+        let mut in_force = self.in_force.lock();
+        match fault {
+            Fault::Stop(_) | Fault::Pause(_) | Fault::Disconnect(_) => {
+                in_force.insert(target, fault);
+            }
+            Fault::Start(_) | Fault::Resume(_) | Fault::Reconnect(_) => {
+                in_force.remove(&target);
+            }
+        }
+        Ok(())
+    }
+
+    async fn heal(&self) -> anyhow::Result<Vec<Fault>> {
+        let in_force: Vec<Fault> = self.in_force.lock().values().cloned().collect();
+        let mut undone = Vec::new();
+        for fault in in_force {
+            let undo = match &fault {
+                Fault::Stop(t) => Fault::Start(t.clone()),
+                Fault::Pause(t) => Fault::Resume(t.clone()),
+                Fault::Disconnect(t) => Fault::Reconnect(t.clone()),
+                Fault::Start(_) | Fault::Resume(_) | Fault::Reconnect(_) => continue,
+            };
+            self.fault(undo.clone()).await?;
+            undone.push(undo);
+        }
+        Ok(undone)
+    }
+}
+
+#[async_trait]
+impl CallFaults for ContainersDriver {
+    async fn inject_call_fault(&self, fault: CallFault) -> anyhow::Result<CallFaultId> {
+        self.inject(fault).await
+    }
+
+    async fn call_fault_hits(&self, id: CallFaultId) -> anyhow::Result<u32> {
+        self.fault_hits(id).await
+    }
+
+    async fn clear_call_fault(&self, id: CallFaultId) -> anyhow::Result<()> {
+        self.clear_fault(id).await
+    }
+
+    async fn circuit(&self, caller: &str, target: &str) -> anyhow::Result<CircuitView> {
+        self.circuit_view(caller, target).await
+    }
+}
+
+#[async_trait]
+impl ReplicaControl for ContainersDriver {
+    async fn add_replica(&self, service: &str) -> anyhow::Result<()> {
+        self.start_replica(service).await
+    }
+
+    async fn remove_replica(&self, service: &str) -> anyhow::Result<()> {
+        self.stop_replica(service).await
     }
 }
 
@@ -652,21 +650,4 @@ fn hex_secret() -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// Times consecutive boot phases.
-struct Phases(Vec<(&'static str, Duration)>, Instant);
-
-impl Default for Phases {
-    fn default() -> Self {
-        Phases(Vec::new(), Instant::now())
-    }
-}
-
-impl Phases {
-    fn mark(&mut self, name: &'static str) {
-        let now = Instant::now();
-        self.0.push((name, now - self.1));
-        self.1 = now;
-    }
 }

@@ -57,6 +57,17 @@ pub fn data_volume(run: &RunId, service: &str) -> Option<String> {
         .then(|| run.name_of(&format!("{service}-data")))
 }
 
+/// Retries and timeouts of every service container, as the in-process platform's for tests:
+/// webhook retries in milliseconds, circuits open for 250 ms, retries 5 ms apart, edge
+/// health-checks replicas every 50 ms. The analysts' glossary shows them (`crate::timings`).
+pub const TIMINGS: [(&str, &str); 5] = [
+    ("MINIBANK_WEBHOOK_RETRY_SCHEDULE", "20ms,40ms,80ms"),
+    ("MINIBANK_BREAKER_FAILURES", "5"),
+    ("MINIBANK_BREAKER_OPEN_FOR", "250ms"),
+    ("MINIBANK_RETRY_BACKOFF", "5ms"),
+    ("MINIBANK_HEALTH_CHECK_INTERVAL", "50ms"),
+];
+
 /// The container of one minibank service: `minibank serve <service>`.
 pub fn service(
     images: &Images,
@@ -98,22 +109,12 @@ pub fn replica(
             format!("{}ms", settings.provider_timeout.as_millis()),
         ),
         // As the in-process platform for tests: every service's test timings (the same
-        // `Service::for_tests` the in-process platform applies), retries in milliseconds, no
-        // token cache.
+        // `Service::for_tests` the in-process platform applies), no token cache. Retries and
+        // timeouts: [`TIMINGS`], added below.
         ("MINIBANK_TEST_TIMINGS", "true".to_owned()),
-        (
-            "MINIBANK_WEBHOOK_RETRY_SCHEDULE",
-            "20ms,40ms,80ms".to_owned(),
-        ),
         ("MINIBANK_INTROSPECTION_CACHE_TTL", "0s".to_owned()),
         ("MINIBANK_PROPAGATION_PROBE", "false".to_owned()),
-        // Mesh settings as the in-process platform's for tests: circuits open for 250 ms,
-        // retries 5 ms apart, edge health-checks replicas every 50 ms, peers re-resolved
-        // every 100 ms; and the fault-control endpoint on, for this driver only.
-        ("MINIBANK_BREAKER_FAILURES", "5".to_owned()),
-        ("MINIBANK_BREAKER_OPEN_FOR", "250ms".to_owned()),
-        ("MINIBANK_RETRY_BACKOFF", "5ms".to_owned()),
-        ("MINIBANK_HEALTH_CHECK_INTERVAL", "50ms".to_owned()),
+        // Peers re-resolved every 100 ms; and the fault-control endpoint on, for this driver only.
         (
             "MINIBANK_DNS_REFRESH",
             format!("{}ms", DNS_REFRESH.as_millis()),
@@ -147,6 +148,11 @@ pub fn replica(
         ("OTEL_TRACES_SAMPLER", "parentbased_always_on".to_owned()),
         ("RUST_LOG", "info".to_owned()),
     ];
+    env.extend(
+        TIMINGS
+            .iter()
+            .map(|(key, value)| (*key, (*value).to_owned())),
+    );
     if service == "auth" {
         env.extend([
             (

@@ -1,6 +1,7 @@
 //! The in-process driver itself: boot, the `Driver` impl, shutdown.
 
 use std::{
+    net::Ipv4Addr,
     path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
@@ -8,17 +9,14 @@ use std::{
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use harness::{
-    fetch::{InMemoryFetcher, TraceFetcher},
-    sink::{RunningSink, SinkConfig, TraceSink},
-};
+use harness::{fetch::TraceFetcher, sink::RunningSink};
 use minibank::platform::{PlatformConfig, RunningPlatform};
 
 use super::{DEFAULT_PROVIDER_FIXTURES, SETTLE_TIMING, logs::LogCapture};
 use crate::{
-    CallFault, CallFaultId, Capabilities, Capability, CircuitView, Driver, LogReader,
-    MerchantEndpoint, OperatorCredentials, ProviderControl,
-    stand_ins::{ProviderStandIn, WiremockMerchantEndpoint},
+    CallFault, CallFaultId, CallFaults, CircuitView, Driver, LogReader, MerchantEndpoints,
+    MetricsReader, OperatorCredentials, ProviderControl, ReplicaControl, Restarts,
+    harness_side::{BootPhases, HarnessSide},
 };
 
 /// Options of the in-process driver; [`Default`] is what a normal run uses.
@@ -43,11 +41,8 @@ impl Default for InProcessOptions {
 pub struct InProcessDriver {
     edge_url: String,
     operator: OperatorCredentials,
-    harness_otlp_traces_url: String,
-    fetcher: Arc<InMemoryFetcher>,
-    /// The embedded sink's metrics store, where every service exports its metrics.
-    metrics: Arc<harness::metrics::MetricsStore>,
-    provider: Arc<ProviderStandIn>,
+    /// The sink (traces and metrics), the provider stand-in and merchant endpoints.
+    harness: HarnessSide,
     logs: Option<Arc<LogCapture>>,
     /// The platform's fault rules (shared with every RPC client in it).
     faults: minibank::rpc::FaultInjector,
@@ -77,28 +72,24 @@ impl InProcessDriver {
             .tempdir()
             .context("creating the temp dir for the services' SQLite files")?;
         phases.mark("log capture + temp dir");
-        // Independent of each other: start them together. The TimesOut delay is fixed below,
-        // once the platform's provider timeout is known.
-        let (sink, provider) = tokio::join!(
-            TraceSink::start(SinkConfig::ephemeral()),
-            ProviderStandIn::start(&options.provider_fixtures, Duration::from_secs(5)),
-        );
-        let sink = sink.context("starting the embedded trace sink")?;
-        let provider = provider.with_context(|| {
-            format!(
-                "starting the provider stand-in with stubs from {}",
-                options.provider_fixtures.display()
-            )
-        })?;
+        // The TimesOut delay is fixed below, once the platform's provider timeout is known.
+        let (harness, sink) = HarnessSide::start(
+            Ipv4Addr::LOCALHOST.into(),
+            &options.provider_fixtures,
+            Duration::from_secs(5),
+        )
+        .await?;
         phases.mark("trace sink + provider stand-in");
         let mut config = PlatformConfig::for_tests(
             data_dir.path().to_path_buf(),
-            provider.url(),
-            Some(sink.otlp_traces_url()),
+            harness.provider.url(),
+            Some(harness.otlp_traces_url.clone()),
         );
         // Metrics go the OTLP way too, so a step reading them proves the export.
         config.otlp_metrics_endpoint = Some(sink.otlp_metrics_url());
-        provider.set_slow_answer_after(config.provider_timeout * 3 + Duration::from_millis(200));
+        harness
+            .provider
+            .set_slow_answer_after(config.provider_timeout * 3 + Duration::from_millis(200));
         let operator = OperatorCredentials {
             client_id: config.operator.client_id.clone(),
             client_secret: config.operator.client_secret.expose().to_string(),
@@ -110,10 +101,7 @@ impl InProcessDriver {
         Ok(InProcessDriver {
             edge_url: platform.edge_url(),
             operator,
-            harness_otlp_traces_url: sink.otlp_traces_url(),
-            fetcher: Arc::new(InMemoryFetcher::new(sink.store())),
-            metrics: sink.metrics(),
-            provider: Arc::new(provider),
+            harness,
             logs,
             faults: platform.faults(),
             boot_time: started.elapsed(),
@@ -137,21 +125,17 @@ impl InProcessDriver {
     }
 }
 
-/// Times consecutive boot phases.
-struct BootPhases(Vec<(&'static str, Duration)>, Instant);
-
-impl Default for BootPhases {
-    fn default() -> Self {
-        BootPhases(Vec::new(), Instant::now())
-    }
-}
-
-impl BootPhases {
-    /// Ends the current phase under `name` and starts the next.
-    fn mark(&mut self, name: &'static str) {
-        let now = Instant::now();
-        self.0.push((name, now - self.1));
-        self.1 = now;
+impl InProcessDriver {
+    /// The running platform, or an error once shut down.
+    async fn platform<T>(
+        &self,
+        f: impl AsyncFnOnce(&RunningPlatform) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let running = self.running.lock().await;
+        let running = running
+            .as_ref()
+            .context("the in-process driver was shut down")?;
+        f(&running.platform).await
     }
 }
 
@@ -161,48 +145,40 @@ impl Driver for InProcessDriver {
         "in-process"
     }
 
-    fn capabilities(&self) -> Capabilities {
-        let mut caps = Capabilities::of([
-            Capability::StubProvider,
-            Capability::MerchantEndpoints,
-            Capability::RestartService,
-            Capability::OperatorAccess,
-            Capability::InjectFaults,
-            Capability::Replicas,
-            Capability::Metrics,
-        ]);
-        if self.logs.as_ref().is_some_and(|l| l.is_capturing()) {
-            caps.0.insert(Capability::ReadLogs);
-        }
-        caps
-    }
-
     fn edge_url(&self) -> String {
         self.edge_url.clone()
     }
 
-    fn operator(&self) -> OperatorCredentials {
-        self.operator.clone()
+    fn operator(&self) -> Option<OperatorCredentials> {
+        Some(self.operator.clone())
     }
 
     fn traces(&self) -> Arc<dyn TraceFetcher> {
-        self.fetcher.clone()
+        self.harness.fetcher.clone()
     }
 
     fn harness_otlp_traces_url(&self) -> Option<String> {
-        Some(self.harness_otlp_traces_url.clone())
+        Some(self.harness.otlp_traces_url.clone())
     }
 
     fn settle_timing(&self) -> (Duration, Duration) {
         SETTLE_TIMING
     }
 
-    fn provider(&self) -> Option<Arc<dyn ProviderControl>> {
-        Some(self.provider.clone())
+    async fn shutdown(&self) {
+        if let Some(running) = self.running.lock().await.take() {
+            running.platform.shutdown().await;
+            running.sink.shutdown().await;
+            drop(running.data_dir);
+        }
     }
 
-    async fn new_merchant_endpoint(&self) -> anyhow::Result<Arc<dyn MerchantEndpoint>> {
-        Ok(Arc::new(WiremockMerchantEndpoint::start().await))
+    fn provider(&self) -> Option<Arc<dyn ProviderControl>> {
+        Some(self.harness.provider.clone())
+    }
+
+    fn merchant_endpoints(&self) -> Option<&dyn MerchantEndpoints> {
+        Some(&self.harness)
     }
 
     fn logs(&self) -> Option<Arc<dyn LogReader>> {
@@ -212,51 +188,38 @@ impl Driver for InProcessDriver {
             .map(|l| l.clone() as Arc<dyn LogReader>)
     }
 
+    fn restarts(&self) -> Option<&dyn Restarts> {
+        Some(self)
+    }
+
+    fn call_faults(&self) -> Option<&dyn CallFaults> {
+        Some(self)
+    }
+
+    fn replicas(&self) -> Option<&dyn ReplicaControl> {
+        Some(self)
+    }
+
+    fn metrics(&self) -> Option<&dyn MetricsReader> {
+        Some(&self.harness)
+    }
+}
+
+#[async_trait]
+impl Restarts for InProcessDriver {
     async fn restart(&self, service: &str) -> anyhow::Result<()> {
         let name = service.parse().map_err(|_| {
             anyhow::anyhow!("unknown service {service:?}; known: {:?}", crate::SERVICES)
         })?;
-        let running = self.running.lock().await;
-        let running = running
-            .as_ref()
-            .context("the in-process driver was shut down")?;
-        running.platform.restart(name).await
+        self.platform(async |p| p.restart(name).await).await
     }
+}
 
+#[async_trait]
+impl CallFaults for InProcessDriver {
     async fn inject_call_fault(&self, fault: CallFault) -> anyhow::Result<CallFaultId> {
-        let running = self.running.lock().await;
-        let running = running
-            .as_ref()
-            .context("the in-process driver was shut down")?;
-        super::call_faults::inject(&running.platform, &self.faults, fault)
-    }
-
-    async fn route_metrics(&self, service: &str) -> anyhow::Result<Vec<crate::RouteMetrics>> {
-        crate::metrics::route_metrics(&self.metrics, service).await
-    }
-
-    async fn pool_use(&self) -> anyhow::Result<crate::PoolUse> {
-        crate::metrics::pool_use(&self.metrics).await
-    }
-
-    async fn add_replica(&self, service: &str) -> anyhow::Result<()> {
-        let running = self.running.lock().await;
-        let running = running
-            .as_ref()
-            .context("the in-process driver was shut down")?;
-        running
-            .platform
-            .add_replica(service.parse()?)
+        self.platform(async |p| super::call_faults::inject(p, &self.faults, fault))
             .await
-            .map(drop)
-    }
-
-    async fn remove_replica(&self, service: &str) -> anyhow::Result<()> {
-        let running = self.running.lock().await;
-        let running = running
-            .as_ref()
-            .context("the in-process driver was shut down")?;
-        running.platform.remove_replica(service.parse()?).await
     }
 
     async fn call_fault_hits(&self, id: CallFaultId) -> anyhow::Result<u32> {
@@ -269,18 +232,21 @@ impl Driver for InProcessDriver {
     }
 
     async fn circuit(&self, caller: &str, target: &str) -> anyhow::Result<CircuitView> {
-        let running = self.running.lock().await;
-        let running = running
-            .as_ref()
-            .context("the in-process driver was shut down")?;
-        super::call_faults::circuit(&running.platform, caller, target)
+        self.platform(async |p| super::call_faults::circuit(p, caller, target))
+            .await
+    }
+}
+
+#[async_trait]
+impl ReplicaControl for InProcessDriver {
+    async fn add_replica(&self, service: &str) -> anyhow::Result<()> {
+        let name = service.parse()?;
+        self.platform(async |p| p.add_replica(name).await.map(drop))
+            .await
     }
 
-    async fn shutdown(&self) {
-        if let Some(running) = self.running.lock().await.take() {
-            running.platform.shutdown().await;
-            running.sink.shutdown().await;
-            drop(running.data_dir);
-        }
+    async fn remove_replica(&self, service: &str) -> anyhow::Result<()> {
+        let name = service.parse()?;
+        self.platform(async |p| p.remove_replica(name).await).await
     }
 }

@@ -9,10 +9,7 @@ use harness::{
 };
 
 use super::profile::{Profile, ProfileError, TraceBackendKind};
-use crate::{
-    Capabilities, Capability, Driver, LogReader, MerchantEndpoint, OperatorCredentials,
-    ProviderControl,
-};
+use crate::{Driver, OperatorCredentials};
 
 /// How long one HTTP call to edge or the trace backend may take while connecting or fetching.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -159,16 +156,6 @@ impl StagingDriver {
     pub fn profile(&self) -> &Profile {
         &self.profile
     }
-
-    fn lacks(&self, capability: Capability, what: &str) -> anyhow::Error {
-        anyhow::anyhow!(
-            "the staging driver cannot {what} in {environment} (profile {profile}): it lacks \
-             the `{capability}` capability; scenarios tagged @{tag} are skipped in staging",
-            environment = self.profile.environment(),
-            profile = self.profile.source().display(),
-            tag = capability.tag(),
-        )
-    }
 }
 
 fn read_operator(
@@ -235,22 +222,20 @@ fn trace_fetcher(profile: &Profile, client: reqwest::Client) -> Arc<dyn TraceFet
     }
 }
 
+/// Staging offers the core only: the deployment is someone else's, so nothing is stubbed,
+/// faulted, restarted or read from its logs; every other capability answers `None`.
 #[async_trait]
 impl Driver for StagingDriver {
     fn name(&self) -> &str {
         "staging"
     }
 
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::of([Capability::OperatorAccess])
-    }
-
     fn edge_url(&self) -> String {
         self.profile.edge_url().to_string()
     }
 
-    fn operator(&self) -> OperatorCredentials {
-        self.operator.clone()
+    fn operator(&self) -> Option<OperatorCredentials> {
+        Some(self.operator.clone())
     }
 
     fn traces(&self) -> Arc<dyn TraceFetcher> {
@@ -264,28 +249,6 @@ impl Driver for StagingDriver {
     fn settle_timing(&self) -> (Duration, Duration) {
         let settle = self.profile.settle();
         (settle.deadline, settle.quiet_period)
-    }
-
-    fn provider(&self) -> Option<Arc<dyn ProviderControl>> {
-        None
-    }
-
-    async fn new_merchant_endpoint(&self) -> anyhow::Result<Arc<dyn MerchantEndpoint>> {
-        Err(self.lacks(
-            Capability::MerchantEndpoints,
-            "stand up a merchant webhook endpoint the deployment can reach",
-        ))
-    }
-
-    fn logs(&self) -> Option<Arc<dyn LogReader>> {
-        None
-    }
-
-    async fn restart(&self, service: &str) -> anyhow::Result<()> {
-        Err(self.lacks(
-            Capability::RestartService,
-            &format!("restart the {service} service"),
-        ))
     }
 
     async fn shutdown(&self) {

@@ -1,57 +1,15 @@
-//! Context propagation, hop by hop: a payment sent with W3C baggage, then its trace read to see
-//! that every service's SERVER span received the baggage (`minibank.baggage.keys`), the trace
-//! (one root, no orphans) and a deadline no later than its caller's
-//! (`minibank.deadline.remaining_ms`).
+//! Each hop of a request, read from its trace: the context every service received (the
+//! trace, W3C baggage, a deadline no later than its caller's: `minibank.baggage.keys`,
+//! `minibank.deadline.remaining_ms` on SERVER spans), and whether the services stopped working
+//! when the caller gave up (`minibank.cancelled`).
 
 use std::collections::HashMap;
 
-use cucumber::{then, when};
+use cucumber::then;
 use harness::model::{AttrValue, Span, SpanKind, TraceId};
-use serde_json::json;
+use harness::settle::{Expectation, settle};
 
-use crate::{
-    MinibankWorld,
-    client::Request,
-    params::{ActorName, Money},
-    traces::settle_connected,
-    world::{Caller, PaymentAttempt},
-};
-
-/// Pays like `{actor} pays {actor} {money}`, with a W3C `baggage` header.
-/// Example: When Alice pays "Acme Coffee" 30.00 GBP carrying the baggage "minibank.channel=mobile"
-#[when(expr = "{actor} pays {actor} {money} carrying the baggage {string}")]
-async fn pays_with_baggage(
-    world: &mut MinibankWorld,
-    payer: ActorName,
-    payee: ActorName,
-    money: Money,
-    baggage: String,
-) -> anyhow::Result<()> {
-    let merchant_id = world.actor(&payee.0)?.party_id.clone();
-    let key = world.ns.unique("payment");
-    let body = json!({
-        "merchant_id": merchant_id,
-        "amount": money.minor,
-        "currency": money.currency,
-        "reference": format!("{} order", world.ns.tag()),
-    });
-    let request = Request::new(reqwest::Method::POST, "/v1/payments")
-        .json(body.clone())
-        .header("idempotency-key", key.clone())
-        .header("baggage", baggage);
-    let answer = world
-        .call(Caller::Actor(payer.0.clone()), request)
-        .await?
-        .clone();
-    world.payments.push(PaymentAttempt {
-        payer: payer.0,
-        payee: payee.0,
-        key,
-        body,
-        answer,
-    });
-    Ok(())
-}
+use crate::{MinibankWorld, traces::settle_connected};
 
 fn deadline_of(span: &Span) -> Option<i64> {
     span.attr("minibank.deadline.remaining_ms")
@@ -134,4 +92,56 @@ async fn every_hop_received(
         }
     }
     Ok(())
+}
+
+/// The abandoned request's trace shows `service`'s handler stopped (`minibank.cancelled`),
+/// together with every call it was making.
+/// Example: Then payments stopped working on the abandoned payment
+#[then(expr = "{word} stopped working on the abandoned payment")]
+async fn stopped_working(world: &mut MinibankWorld, service: String) -> anyhow::Result<()> {
+    let driver = world.driver()?;
+    let trace_id = world
+        .abandoned
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("no payment was abandoned in this scenario"))?
+        .trace_id
+        .clone();
+    let trace_id = TraceId::parse(&trace_id).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (timeout, quiet) = driver.settle_timing();
+    let expectation = Expectation::services(["edge", service.as_str()])
+        .within(timeout)
+        .quiet_for(quiet);
+    let fetcher = driver.traces();
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let trace = settle(fetcher.as_ref(), &trace_id, &expectation).await?;
+        let cancelled = trace
+            .spans_of(&service)
+            .filter(|span| span.kind == SpanKind::Server && span.name == "POST /v1/payments")
+            .any(|span| {
+                span.attr("minibank.cancelled")
+                    .is_some_and(|value| matches!(value, AttrValue::Bool(true)))
+            });
+        if cancelled {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let names: Vec<String> = trace
+                .spans
+                .iter()
+                .map(|span| {
+                    format!(
+                        "{} {} {:?}",
+                        span.service(),
+                        span.name,
+                        span.attributes.get("minibank.cancelled")
+                    )
+                })
+                .collect();
+            anyhow::bail!("{service} kept working on the abandoned payment: {names:?}");
+        }
+        fetcher
+            .wait_for_more(&trace_id, trace.len(), deadline)
+            .await;
+    }
 }

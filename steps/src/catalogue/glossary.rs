@@ -1,0 +1,537 @@
+//! The glossary of the catalogue: what an analyst must know besides the sentences, generated
+//! from the API contract and the code, never written by hand.
+//!
+//! - Operations, their statuses and error codes with their meaning: `services/openapi.json`.
+//!   Each error status lists its codes as `examples` entries of its `application/json` media
+//!   type (`{"insufficient_funds": {"summary": ..., "value": {"code": ...}}}`); a status that
+//!   has none yet is read from the codes its description names in backticks.
+//! - Payment statuses, currencies, webhook event types and delivery states: the same document.
+//! - What each payment status and failure reason means: the doc comments of the payments
+//!   saga's enums in `services/src` (read with `syn`), matched to the public values by the
+//!   functions that map one to the other.
+//! - Retry counts and timings: what each driver configures ([`drivers::timings`]).
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::{Path, PathBuf},
+    sync::LazyLock,
+};
+
+use serde_json::Value;
+use syn::visit::{self, Visit};
+
+use super::read::doc_lines;
+
+/// The public API contract, as served by edge at `/openapi.json`.
+const OPENAPI: &str = include_str!("../../../services/openapi.json");
+
+/// The services' sources, for the meaning of statuses and failure reasons.
+const SERVICES_SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../services/src");
+
+/// Everything the glossary says.
+#[derive(Debug, Clone, Default)]
+pub struct Glossary {
+    /// Every public operation, in the document's order.
+    pub operations: Vec<Operation>,
+    /// `pending`, `processing`, ... with what each means.
+    pub payment_statuses: Vec<Term>,
+    /// `provider_rejected`, ... with what each means.
+    pub failure_reasons: Vec<Term>,
+    /// Currency codes with their number of decimals.
+    pub currencies: Vec<Term>,
+    /// Webhook event types a merchant can listen for.
+    pub event_types: Vec<Term>,
+    /// States of a webhook delivery.
+    pub delivery_states: Vec<Term>,
+    /// Retries and timeouts, per driver.
+    pub timings: Vec<drivers::timings::DriverTimings>,
+}
+
+/// A value and what it means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Term {
+    /// The value as written in a feature or an answer.
+    pub name: String,
+    /// What it means (empty when the source says nothing).
+    pub meaning: String,
+}
+
+/// One public operation.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// `/v1/payments/{payment_id}`.
+    pub path: String,
+    /// What it does.
+    pub summary: String,
+    /// The scope its token needs, if any.
+    pub scopes: Vec<String>,
+    /// Every status it can answer.
+    pub statuses: Vec<Status>,
+}
+
+/// One status an operation can answer.
+#[derive(Debug, Clone)]
+pub struct Status {
+    /// `201`, `422`, ...
+    pub code: String,
+    /// The document's description of it.
+    pub description: String,
+    /// The machine codes of an error status, with their meaning.
+    pub errors: Vec<Term>,
+    /// The fields of its JSON body (a list's items' fields as `list[].field`).
+    pub fields: Vec<String>,
+}
+
+static GLOSSARY: LazyLock<Glossary> = LazyLock::new(|| {
+    let api: Value = serde_json::from_str(OPENAPI).unwrap_or(Value::Null);
+    let code = CodeFacts::read(Path::new(SERVICES_SRC));
+    let enum_of = |schema: &str, pointer: &str| -> Vec<String> {
+        api.pointer(&format!("/components/schemas/{schema}{pointer}"))
+            .and_then(Value::as_array)
+            .map(|values| {
+                values
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let statuses = enum_of("Payment", "/properties/status/enum");
+    Glossary {
+        operations: operations(&api),
+        payment_statuses: code.meanings_of(&statuses),
+        failure_reasons: code.terms_of_enum("FailureReason"),
+        currencies: enum_of("Currency", "/enum")
+            .into_iter()
+            .map(|c| Term {
+                meaning: match crate::params::exponent(&c) {
+                    0 => "no decimals: `1000 JPY`".to_owned(),
+                    n => format!("{n} decimals: `12.50 {c}`"),
+                },
+                name: c,
+            })
+            .collect(),
+        event_types: terms(enum_of(
+            "WebhookEndpointRequest",
+            "/properties/events/items/enum",
+        )),
+        delivery_states: terms(enum_of(
+            "Deliveries",
+            "/properties/deliveries/items/properties/status/enum",
+        )),
+        timings: drivers::timings::configured(),
+    }
+});
+
+/// The glossary (read once).
+pub fn glossary() -> &'static Glossary {
+    &GLOSSARY
+}
+
+fn terms(names: Vec<String>) -> Vec<Term> {
+    names
+        .into_iter()
+        .map(|name| Term {
+            name,
+            meaning: String::new(),
+        })
+        .collect()
+}
+
+fn operations(api: &Value) -> Vec<Operation> {
+    let mut out = Vec::new();
+    let Some(paths) = api.get("paths").and_then(Value::as_object) else {
+        return out;
+    };
+    for (path, item) in paths {
+        let Some(item) = item.as_object() else {
+            continue;
+        };
+        for (method, op) in item {
+            let Some(responses) = op.get("responses").and_then(Value::as_object) else {
+                continue;
+            };
+            let scopes = op
+                .get("security")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_object)
+                .flat_map(|s| s.values())
+                .filter_map(Value::as_array)
+                .flatten()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect();
+            let mut statuses: Vec<Status> = responses
+                .iter()
+                .map(|(code, response)| {
+                    let mut status = status(code, response);
+                    status.fields = fields(api, response);
+                    status
+                })
+                .collect();
+            statuses.sort_by(|a, b| a.code.cmp(&b.code));
+            out.push(Operation {
+                method: method.to_uppercase(),
+                path: path.clone(),
+                summary: op
+                    .get("summary")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                scopes,
+                statuses,
+            });
+        }
+    }
+    out
+}
+
+fn status(code: &str, response: &Value) -> Status {
+    let description = response
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let examples = response
+        .pointer("/content/application~1json/examples")
+        .and_then(Value::as_object);
+    let is_error = code.starts_with('4') || code.starts_with('5');
+    let errors = match examples {
+        Some(examples) if is_error => examples
+            .iter()
+            .map(|(key, example)| Term {
+                name: example
+                    .pointer("/value/code")
+                    .and_then(Value::as_str)
+                    .unwrap_or(key)
+                    .to_owned(),
+                meaning: example
+                    .get("summary")
+                    .or_else(|| example.get("description"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            })
+            .collect(),
+        // Not listed one by one yet: the codes the description names, meaning the description.
+        _ if is_error => backticked(&description)
+            .into_iter()
+            .map(|name| Term {
+                name,
+                meaning: description.clone(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Status {
+        code: code.to_owned(),
+        description,
+        errors,
+        fields: Vec::new(),
+    }
+}
+
+/// The fields of a response's JSON body, from its schema (through `$ref`s); error bodies
+/// are always `code` and `message`, so only other bodies are listed.
+fn fields(api: &Value, response: &Value) -> Vec<String> {
+    let Some(schema) = response.pointer("/content/application~1json/schema") else {
+        return Vec::new();
+    };
+    let schema = resolve(api, schema);
+    if schema.pointer("/properties/code").is_some()
+        && schema.pointer("/properties/message").is_some()
+    {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+        for (name, property) in properties {
+            let property = resolve(api, property);
+            out.push(name.clone());
+            if let Some(items) = property.get("items").map(|i| resolve(api, i))
+                && let Some(inner) = items.get("properties").and_then(Value::as_object)
+            {
+                out.extend(inner.keys().map(|k| format!("{name}[].{k}")));
+            }
+        }
+    }
+    out
+}
+
+/// Follows a `$ref` to its schema.
+fn resolve<'a>(api: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(reference) => api
+            .pointer(reference.trim_start_matches('#'))
+            .unwrap_or(schema),
+        None => schema,
+    }
+}
+
+/// The `snake_case` words of a text written in backticks.
+fn backticked(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|w| {
+            !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What the services' code says about its enums: each variant's doc, and the functions
+/// that map variants to the strings the API shows.
+#[derive(Debug, Default)]
+struct CodeFacts {
+    /// Enum name -> its variants and their docs, in order.
+    enums: BTreeMap<String, Vec<(String, String)>>,
+    /// Enum name -> every variant -> string mapping found in a `match` of its methods.
+    mappings: BTreeMap<String, Vec<BTreeMap<String, String>>>,
+}
+
+impl CodeFacts {
+    fn read(dir: &Path) -> Self {
+        let mut facts = CodeFacts::default();
+        for file in rust_files(dir) {
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            let Ok(ast) = syn::parse_file(&text) else {
+                continue;
+            };
+            facts.visit_file(&ast);
+        }
+        facts
+    }
+
+    /// Variants of enum `name` with the string each maps to, when one mapping names
+    /// every variant with a string of its own.
+    fn terms_of_enum(&self, name: &str) -> Vec<Term> {
+        let (Some(variants), Some(mappings)) = (self.enums.get(name), self.mappings.get(name))
+        else {
+            return Vec::new();
+        };
+        let distinct = |m: &BTreeMap<String, String>| {
+            m.len() == variants.len() && m.values().collect::<BTreeSet<_>>().len() == variants.len()
+        };
+        let Some(mapping) = mappings.iter().find(|m| distinct(m)) else {
+            return Vec::new();
+        };
+        variants
+            .iter()
+            .filter_map(|(variant, doc)| {
+                mapping.get(variant).map(|value| Term {
+                    name: value.clone(),
+                    meaning: doc.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The meaning of each public value: the docs of the variants of the enum whose mapping
+    /// yields exactly these values, joined.
+    fn meanings_of(&self, values: &[String]) -> Vec<Term> {
+        let wanted: BTreeSet<&String> = values.iter().collect();
+        for (name, mappings) in &self.mappings {
+            for mapping in mappings {
+                if mapping.values().collect::<BTreeSet<_>>() != wanted {
+                    continue;
+                }
+                let docs = self.enums.get(name).cloned().unwrap_or_default();
+                return values
+                    .iter()
+                    .map(|value| Term {
+                        name: value.clone(),
+                        meaning: docs
+                            .iter()
+                            .filter(|(variant, _)| mapping.get(variant) == Some(value))
+                            .map(|(_, doc)| doc.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" Or: "),
+                    })
+                    .collect();
+            }
+        }
+        terms(values.to_vec())
+    }
+}
+
+impl<'ast> Visit<'ast> for CodeFacts {
+    fn visit_item_enum(&mut self, e: &'ast syn::ItemEnum) {
+        let variants = e
+            .variants
+            .iter()
+            .map(|v| {
+                let doc = doc_lines(&v.attrs).join(" ");
+                (
+                    v.ident.to_string(),
+                    doc.split_whitespace().collect::<Vec<_>>().join(" "),
+                )
+            })
+            .collect();
+        self.enums.insert(e.ident.to_string(), variants);
+        visit::visit_item_enum(self, e);
+    }
+
+    fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
+        let syn::Type::Path(ty) = &*item.self_ty else {
+            return;
+        };
+        let Some(name) = ty.path.segments.last().map(|s| s.ident.to_string()) else {
+            return;
+        };
+        for impl_item in &item.items {
+            if let syn::ImplItem::Fn(f) = impl_item {
+                let mut matches = Matches {
+                    ty: &name,
+                    found: Vec::new(),
+                };
+                matches.visit_block(&f.block);
+                self.mappings
+                    .entry(name.clone())
+                    .or_default()
+                    .extend(matches.found.into_iter().filter(|m| !m.is_empty()));
+            }
+        }
+    }
+}
+
+/// The `match` expressions of one method that map `Type::Variant` patterns to string literals.
+struct Matches<'a> {
+    ty: &'a str,
+    found: Vec<BTreeMap<String, String>>,
+}
+
+impl<'ast> Visit<'ast> for Matches<'_> {
+    fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
+        let mut mapping = BTreeMap::new();
+        for arm in &m.arms {
+            let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(value),
+                ..
+            }) = peel(&arm.body)
+            else {
+                continue;
+            };
+            for variant in variants_of(&arm.pat, self.ty) {
+                mapping.insert(variant, value.value());
+            }
+        }
+        self.found.push(mapping);
+        visit::visit_expr_match(self, m);
+    }
+}
+
+/// `{ "x" }` is `"x"`.
+fn peel(expr: &syn::Expr) -> &syn::Expr {
+    match expr {
+        syn::Expr::Block(b) if b.block.stmts.len() == 1 => match &b.block.stmts[0] {
+            syn::Stmt::Expr(inner, None) => peel(inner),
+            _ => expr,
+        },
+        _ => expr,
+    }
+}
+
+/// The variants of `ty` a pattern names (`Ty::A | Ty::B`, `Self::A`).
+fn variants_of(pat: &syn::Pat, ty: &str) -> Vec<String> {
+    match pat {
+        syn::Pat::Or(or) => or.cases.iter().flat_map(|p| variants_of(p, ty)).collect(),
+        syn::Pat::Path(p) => {
+            let segments: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            match segments.as_slice() {
+                [owner, variant] if owner == ty || owner == "Self" => vec![variant.clone()],
+                _ => Vec::new(),
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_come_from_examples_or_else_from_the_description() {
+        let listed = serde_json::json!({
+            "description": "Refused",
+            "content": {"application/json": {"examples": {
+                "insufficient_funds": {"summary": "The payer cannot afford it.",
+                    "value": {"code": "insufficient_funds", "message": "..."}}
+            }}}
+        });
+        let s = status("422", &listed);
+        assert_eq!(
+            s.errors,
+            vec![Term {
+                name: "insufficient_funds".into(),
+                meaning: "The payer cannot afford it.".into()
+            }]
+        );
+        let described =
+            serde_json::json!({"description": "`missing_idempotency_key`, `invalid_request`."});
+        let names: Vec<String> = status("400", &described)
+            .errors
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(names, ["missing_idempotency_key", "invalid_request"]);
+        assert!(status("200", &described).errors.is_empty());
+    }
+
+    #[test]
+    fn the_glossary_covers_payments_and_operations() {
+        let g = glossary();
+        assert!(
+            g.operations
+                .iter()
+                .any(|o| o.path == "/v1/payments" && o.method == "POST")
+        );
+        let names: Vec<&str> = g.payment_statuses.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["pending", "processing", "settled", "failed"]);
+        assert!(
+            g.payment_statuses.iter().all(|t| !t.meaning.is_empty()),
+            "{:?}",
+            g.payment_statuses
+        );
+        assert!(
+            g.failure_reasons
+                .iter()
+                .any(|t| t.name == "provider_rejected" && !t.meaning.is_empty())
+        );
+        assert!(g.currencies.iter().any(|t| t.name == "JPY"));
+        assert!(g.event_types.iter().any(|t| t.name == "payment.settled"));
+    }
+}
