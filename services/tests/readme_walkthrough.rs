@@ -163,9 +163,21 @@ async fn the_readme_walk_through_runs_as_written_and_settles_a_payment_with_its_
         lines.contains(&format!("trace {trace}").as_str()),
         "{stdout}"
     );
-    let services: Vec<String> = serde_json::from_str(lines.last().unwrap_or(&""))
-        .unwrap_or_else(|_| panic!("the trace's services were not printed last:\n{stdout}"));
+    // The services follow the trace id; the waterfall link comes last.
+    let after_trace = lines
+        .iter()
+        .skip_while(|l| **l != format!("trace {trace}"))
+        .nth(1)
+        .unwrap_or(&"");
+    let services: Vec<String> = serde_json::from_str(after_trace).unwrap_or_else(|_| {
+        panic!("the trace's services were not printed after its id:\n{stdout}")
+    });
     assert!(!services.is_empty(), "{stdout}");
+    assert_eq!(
+        lines.last(),
+        Some(&format!("waterfall: {traces}/trace/{trace}").as_str()),
+        "the waterfall link is printed last:\n{stdout}"
+    );
 
     // The same facts, read from the platform.
     let http = reqwest::Client::new();

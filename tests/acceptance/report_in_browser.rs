@@ -270,7 +270,8 @@ fn failure_message(browser: &Browser) -> Result<String, String> {
     let dom = browser.dom("")?;
     let message = element_text(&dom, r#"<pre class="failure-message">"#, "pre")
         .ok_or("no failure message on the page")?;
-    if !message.contains("Alice's balance is") || !message.contains("expected 99.99 GBP") {
+    // The step's own words: what Alice has (90.00 GBP after paying 10.00) and what was expected.
+    if !message.contains("Alice has 90.00 GBP") || !message.contains("expected 99.99 GBP") {
         return Err(format!("the failure message says {message:?}"));
     }
     let failed_at = dom

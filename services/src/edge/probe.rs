@@ -60,15 +60,7 @@ pub struct Probe {
 impl Probe {
     /// Reads the array of calls and checks every URL before any call is made.
     pub fn parse(body: Result<Bytes, BytesRejection>) -> Result<Self, ProbeError> {
-        let body = body.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                InvalidRequest::TooLarge
-            } else {
-                InvalidRequest::MalformedJson(format!(
-                    "could not read the request body: {rejection}"
-                ))
-            }
-        })?;
+        let body = body.map_err(InvalidRequest::from)?;
         let calls: Vec<ProbeCallBody> = parse_json_document(&body)?;
         for (index, call) in calls.iter().enumerate() {
             if !(call.url.starts_with("http://") || call.url.starts_with("https://")) {

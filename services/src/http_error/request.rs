@@ -3,6 +3,7 @@
 //! field, never with axum's plain-text rejection. Request types use
 //! `#[serde(deny_unknown_fields)]`, so an unknown field is refused too.
 
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -143,16 +144,19 @@ where
     type Rejection = InvalidRequest;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                InvalidRequest::TooLarge
-            } else {
-                InvalidRequest::MalformedJson(format!(
-                    "could not read the request body: {rejection}"
-                ))
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state).await?;
         parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// A body that could not be read: too large (the service's body limit), or cut off.
+impl From<BytesRejection> for InvalidRequest {
+    fn from(rejection: BytesRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            InvalidRequest::TooLarge
+        } else {
+            InvalidRequest::MalformedJson(format!("could not read the request body: {rejection}"))
+        }
     }
 }
 
