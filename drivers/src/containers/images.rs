@@ -130,7 +130,7 @@ pub async fn ensure_images(docker: &Docker, options: &ImageOptions) -> anyhow::R
 
 /// An exclusive lock on `target/images/.build.lock`, held until the returned file is dropped.
 async fn build_lock(workspace: &Path) -> anyhow::Result<std::fs::File> {
-    let dir = workspace.join("target/images");
+    let dir = target_dir(workspace).join("images");
     tokio::task::spawn_blocking(move || {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let path = dir.join(".build.lock");
@@ -226,6 +226,15 @@ async fn remove_older_builds(docker: &Docker, name: &str, current: &str) {
     }
 }
 
+/// Cargo's target folder: `CARGO_TARGET_DIR` when set (best given absolute; a relative one is
+/// taken from the workspace root), else `target/` of the workspace.
+fn target_dir(workspace: &Path) -> std::path::PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => workspace.join(dir),
+        _ => workspace.join("target"),
+    }
+}
+
 /// The services' image: both release binaries with their libraries, and the data folder.
 fn minibank_context(workspace: &Path) -> anyhow::Result<Context> {
     let mut context = Context::default();
@@ -235,7 +244,7 @@ fn minibank_context(workspace: &Path) -> anyhow::Result<Context> {
         0o644,
     )?;
     for binary in ["minibank", "trace-sink"] {
-        let path = workspace.join("target/release").join(binary);
+        let path = target_dir(workspace).join("release").join(binary);
         anyhow::ensure!(
             path.is_file(),
             "{} is missing: run `cargo build --release -p minibank --bin minibank -p harness --bin trace-sink`",
@@ -249,7 +258,7 @@ fn minibank_context(workspace: &Path) -> anyhow::Result<Context> {
 
 /// The collector's image: the rotel agent with its libraries and the CA bundle.
 fn collector_context(workspace: &Path, rotel_version: &str) -> anyhow::Result<Context> {
-    let agent = rotel::agent_binary(&workspace.join("target/images"), rotel_version)?;
+    let agent = rotel::agent_binary(&target_dir(workspace).join("images"), rotel_version)?;
     let mut context = Context::default();
     context.copy(
         &workspace.join("deploy/images/rotel.Dockerfile"),
