@@ -514,6 +514,78 @@ async fn the_propagation_probe_posts_each_argument_continuing_the_trace() {
     }
 }
 
+/// What the probe forwards for one incoming `tracestate`: (traceparent, tracestate) of the call.
+async fn probe_forwards(edge_url: &str, tracestate: &str) -> (String, Option<String>) {
+    let target = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&target)
+        .await;
+    let response = http()
+        .post(format!("{edge_url}/test"))
+        .header("traceparent", traceparent())
+        .header("tracestate", tracestate)
+        .json(&json!([{"url": format!("{}/next", target.uri()), "arguments": []}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let received = target.received_requests().await.unwrap();
+    let header = |name: &str| {
+        received[0]
+            .headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    (header("traceparent").unwrap(), header("tracestate"))
+}
+
+/// W3C Trace Context §3.3 at edge: an invalid `tracestate` is discarded as a whole, the trace
+/// continues; the same parser runs in every service, so the rules are unit-tested in
+/// `rpc::tracestate`.
+#[tokio::test]
+async fn the_probe_discards_an_invalid_tracestate_and_keeps_the_trace() {
+    let edge = start_edge(|settings| settings.propagation_probe = true).await;
+    let too_many = (1..=33)
+        .map(|n| format!("k{n}={n}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    for invalid in [
+        "foo@@bar=1,bar=2".to_owned(),
+        format!("{}=1,bar=2", "k".repeat(257)),
+        too_many,
+        "foo=a\tb,bar=2".to_owned(),
+        "foo=a=b,bar=2".to_owned(),
+        "foo=1,foo=2".to_owned(),
+    ] {
+        let (parent, state) = probe_forwards(&edge.url, &invalid).await;
+        assert!(parent.contains(TRACE_ID), "{invalid:?}: trace lost");
+        assert_eq!(state, None, "{invalid:?} was forwarded");
+    }
+}
+
+#[tokio::test]
+async fn the_probe_forwards_a_valid_tracestate_in_order() {
+    let edge = start_edge(|settings| settings.propagation_probe = true).await;
+    let long_key = "k".repeat(256);
+    let tenant = format!("{}@{}", "t".repeat(241), "s".repeat(14));
+    let (_, state) = probe_forwards(
+        &edge.url,
+        &format!("rojo=1 ,{long_key}=2, {tenant}= 3,congo=4"),
+    )
+    .await;
+    assert_eq!(
+        state.as_deref(),
+        Some(format!("rojo=1,{long_key}=2,{tenant}= 3,congo=4").as_str())
+    );
+    let thirty_two = (1..=32)
+        .map(|n| format!("k{n}={n}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let (_, state) = probe_forwards(&edge.url, &thirty_two).await;
+    assert_eq!(state, Some(thirty_two));
+}
+
 #[tokio::test]
 async fn the_probe_refuses_instructions_that_are_not_an_array_of_http_calls_and_makes_none() {
     let edge = start_edge(|settings| settings.propagation_probe = true).await;

@@ -31,6 +31,7 @@ const TIERS: &[(&str, Tier)] = &[
     ("error", Tier::Types),
     ("context", Tier::Types),
     ("propagation", Tier::Types),
+    ("tracestate", Tier::Types),
     ("headers", Tier::Types),
     ("pool", Tier::Types),
     ("trace", Tier::Layers),

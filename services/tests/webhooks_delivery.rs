@@ -481,6 +481,7 @@ on_every_database! {
                 .starts_with("00-0af7651916cd43dd8448eb211c80319c-"),
             "the valid traceparent is still continued"
         );
+        assert!(requests[0].headers.get("tracestate").is_none());
         assert!(requests[0].headers.get("baggage").is_none());
     }
 

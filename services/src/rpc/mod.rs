@@ -6,7 +6,7 @@
 //!
 //! | tier | modules | imports |
 //! |---|---|---|
-//! | types | `call`, `request`, `response`, `error`, `context`, `propagation`, `headers`, `pool` | each other only |
+//! | types | `call`, `request`, `response`, `error`, `context`, `propagation`, `tracestate` (a leaf), `headers`, `pool` | each other only |
 //! | layers | `trace`, `retry`, `balance`, `breaker`, `deadline`, `fault`; `transport` (the innermost service) | types only, never each other |
 //! | stack | `stack` ([`build_stack`], [`Resilience`]), `from_env`, `rotation`, `dns` | types and layers |
 //! | entry points | `client` ([`RpcClient`]), `server` ([`ServerLayer`]) | anything below |
@@ -16,6 +16,7 @@
 //! - [`RpcClient`]: calls a target with a [`RequestContext`]; errors are typed ([`RpcError`])
 //!   and say whether the target could have acted ([`CallOutcome`]).
 //! - [`PropagatedContext`]: a context as strings, for the outbox and the webhook delivery.
+//! - [`TraceState`]: W3C `tracestate` to the letter, the one parser of every hop (edge included).
 //! - the client's stack ([`build_stack`], top to bottom): the CLIENT span and propagation
 //!   ([`trace`]), retries with a budget for idempotent calls ([`retry`]), the balancer over a
 //!   target's replicas ([`balance`]), a circuit breaker per replica ([`breaker`]), the call's
@@ -43,6 +44,7 @@ mod rotation;
 mod server;
 pub mod stack;
 pub mod trace;
+pub mod tracestate;
 pub mod transport;
 
 pub use balance::{HealthChecks, HealthRegistry, Replicas, RoundRobin};
@@ -54,9 +56,12 @@ pub use dns::follow_dns;
 pub use error::{CallOutcome, RpcError};
 pub use fault::{FaultId, FaultInjector, FaultKind, FaultRule};
 pub use pool::PoolStats;
-pub use propagation::{PropagatedContext, extract_from_headers, inject_into_headers};
+pub use propagation::{
+    PropagatedContext, extract_from_headers, inject_into_headers, with_own_member,
+};
 pub use request::RpcRequest;
 pub use response::RpcResponse;
 pub use retry::{RetryPolicy, RetrySettings};
 pub use server::ServerLayer;
 pub use stack::{Resilience, RpcStack, build_stack};
+pub use tracestate::{InvalidTraceState, TraceState};

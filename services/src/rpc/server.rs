@@ -1,7 +1,8 @@
 //! Server side of the RPC layer: one axum middleware that every service's routes sit behind.
 //!
 //! For each request it, in order:
-//! 1. extracts W3C `traceparent`/`tracestate`/`baggage` (invalid → new trace, never an error);
+//! 1. extracts W3C `traceparent`/`tracestate`/`baggage` (an invalid traceparent → new trace, an
+//!    invalid tracestate → dropped whole, as `rpc::tracestate` says; never an error);
 //! 2. starts a SERVER span named `{method} {route}` (HTTP semconv) with the semconv attributes;
 //! 3. reads the deadline header, the request id and (unless this is edge) the identity headers
 //!    into a [`RequestContext`] in the request extensions;

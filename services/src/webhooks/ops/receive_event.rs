@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::domain::{EventId, MerchantId, PaymentId};
 use crate::http_error::{ApiJson, Internal, InvalidRequest};
-use crate::rpc::{PropagatedContext, RequestContext};
+use crate::rpc::{PropagatedContext, RequestContext, TraceState};
 use crate::webhooks::WebhooksState;
 use crate::webhooks::error::{InvalidEventType, ReceiveEventError};
 use crate::webhooks::model::EventType;
@@ -81,7 +81,7 @@ impl ReceiveEvent {
         // request's own span instead, so the delivery hangs under it in the trace tree.
         let stored = PropagatedContext {
             traceparent: sendable_header(body.traceparent).unwrap_or_default(),
-            tracestate: sendable_header(body.tracestate),
+            tracestate: body.tracestate.as_deref().and_then(valid_tracestate),
             baggage: sendable_header(body.baggage),
         };
         let stored_trace_id = stored.traceparent.split('-').nth(1).unwrap_or_default();
@@ -150,6 +150,15 @@ pub struct Received {
 /// store, or a line break) is ignored, as a propagator ignores an unreadable header.
 fn sendable_header(value: Option<String>) -> Option<String> {
     value.filter(|value| http::HeaderValue::from_str(value).is_ok())
+}
+
+/// The stored `tracestate` follows the W3C rules every hop applies ([`TraceState`]): an invalid
+/// one is discarded as a whole (the traceparent is kept), a valid one is kept in its order.
+fn valid_tracestate(value: &str) -> Option<String> {
+    TraceState::parse(value)
+        .ok()
+        .filter(|state| !state.is_empty())
+        .map(|state| state.header())
 }
 
 fn encode(received: Received) -> impl IntoResponse {
