@@ -277,19 +277,19 @@ impl MinibankWorld {
 
 /// The actor reads their account; the answer (whatever it is) and how long it took are kept.
 /// Example: When Alice checks her balance
-#[given(regex = r"^(.+) checks (?:her|his|their) balance$")]
-#[when(regex = r"^(.+) checks (?:her|his|their) balance$")]
-async fn checks_balance(world: &mut MinibankWorld, alias: String) -> anyhow::Result<()> {
+#[given(expr = "{actor} checks her/his/their balance")]
+#[when(expr = "{actor} checks her/his/their balance")]
+async fn checks_balance(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<()> {
     timed_balance_check(world, alias, None).await
 }
 
 /// The same, telling edge it wants an answer within `seconds` (`Prefer: wait=N`, RFC 7240):
 /// the caller's own deadline, which edge passes on to every hop.
 /// Example: When Alice checks her balance, willing to wait 2 seconds
-#[when(regex = r"^(.+) checks (?:her|his|their) balance, willing to wait (\d+) seconds?$")]
+#[when(expr = "{actor} checks her/his/their balance, willing to wait {int} second(s)")]
 async fn checks_balance_within(
     world: &mut MinibankWorld,
-    alias: String,
+    alias: ActorName,
     seconds: u64,
 ) -> anyhow::Result<()> {
     timed_balance_check(world, alias, Some(seconds)).await
@@ -297,10 +297,9 @@ async fn checks_balance_within(
 
 async fn timed_balance_check(
     world: &mut MinibankWorld,
-    alias: String,
+    alias: ActorName,
     wait_seconds: Option<u64>,
 ) -> anyhow::Result<()> {
-    let alias: ActorName = alias.parse().map_err(anyhow::Error::msg)?;
     let account_id = world.actor(&alias.0)?.account_id.clone();
     let mut request = Request::new(reqwest::Method::GET, format!("/v1/accounts/{account_id}"));
     if let Some(seconds) = wait_seconds {
@@ -314,13 +313,12 @@ async fn timed_balance_check(
 
 /// Reads the actor's account `times` times in a row, keeping every answer.
 /// Example: When Alice checks her balance 4 times
-#[when(regex = r"^(.+) checks (?:her|his|their) balance (\d+) times$")]
+#[when(expr = "{actor} checks her/his/their balance {int} times")]
 async fn checks_balance_times(
     world: &mut MinibankWorld,
-    alias: String,
+    alias: ActorName,
     times: usize,
 ) -> anyhow::Result<()> {
-    let alias: ActorName = alias.parse().map_err(anyhow::Error::msg)?;
     let mut reads = Vec::with_capacity(times);
     for _ in 0..times {
         reads.push(world.read_account(&alias.0).await?);

@@ -89,13 +89,12 @@ async fn recovers(world: &mut MinibankWorld) -> anyhow::Result<()> {
 /// (retries of one payment carry the same transfer id; the provider deduplicates them).
 /// Needs: provider-stubs
 /// Example: Then the bank provider was asked for 1 transfer from Alice
-#[then(regex = r"^the bank provider was asked for (\d+) transfers? from (.+)$")]
+#[then(expr = "the bank provider was asked for {int} transfer(s) from {actor}")]
 async fn transfers_received(
     world: &mut MinibankWorld,
     count: usize,
-    alias: String,
+    alias: ActorName,
 ) -> anyhow::Result<()> {
-    let alias: ActorName = alias.parse().map_err(anyhow::Error::msg)?;
     let driver = world.require(Capability::StubProvider)?;
     let provider = driver
         .provider()

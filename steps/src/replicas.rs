@@ -143,11 +143,8 @@ async fn health_fails(world: &mut MinibankWorld) -> anyhow::Result<()> {
 /// back in: its half-open probe succeeded and every circuit from edge to the ledger is closed.
 /// Needs: faults
 /// Example: Then edge lets the ledger replica back in while Alice keeps reading her balance
-#[then(
-    regex = r"^edge lets the ledger replica back in while (.+) keeps reading (?:her|his|their) balance$"
-)]
-async fn let_back_in(world: &mut MinibankWorld, alias: String) -> anyhow::Result<()> {
-    let alias: ActorName = alias.parse().map_err(anyhow::Error::msg)?;
+#[then(expr = "edge lets the ledger replica back in while {actor} keeps reading her/his/their balance")]
+async fn let_back_in(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<()> {
     let driver = world.require(Capability::InjectFaults)?;
     let patience = world.patience();
     let world = tokio::sync::Mutex::new(world);

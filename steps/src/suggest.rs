@@ -5,6 +5,8 @@
 //! a fixed word of the sentence counts when the step has a word spelled alike (`pay` for
 //! `pays`), and a parameter counts when the step has a value of its type in that place
 //! (`Alice` or `"Acme Coffee"` for `{actor}`, `12.50 GBP` for `{money}`, `3` for `{int}`).
+//! A word with alternatives (`her/his/their`, cucumber's alternation) counts for whichever
+//! alternative the step wrote, and keeps that one in the suggestion.
 //! The score is the share of both sides that lined up. The best sentences are shown with the
 //! step's values put in their parameters' places, so the answer can be pasted back.
 
@@ -176,7 +178,8 @@ fn split_suffixes(word: &str) -> Vec<&str> {
 /// One piece of a known sentence.
 #[derive(Debug, Clone, PartialEq)]
 enum Piece {
-    /// A word that must be written as it is (lower-cased for comparing).
+    /// A word that must be written as it is (lower-cased for comparing), or one of its
+    /// alternatives when the sentence gives several (`her/his/their`).
     Word { text: String, glued: bool },
     /// A `{parameter}`.
     Param { name: String, glued: bool },
@@ -301,7 +304,9 @@ fn align(pattern: &[Piece], tokens: &[Token]) -> (f64, Vec<Option<(usize, usize)
             if i < n && j < m {
                 match &pattern[i] {
                     Piece::Word { text, .. } => {
-                        let like = likeness(text, &tokens[j].text);
+                        let like = alternatives(text)
+                            .map(|alt| likeness(alt, &tokens[j].text))
+                            .fold(0.0, f64::max);
                         if like >= ALIKE {
                             let next = best[i + 1][j + 1];
                             let c = Cell {
@@ -342,6 +347,7 @@ fn align(pattern: &[Piece], tokens: &[Token]) -> (f64, Vec<Option<(usize, usize)
             Step::SkipPiece => i += 1,
             Step::SkipToken => j += 1,
             Step::Word => {
+                fills[i] = Some((j, j + 1));
                 i += 1;
                 j += 1;
             }
@@ -358,12 +364,31 @@ fn align(pattern: &[Piece], tokens: &[Token]) -> (f64, Vec<Option<(usize, usize)
     (score, fills)
 }
 
-/// The sentence with the writer's values in their parameters' places.
+/// The alternatives of a sentence's word: `her/his/their` → `her`, `his`, `their`.
+fn alternatives(word: &str) -> impl Iterator<Item = &str> {
+    word.split('/')
+}
+
+/// The alternative of `word` closest to what the writer put in its place (the first one
+/// when they put nothing there).
+fn chosen_alternative(word: &str, written: Option<&Token>) -> String {
+    let closest = |alt: &&str| written.map_or(0.0, |t| likeness(alt, &t.text));
+    alternatives(word)
+        .enumerate()
+        .max_by(|(i, a), (j, b)| closest(a).total_cmp(&closest(b)).then(j.cmp(i)))
+        .map_or_else(String::new, |(_, alt)| alt.to_owned())
+}
+
+/// The sentence with the writer's values in their parameters' places (and, for a word with
+/// alternatives, the alternative they wrote).
 fn render(pattern: &[Piece], fills: &[Option<(usize, usize)>], tokens: &[Token]) -> String {
     let mut out = String::new();
     for (piece, fill) in pattern.iter().zip(fills) {
         let (text, glued) = match (piece, fill) {
-            (Piece::Word { text, glued }, _) => (text.clone(), *glued),
+            (Piece::Word { text, glued }, fill) => (
+                chosen_alternative(text, fill.map(|(a, _)| &tokens[a])),
+                *glued,
+            ),
             (Piece::Param { glued, .. }, Some((a, b))) => (
                 tokens[*a..*b]
                     .iter()

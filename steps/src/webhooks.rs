@@ -199,11 +199,23 @@ async fn receives(
 
 /// Checks the webhook's `minibank-signature` as a merchant would, with the secret that
 /// merchant got at registration: HMAC-SHA256 over "<t>.<raw body>", timestamp within five
-/// minutes. With "not", checks another party's secret does not verify it.
+/// minutes.
 /// Example: Then the webhook is signed with "Acme Coffee"'s secret
-#[then(regex = r"^the webhook is (not )?signed with (.+)'s secret$")]
-async fn signed(world: &mut MinibankWorld, not: String, alias: String) -> anyhow::Result<()> {
-    let alias: ActorName = alias.parse().map_err(anyhow::Error::msg)?;
+#[then(expr = "the webhook is signed with {actor}'s secret")]
+async fn signed(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<()> {
+    check_signature(world, alias, true)
+}
+
+/// The same check the other way round: another party's secret does not verify the webhook.
+/// Example: Then the webhook is not signed with "Bean There"'s secret
+#[then(expr = "the webhook is not signed with {actor}'s secret")]
+async fn not_signed(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<()> {
+    check_signature(world, alias, false)
+}
+
+/// Verifies the last webhook's signature with `alias`'s secret; `expected` says whether it
+/// should verify.
+fn check_signature(world: &MinibankWorld, alias: ActorName, expected: bool) -> anyhow::Result<()> {
     let webhook = world
         .webhook
         .as_ref()
@@ -219,7 +231,7 @@ async fn signed(world: &mut MinibankWorld, not: String, alias: String) -> anyhow
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
     let verified = verify_signature(&secret, signature, &webhook.body, now);
-    match (not.is_empty(), verified) {
+    match (expected, verified) {
         (true, verified) => verified.map_err(anyhow::Error::msg),
         (false, Ok(())) => {
             anyhow::bail!("{alias}'s secret verifies a webhook meant for someone else")
@@ -259,19 +271,37 @@ async fn carries_trace(world: &mut MinibankWorld) -> anyhow::Result<()> {
 }
 
 /// Waits until the merchant's delivery of the last payment's event reaches that state
-/// (`pending`, `delivered` or `dead-lettered`), then checks how many attempts it took, if said.
-/// Example: Then "Acme Coffee"'s delivery for the payment is delivered after 3 attempts
-#[then(
-    regex = r"^(.+)'s delivery for the payment is (pending|delivered|dead-lettered)(?: after (\d+) attempts?)?$"
-)]
+/// (`pending`, `delivered` or `dead-lettered`).
+/// Example: Then "Acme Coffee"'s delivery for the payment is dead-lettered
+#[then(expr = "{actor}'s delivery for the payment is {delivery_status}")]
 async fn delivery_state(
     world: &mut MinibankWorld,
-    alias: String,
-    status: String,
-    attempts: String,
+    alias: ActorName,
+    status: DeliveryStatus,
 ) -> anyhow::Result<()> {
-    let alias: ActorName = alias.parse().map_err(anyhow::Error::msg)?;
-    let status: DeliveryStatus = status.parse().map_err(anyhow::Error::msg)?;
+    delivery_reaches(world, alias, status, None).await
+}
+
+/// The same, then checks how many attempts it took.
+/// Example: Then "Acme Coffee"'s delivery for the payment is delivered after 3 attempts
+#[then(expr = "{actor}'s delivery for the payment is {delivery_status} after {int} attempt(s)")]
+async fn delivery_state_after(
+    world: &mut MinibankWorld,
+    alias: ActorName,
+    status: DeliveryStatus,
+    attempts: u64,
+) -> anyhow::Result<()> {
+    delivery_reaches(world, alias, status, Some(attempts)).await
+}
+
+/// Waits for `alias`'s delivery of the last payment to reach `status`; checks `attempts` if
+/// given.
+async fn delivery_reaches(
+    world: &mut MinibankWorld,
+    alias: ActorName,
+    status: DeliveryStatus,
+    attempts: Option<u64>,
+) -> anyhow::Result<()> {
     let payment_id = world.last_payment_id()?;
     let token = world.actor_token(&alias.0).await?;
     let patience = world.patience();
@@ -318,10 +348,9 @@ async fn delivery_state(
         .get("attempts")
         .and_then(Value::as_i64)
         .unwrap_or(-1);
-    if !attempts.is_empty() {
-        let attempts: i64 = attempts.parse()?;
+    if let Some(attempts) = attempts {
         anyhow::ensure!(
-            got == attempts,
+            got == attempts as i64,
             "the delivery took {got} attempts, expected {attempts}: {delivery}"
         );
     }

@@ -52,6 +52,20 @@ const TYPOS: &[(&str, &str)] = &[
         r#"When Alice pays "Acme Coffee" 12.50 GBP with key "order-42""#,
         r#"When Alice pays "Acme Coffee" 12.50 GBP with idempotency key "order-42""#,
     ),
+    // Sentences that once took any text as the actor now fill in the writer's own actor,
+    // pronoun and numbers, not the catalogue's example.
+    (
+        "When Bob check his balance 3 times",
+        "When Bob checks his balance 3 times",
+    ),
+    (
+        r#"Then "Bean There"'s delivery for the paymnet is delivered after 2 attempts"#,
+        r#"Then "Bean There"'s delivery for the payment is delivered after 2 attempts"#,
+    ),
+    (
+        "Then the bank provider was asked for 2 transfer from Carol",
+        "Then the bank provider was asked for 2 transfers from Carol",
+    ),
 ];
 
 #[test]
