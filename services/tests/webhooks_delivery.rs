@@ -628,36 +628,48 @@ fn attempts_per_event(deliveries: &[Value]) -> std::collections::BTreeMap<String
         .collect()
 }
 
+/// Four delivery loops race over `events` events to an endpoint answering `status`; every event
+/// ends `final_status` after `attempts` recorded attempts, and the merchant received exactly the
+/// recorded attempts, never one more.
+async fn racing_delivery_loops(
+    db: &Databases,
+    status: u16,
+    events: usize,
+    final_status: &str,
+    attempts: i64,
+) {
+    let webhooks = spawn_webhooks_with(db, |s| s.sweep = Duration::from_millis(1)).await;
+    let endpoint = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(status).set_delay(Duration::from_millis(5)))
+        .mount(&endpoint)
+        .await;
+    let m = merchant();
+    webhooks
+        .register(&m, &endpoint.uri(), json!(["payment.settled"]))
+        .await;
+    let competing = CompetingWorkers::start(&webhooks, 4).await;
+    for _ in 0..events {
+        webhooks.event(&event_id(), &m, "payment.settled").await;
+    }
+    let finished = all_deliveries_reaching(&webhooks, &m, events, final_status).await;
+    competing.stop().await;
+    let recorded = attempts_per_event(&finished);
+    assert!(recorded.values().all(|a| *a == attempts), "{recorded:?}");
+    assert_eq!(
+        requests_per_event(&endpoint).await,
+        recorded,
+        "the merchant received exactly the recorded attempts"
+    );
+}
+
 on_every_database! {
     /// Regression: a delivery read by one pass while another pass's attempt was in flight or just
     /// recorded was sent again with a stale attempt count (a merchant got 5 requests for 4 recorded
     /// attempts, or a second copy of a delivered event). Every attempt is now claimed first.
     #[tokio::test]
     async fn racing_delivery_loops_send_each_event_exactly_once_when_the_first_try_succeeds(db) {
-        let webhooks = spawn_webhooks_with(&db, |s| s.sweep = Duration::from_millis(1)).await;
-        let endpoint = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(5)))
-            .mount(&endpoint)
-            .await;
-        let m = merchant();
-        webhooks
-            .register(&m, &endpoint.uri(), json!(["payment.settled"]))
-            .await;
-        let competing = CompetingWorkers::start(&webhooks, 4).await;
-        const EVENTS: usize = 20;
-        for _ in 0..EVENTS {
-            webhooks.event(&event_id(), &m, "payment.settled").await;
-        }
-        let delivered = all_deliveries_reaching(&webhooks, &m, EVENTS, "delivered").await;
-        competing.stop().await;
-        let recorded = attempts_per_event(&delivered);
-        assert!(recorded.values().all(|a| *a == 1), "{recorded:?}");
-        assert_eq!(
-            requests_per_event(&endpoint).await,
-            recorded,
-            "the merchant received exactly the recorded attempts"
-        );
+        racing_delivery_loops(&db, 200, 20, "delivered", 1).await;
     }
 }
 
@@ -666,30 +678,7 @@ on_every_database! {
     /// recorded (1 try + 3 retries) for every event, never one more.
     #[tokio::test]
     async fn racing_delivery_loops_send_each_attempt_once_to_a_failing_endpoint(db) {
-        let webhooks = spawn_webhooks_with(&db, |s| s.sweep = Duration::from_millis(1)).await;
-        let endpoint = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(500).set_delay(Duration::from_millis(5)))
-            .mount(&endpoint)
-            .await;
-        let m = merchant();
-        webhooks
-            .register(&m, &endpoint.uri(), json!(["payment.settled"]))
-            .await;
-        let competing = CompetingWorkers::start(&webhooks, 4).await;
-        const EVENTS: usize = 2;
-        for _ in 0..EVENTS {
-            webhooks.event(&event_id(), &m, "payment.settled").await;
-        }
-        let dead = all_deliveries_reaching(&webhooks, &m, EVENTS, "dead_lettered").await;
-        competing.stop().await;
-        let recorded = attempts_per_event(&dead);
-        assert!(recorded.values().all(|a| *a == 4), "{recorded:?}");
-        assert_eq!(
-            requests_per_event(&endpoint).await,
-            recorded,
-            "the merchant received exactly the recorded attempts"
-        );
+        racing_delivery_loops(&db, 500, 2, "dead_lettered", 4).await;
     }
 }
 
