@@ -282,7 +282,11 @@ async fn payment_ends_up(world: &mut MinibankWorld, status: PaymentStatus) -> an
 }
 
 /// Waits until the last payment created is final, as its payer sees it, and checks it
-/// failed for that reason (see the glossary's failure reasons).
+/// failed for that reason (see the glossary's failure reasons). "Created" means answered 201
+/// (or 200 on a replay): a payment refused at once (422 `insufficient_funds`, …) creates none,
+/// so check that refusal with `the response is {int} with error code {string}` instead. It
+/// waits as long as the driver's patience (see the timings), then says the payment is still
+/// `processing`.
 /// Example: Then the payment fails because "provider_rejected"
 #[then(expr = "the payment fails because {string}")]
 async fn payment_fails_because(world: &mut MinibankWorld, reason: String) -> anyhow::Result<()> {

@@ -207,6 +207,8 @@ async fn signed(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<(
 }
 
 /// The same check the other way round: another party's secret does not verify the webhook.
+/// That party needs a secret of its own first: give it an endpoint with
+/// `{actor} listens for payment webhooks`.
 /// Example: Then the webhook is not signed with "Bean There"'s secret
 #[then(expr = "the webhook is not signed with {actor}'s secret")]
 async fn not_signed(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<()> {

@@ -113,10 +113,11 @@ static GLOSSARY: LazyLock<Glossary> = LazyLock::new(|| {
                 name: c,
             })
             .collect(),
-        event_types: terms(enum_of(
-            "WebhookEndpointRequest",
-            "/properties/events/items/enum",
-        )),
+        // The meanings are the docs of webhooks' `EventType`; the names, the contract's.
+        event_types: with_meanings(
+            enum_of("WebhookEndpointRequest", "/properties/events/items/enum"),
+            code.terms_of_enum("EventType"),
+        ),
         delivery_states: terms(enum_of(
             "Deliveries",
             "/properties/deliveries/items/properties/status/enum",
@@ -128,6 +129,21 @@ static GLOSSARY: LazyLock<Glossary> = LazyLock::new(|| {
 /// The glossary (read once).
 pub fn glossary() -> &'static Glossary {
     &GLOSSARY
+}
+
+/// `names` (the contract's values), each with its meaning from `known` where the code has one.
+fn with_meanings(names: Vec<String>, known: Vec<Term>) -> Vec<Term> {
+    names
+        .into_iter()
+        .map(|name| Term {
+            meaning: known
+                .iter()
+                .find(|term| term.name == name)
+                .map(|term| term.meaning.clone())
+                .unwrap_or_default(),
+            name,
+        })
+        .collect()
 }
 
 fn terms(names: Vec<String>) -> Vec<Term> {

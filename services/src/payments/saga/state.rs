@@ -99,7 +99,10 @@ pub enum FailureReason {
     AccountUnavailable,
     /// The provider refused the transfer (4xx).
     ProviderRejected,
-    /// The provider could not be reached at all.
+    /// The provider could not be reached at all: the connection was refused, so the transfer
+    /// was never sent. A provider that answers, even 503, leaves the outcome unknown: the
+    /// payment stays `processing` and asks the provider for the transfer's status until it
+    /// answers, then settles or fails with `provider_failed`.
     ProviderUnavailable,
     /// The submit's outcome was unknown and the provider then reported it rejected or unknown.
     ProviderFailed,
