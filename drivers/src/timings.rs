@@ -25,6 +25,23 @@ struct Settings {
     settle: (Duration, Duration),
 }
 
+/// The least a waiting sentence waits, whatever the driver's trace-settle deadline.
+pub const MIN_PATIENCE: Duration = Duration::from_secs(5);
+
+/// How long a sentence that waits for something asynchronous (a payment finishing, a webhook
+/// arriving, a balance catching up) keeps polling before it fails: the driver's trace-settle
+/// deadline, at least [`MIN_PATIENCE`].
+pub fn patience(settle_deadline: Duration) -> Duration {
+    settle_deadline.max(MIN_PATIENCE)
+}
+
+/// What waiting sentences do, in words, for a given patience.
+fn waiting(patience: &str) -> String {
+    format!(
+        "poll up to {patience} (every 25 ms, backing off to 200 ms) and pass as soon as what they wait for is seen; after {patience} they fail, saying what they waited for and what they saw last"
+    )
+}
+
 /// Every driver's retries and timeouts.
 pub fn configured() -> Vec<DriverTimings> {
     let in_process = PlatformConfig::for_tests("", "", None);
@@ -69,18 +86,31 @@ pub fn configured() -> Vec<DriverTimings> {
         describe("containers", &containers),
         DriverTimings {
             driver: "staging",
-            facts: vec![(
-                "everything".to_owned(),
-                format!(
-                    "as the deployment is configured; minibank's own defaults are: webhook deliveries {}; retries between services {}; circuits {}; trace settle deadline and quiet period from the profile's `[settle]`",
-                    webhook_schedule(&schedule_delays(&production.retry_schedule)),
-                    retries(&rpc::RetrySettings::default()),
-                    breaker(&rpc::BreakerSettings::default()),
+            facts: vec![
+                (
+                    "everything".to_owned(),
+                    format!(
+                        "as the deployment is configured; minibank's own defaults are: webhook deliveries {}; retries between services {}; circuits {}; trace settle deadline and quiet period from the profile's `[settle]`",
+                        webhook_schedule(&schedule_delays(&production.retry_schedule)),
+                        retries(&rpc::RetrySettings::default()),
+                        breaker(&rpc::BreakerSettings::default()),
+                    ),
                 ),
-            )],
+                (
+                    WAITING.to_owned(),
+                    waiting(&format!(
+                        "the profile's `[settle]` deadline (at least {}; {} when the profile sets none)",
+                        ms(MIN_PATIENCE),
+                        ms(patience(crate::staging::profile::DEFAULT_DEADLINE))
+                    )),
+                ),
+            ],
         },
     ]
 }
+
+/// The `what` of the waiting sentences' row, which the catalogue points its waiting sentences to.
+pub const WAITING: &str = "sentences that wait";
 
 fn describe(driver: &'static str, s: &Settings) -> DriverTimings {
     DriverTimings {
@@ -99,6 +129,7 @@ fn describe(driver: &'static str, s: &Settings) -> DriverTimings {
             ),
             ("retries between services".to_owned(), retries(&s.retry)),
             ("circuit breakers".to_owned(), breaker(&s.breaker)),
+            (WAITING.to_owned(), waiting(&ms(patience(s.settle.0)))),
             (
                 "waiting for a trace".to_owned(),
                 format!(
@@ -167,5 +198,25 @@ mod tests {
             all[0].facts[0], all[1].facts[0],
             "containers copy the test timings"
         );
+    }
+
+    #[test]
+    fn every_driver_says_how_long_waiting_sentences_wait() {
+        let waiting = |driver: &DriverTimings| {
+            driver
+                .facts
+                .iter()
+                .find(|(what, _)| what == WAITING)
+                .map(|(_, how)| how.clone())
+                .unwrap_or_default()
+        };
+        let all = configured();
+        assert!(waiting(&all[0]).starts_with("poll up to 5 s"), "{all:?}");
+        assert!(waiting(&all[1]).starts_with("poll up to 15 s"), "{all:?}");
+        assert!(
+            waiting(&all[2]).contains("30 s when the profile sets none"),
+            "{all:?}"
+        );
+        assert_eq!(patience(Duration::from_secs(1)), MIN_PATIENCE);
     }
 }

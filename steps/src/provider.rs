@@ -85,8 +85,12 @@ async fn recovers(world: &mut MinibankWorld) -> anyhow::Result<()> {
     world.set_provider(ProviderBehaviour::Accepts).await
 }
 
-/// Checks how many transfer requests the provider received from the customer's account
-/// (retries of one payment carry the same transfer id; the provider deduplicates them).
+/// Checks how many distinct transfers the provider was asked for from the customer's account:
+/// every `POST /transfers` it received counts, whatever it answered (accepted, rejected, 503
+/// while it is down, or an answer delayed past the platform's timeout), and the requests of one
+/// payment count once (they carry its id as transfer id, retries and resends included). Status
+/// queries (`GET /transfers/{id}`) do not count. A payment refused before payments reached
+/// the provider (e.g. `insufficient_funds`) makes no request.
 /// Needs: provider-stubs
 /// Example: Then the bank provider was asked for 1 transfer from Alice
 #[then(expr = "the bank provider was asked for {int} transfer(s) from {actor}")]

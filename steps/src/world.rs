@@ -449,12 +449,13 @@ impl MinibankWorld {
     }
 
     /// How long to wait for something asynchronous (a payment finishing, a webhook arriving):
-    /// the driver's trace-settle deadline, at least five seconds.
+    /// the driver's patience ([`drivers::timings::patience`], which the catalogue shows).
     pub(crate) fn patience(&self) -> Duration {
-        self.driver()
-            .map(|d| d.settle_timing().0)
-            .unwrap_or_default()
-            .max(Duration::from_secs(5))
+        drivers::timings::patience(
+            self.driver()
+                .map(|d| d.settle_timing().0)
+                .unwrap_or_default(),
+        )
     }
 
     /// The account ids of every actor of this scenario (the provider's behaviour is scoped to them).

@@ -136,6 +136,48 @@ impl fmt::Display for EventType {
     }
 }
 
+/// Where a delivery stands: its `status` as stored and as `GET /v1/webhook-deliveries` lists it.
+/// The store's SQL also filters on `'pending'` as written here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Waiting for its next attempt: the first is made at once, each later one after its
+    /// delay on the retry schedule (the last attempt got no 2xx answer, or none was made yet).
+    Pending,
+    /// The endpoint answered an attempt with a 2xx status; no more attempts are made.
+    Delivered,
+    /// Every attempt on the retry schedule failed (no answer or not 2xx); none is made again.
+    DeadLettered,
+}
+
+impl DeliveryState {
+    /// Every state.
+    pub const ALL: [DeliveryState; 3] = [
+        DeliveryState::Pending,
+        DeliveryState::Delivered,
+        DeliveryState::DeadLettered,
+    ];
+
+    /// `pending`, `delivered` or `dead_lettered`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::DeadLettered => "dead_lettered",
+        }
+    }
+
+    /// Reads a stored or listed state; `None` for anything else.
+    pub fn parse(raw: &str) -> Option<Self> {
+        DeliveryState::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
+impl fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A delivery as the merchant lists it (and as the store reads it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryView {
@@ -149,7 +191,7 @@ pub struct DeliveryView {
     pub endpoint_id: String,
     /// The payment the event is about.
     pub payment_id: String,
-    /// `pending | delivered | dead_lettered`.
+    /// A [`DeliveryState`]: `pending | delivered | dead_lettered`.
     pub status: String,
     /// Attempts made.
     pub attempts: i64,
@@ -262,5 +304,15 @@ mod tests {
             Answer::new(StatusCode::UNAUTHORIZED, "unauthenticated"),
             "no identity at all"
         );
+    }
+
+    #[test]
+    fn delivery_states_read_back_what_they_write() {
+        for state in DeliveryState::ALL {
+            assert_eq!(DeliveryState::parse(state.as_str()), Some(state));
+        }
+        // The store's SQL selects due deliveries with this literal.
+        assert_eq!(DeliveryState::Pending.as_str(), "pending");
+        assert_eq!(DeliveryState::parse("dead-lettered"), None);
     }
 }

@@ -3,7 +3,7 @@
 
 use sqlx::AnyPool;
 
-use super::model::{DeliveryView, EventType, WebhookUrl};
+use super::model::{DeliveryState, DeliveryView, EventType, WebhookUrl};
 use crate::db::WriteGate;
 use crate::domain::{DeliveryId, EndpointId, EventId, MerchantId, PaymentId};
 use crate::rpc::PropagatedContext;
@@ -381,15 +381,20 @@ pub async fn record_attempt(
     lease_until: i64,
     result: &AttemptResult,
 ) -> anyhow::Result<bool> {
-    let (status_text, response_status, error, next_attempt_at) = match result {
-        AttemptResult::Delivered { status } => ("delivered", Some(*status), None, 0),
+    let (state, response_status, error, next_attempt_at) = match result {
+        AttemptResult::Delivered { status } => (DeliveryState::Delivered, Some(*status), None, 0),
         AttemptResult::Retry {
             status,
             error,
             retry_at_ms,
-        } => ("pending", *status, Some(error.clone()), *retry_at_ms),
+        } => (
+            DeliveryState::Pending,
+            *status,
+            Some(error.clone()),
+            *retry_at_ms,
+        ),
         AttemptResult::DeadLettered { status, error } => {
-            ("dead_lettered", *status, Some(error.clone()), 0)
+            (DeliveryState::DeadLettered, *status, Some(error.clone()), 0)
         }
     };
     let _write = gate.enter().await;
@@ -398,7 +403,7 @@ pub async fn record_attempt(
            last_error = $3, next_attempt_at = $4, updated_at = $5 \
          WHERE delivery_id = $6 AND status = 'pending' AND attempts = $7 AND next_attempt_at = $8",
     )
-    .bind(status_text)
+    .bind(state.as_str())
     .bind(response_status)
     .bind(error)
     .bind(next_attempt_at)

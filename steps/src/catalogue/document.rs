@@ -25,6 +25,7 @@ const INTRO: &[&str] = &[
     "Every sentence the steps understand, and everything else a scenario's writer needs to know, generated from the step definitions in `steps/src/`, the API contract `services/openapi.json` and the services' code. Do not edit by hand: run `cargo run -p steps --bin step-catalogue` after changing a step (a test fails while this file is stale). The same catalogue is written as a searchable page, `target/acceptance/steps.html`, by every run and by `cargo test --test acceptance -- --check`.",
     "- `Given`, `When` and `Then` may be continued with `And`/`But`. Use each sentence with the keyword it is listed under: the check mode reports a `When` sentence written as `Then`.",
     "- Words in `{braces}` are parameters (see [Parameters](#parameters)). People and companies are aliases: write `Alice` or `\"Acme Coffee\"`; the harness onboards them under fake names of their own for each scenario. `the operator` is the platform's operator and `a stranger` a caller without any token: both may stand wherever `{actor}` is, and a sentence that cannot apply to them says so when it runs.",
+    "- **Tokens**: every request a sentence sends as an actor carries that actor's token. Nobody needs to sign in first: an actor who has none yet (never signed in, or whose sign-in failed) is signed in with their own credentials just before their first request, and `the operator` once per scenario with the platform's operator credentials; that sign-in is not an answer of its own (the last answer stays the request's), and if it is refused the sentence fails saying so. `When {actor} signs in` (the answer to `POST /v1/tokens` becomes the last answer) is only needed to check the sign-in itself; its token is then used for that actor's next requests. `a stranger` sends no token at all, and `someone with a forged token …` one that auth never issued. What each role's token allows: see *Roles and their tokens* in the glossary.",
     "- Paths and bodies may name the scenario's data: `{Alice.account_id}`, `{Alice.customer_id}`, `{Acme Coffee.merchant_id}`, `{payment_id}` (the last payment) and `{namespace}`.",
     "- **The last answer**: `the response …` sentences check the answer to the last request a sentence *replaced it with*. Sentences marked **replaces the last answer** below do; those marked **sends requests, keeps the last answer** send requests of their own (reading a balance, polling a payment) without touching it.",
     "- Steps that need a driver capability say which `@needs-…` tag the scenario must carry; drivers without it skip such scenarios and list them. Tag `@staging-safe` what may run against staging (public API and synthetic data only: no stubs, faults or restarts).",
@@ -134,6 +135,9 @@ fn sentence_sections() -> Vec<Section> {
 /// What a row says besides the description: requests, tags, scope.
 fn notes(entry: &StepEntry) -> String {
     let mut s = String::new();
+    if entry.waits {
+        s.push_str(" *Waits* until it is true, up to the driver's patience (see *How long sentences wait*).");
+    }
     if entry.replaces_last {
         s.push_str(" **Replaces the last answer.**");
     } else if entry.sends {
@@ -260,6 +264,20 @@ fn glossary_sections() -> Vec<Section> {
                     .collect(),
             }),
         };
+    out.push(roles(g));
+    out.push(Section {
+        level: 3,
+        title: "Error codes that name a field".into(),
+        text: vec!["An error answer's body is `{\"code\": …, \"message\": …}`; for these codes it also has `field`, the request field at fault, e.g. `Then the response field \"field\" is \"amount\"`. Other codes have no `field`. Read from the services' typed errors.".into()],
+        table: Some(Table {
+            headers: vec!["code", "`field`"],
+            rows: g
+                .field_codes
+                .iter()
+                .map(|t| vec![format!("`{}`", t.name), t.meaning.clone()])
+                .collect(),
+        }),
+    });
     out.push(terms("Payment statuses", "A payment's `status`, as `Then the payment is …` and `Then the payment ends up …` check it; the meaning is the payments saga's, step by step.", "status", &g.payment_statuses));
     out.push(terms(
         "Failure reasons",
@@ -301,6 +319,7 @@ fn glossary_sections() -> Vec<Section> {
             rows,
         }),
     });
+    out.push(waiting(g));
     let listed = |pick: &dyn Fn(&StepEntry) -> bool| -> Vec<String> {
         let mut v: Vec<String> = entries()
             .iter()
@@ -362,4 +381,70 @@ fn glossary_sections() -> Vec<Section> {
         table: None,
     });
     out
+}
+
+/// What each role's token carries and so which operations it may call, from auth's grants
+/// and the operations' scopes.
+fn roles(g: &super::Glossary) -> Section {
+    let rows = g
+        .roles
+        .iter()
+        .map(|role| {
+            let calls: Vec<String> = g
+                .operations
+                .iter()
+                .filter(|op| !op.scopes.is_empty() && role.may_call(op))
+                .map(|op| format!("`{} {}`", op.method, op.path))
+                .collect();
+            vec![
+                format!("`{}`", role.name),
+                format!("`{}`", role.scopes.join("`, `")),
+                calls.join(", "),
+            ]
+        })
+        .collect();
+    Section {
+        level: 3,
+        title: "Roles and their tokens".into(),
+        text: vec![
+            "A customer (`Given Alice is a customer with …`) signs in as `customer`, a merchant (`Given \"Acme Coffee\" is a merchant settling in …`) as `merchant`, and `the operator` as `operator`. Every token of a role carries the role's scopes, as auth grants them; an operation that needs a scope the token lacks answers 403 `forbidden`, one called without a token (or with a forged or expired one) 401 `unauthenticated`. Operations that need no scope (signing in, health, the API document) are open to everyone, `a stranger` included. Whose data a token reaches is narrower still: an account or payment of another party answers 404 `not_found`.".into(),
+        ],
+        table: Some(Table {
+            headers: vec!["role", "scopes", "operations it may call"],
+            rows,
+        }),
+    }
+}
+
+/// How long waiting sentences wait, per driver, and which sentences wait.
+fn waiting(g: &super::Glossary) -> Section {
+    let mut sentences: Vec<String> = entries()
+        .iter()
+        .filter(|e| e.waits)
+        .map(|e| format!("`{}`", e.sentence()))
+        .collect();
+    sentences.dedup();
+    let rows = g
+        .timings
+        .iter()
+        .flat_map(|driver| {
+            driver
+                .facts
+                .iter()
+                .filter(|(what, _)| what == drivers::timings::WAITING)
+                .map(|(_, how)| vec![format!("`{}`", driver.driver), how.clone()])
+        })
+        .collect();
+    Section {
+        level: 3,
+        title: "How long sentences wait".into(),
+        text: vec![
+            "Sentences marked *Waits* check something that happens after the request that caused it (a payment finishing, a webhook arriving, a balance catching up). They poll instead of checking once, so they pass as soon as it is true, and fail only once the driver's patience is spent:".into(),
+            sentences.join(", "),
+        ],
+        table: Some(Table {
+            headers: vec!["driver", "waiting sentences"],
+            rows,
+        }),
+    }
 }

@@ -9,6 +9,12 @@
 //! - What each payment status and failure reason means: the doc comments of the payments
 //!   saga's enums in `services/src` (read with `syn`), matched to the public values by the
 //!   functions that map one to the other.
+//! - What each webhook delivery state and event type means: the doc comments of webhooks'
+//!   `DeliveryState` and `EventType`, matched to the contract's values by their `as_str`.
+//! - The scopes of each role: auth's `scopes_for`, one `Role::X => &[...]` arm per role.
+//! - Which error codes name a field: the services' `ErrorAnswer` impls, read with `syn`: the
+//!   variants whose `field()` is not `None` and the codes their `answer()` gives (a variant
+//!   answering with a wrapped value's `.code()` gives every code of that value's type).
 //! - Retry counts and timings: what each driver configures ([`drivers::timings`]).
 
 use std::{
@@ -41,8 +47,13 @@ pub struct Glossary {
     pub currencies: Vec<Term>,
     /// Webhook event types a merchant can listen for.
     pub event_types: Vec<Term>,
-    /// States of a webhook delivery.
+    /// States of a webhook delivery, with what each means.
     pub delivery_states: Vec<Term>,
+    /// Each role (`customer`, `merchant`, `operator`) with the scopes its tokens carry.
+    pub roles: Vec<Role>,
+    /// Error codes whose body names the request field at fault (`field`), each with that
+    /// field when it is always the same one.
+    pub field_codes: Vec<Term>,
     /// Retries and timeouts, per driver.
     pub timings: Vec<drivers::timings::DriverTimings>,
 }
@@ -54,6 +65,22 @@ pub struct Term {
     pub name: String,
     /// What it means (empty when the source says nothing).
     pub meaning: String,
+}
+
+/// A role tokens are issued for, as auth grants it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    /// `customer`, `merchant` or `operator`.
+    pub name: String,
+    /// The scopes every token of the role carries.
+    pub scopes: Vec<String>,
+}
+
+impl Role {
+    /// Whether a token of this role may call `operation` (it holds every scope it needs).
+    pub fn may_call(&self, operation: &Operation) -> bool {
+        operation.scopes.iter().all(|s| self.scopes.contains(s))
+    }
 }
 
 /// One public operation.
@@ -118,10 +145,16 @@ static GLOSSARY: LazyLock<Glossary> = LazyLock::new(|| {
             enum_of("WebhookEndpointRequest", "/properties/events/items/enum"),
             code.terms_of_enum("EventType"),
         ),
-        delivery_states: terms(enum_of(
-            "Deliveries",
-            "/properties/deliveries/items/properties/status/enum",
-        )),
+        // The meanings are the docs of webhooks' `DeliveryState`; the names, the contract's.
+        delivery_states: with_meanings(
+            enum_of(
+                "Deliveries",
+                "/properties/deliveries/items/properties/status/enum",
+            ),
+            code.terms_of_enum("DeliveryState"),
+        ),
+        roles: code.roles(),
+        field_codes: code.field_codes(),
         timings: drivers::timings::configured(),
     }
 });
@@ -309,6 +342,28 @@ struct CodeFacts {
     enums: BTreeMap<String, Vec<(String, String)>>,
     /// Enum name -> every variant -> string mapping found in a `match` of its methods.
     mappings: BTreeMap<String, Vec<BTreeMap<String, String>>>,
+    /// `Enum::Variant` -> the types of its fields (last path segment).
+    variant_types: BTreeMap<String, Vec<String>>,
+    /// Type name -> the string literals of its associated consts (`const ANSWER: Answer = …`).
+    const_literals: BTreeMap<String, Vec<String>>,
+    /// Role variant -> the scopes `scopes_for` grants it, in order.
+    role_scopes: Vec<(String, Vec<String>)>,
+    /// What the `ErrorAnswer` impls say about answers that name a field.
+    field_answers: Vec<FieldAnswer>,
+}
+
+/// Answers of one error type (or one variant of it) whose body names a field.
+#[derive(Debug, Default)]
+struct FieldAnswer {
+    /// The type.
+    ty: String,
+    /// Codes written as literals.
+    codes: Vec<String>,
+    /// `Enum::Variant`s answering with a wrapped value's `.code()`: every code of the
+    /// wrapped value's type.
+    code_of: Vec<String>,
+    /// The field when it is always the same (`Some("url")`).
+    field: Option<String>,
 }
 
 impl CodeFacts {
@@ -346,6 +401,69 @@ impl CodeFacts {
                     name: value.clone(),
                     meaning: doc.clone(),
                 })
+            })
+            .collect()
+    }
+
+    /// Each role with its scopes, named as the API names it (`Role::as_str`).
+    fn roles(&self) -> Vec<Role> {
+        let names = self.terms_of_enum("Role");
+        self.role_scopes
+            .iter()
+            .map(|(variant, scopes)| Role {
+                name: self
+                    .enums
+                    .get("Role")
+                    .and_then(|vs| vs.iter().position(|(v, _)| v == variant))
+                    .and_then(|i| names.get(i))
+                    .map_or_else(|| variant.to_lowercase(), |t| t.name.clone()),
+                scopes: scopes.clone(),
+            })
+            .collect()
+    }
+
+    /// Every error code whose body names a field, with the field when it is always the same.
+    fn field_codes(&self) -> Vec<Term> {
+        let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for answer in &self.field_answers {
+            let mut codes = answer.codes.clone();
+            if codes.is_empty() && answer.code_of.is_empty() {
+                codes = self
+                    .const_literals
+                    .get(&answer.ty)
+                    .cloned()
+                    .unwrap_or_default();
+            }
+            for wrapped in answer
+                .code_of
+                .iter()
+                .flat_map(|v| self.variant_types.get(v).into_iter().flatten())
+            {
+                for mapping in self.mappings.get(wrapped).into_iter().flatten() {
+                    codes.extend(mapping.values().cloned());
+                }
+            }
+            for code in codes {
+                out.entry(code)
+                    .or_default()
+                    .insert(answer.field.clone().unwrap_or_default());
+            }
+        }
+        out.into_iter()
+            .map(|(code, fields)| {
+                let fixed: Vec<&String> = fields.iter().filter(|f| !f.is_empty()).collect();
+                Term {
+                    name: code,
+                    meaning: if fields.contains("") || fixed.is_empty() {
+                        "the field at fault, as sent (a dotted path for nested fields)".to_owned()
+                    } else {
+                        fixed
+                            .iter()
+                            .map(|f| format!("`{f}`"))
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    },
+                }
             })
             .collect()
     }
@@ -392,7 +510,32 @@ impl<'ast> Visit<'ast> for CodeFacts {
             })
             .collect();
         self.enums.insert(e.ident.to_string(), variants);
+        for v in &e.variants {
+            let types = v
+                .fields
+                .iter()
+                .filter_map(|f| match &f.ty {
+                    syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+                    _ => None,
+                })
+                .collect();
+            self.variant_types
+                .insert(format!("{}::{}", e.ident, v.ident), types);
+        }
         visit::visit_item_enum(self, e);
+    }
+
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        if f.sig.ident == "scopes_for"
+            && let Some(m) = first_match(&f.block)
+        {
+            for arm in &m.arms {
+                for role in variants_of(&arm.pat, "Role") {
+                    self.role_scopes.push((role, literals(&arm.body)));
+                }
+            }
+        }
+        visit::visit_item_fn(self, f);
     }
 
     fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
@@ -402,7 +545,14 @@ impl<'ast> Visit<'ast> for CodeFacts {
         let Some(name) = ty.path.segments.last().map(|s| s.ident.to_string()) else {
             return;
         };
+        self.read_field_answers(&name, item);
         for impl_item in &item.items {
+            if let syn::ImplItem::Const(c) = impl_item {
+                self.const_literals
+                    .entry(name.clone())
+                    .or_default()
+                    .extend(literals(&c.expr));
+            }
             if let syn::ImplItem::Fn(f) = impl_item {
                 let mut matches = Matches {
                     ty: &name,
@@ -415,6 +565,140 @@ impl<'ast> Visit<'ast> for CodeFacts {
                     .extend(matches.found.into_iter().filter(|m| !m.is_empty()));
             }
         }
+    }
+}
+
+impl CodeFacts {
+    /// An `ErrorAnswer` impl of `ty` (one with `answer` and `field`): which of its answers
+    /// name a field. `field()` either matches on variants (those not answering `None` name
+    /// one), returns one literal field, delegates (`self.0.field()`: the wrapped type's own
+    /// impl says) or returns a field of its own for every answer.
+    fn read_field_answers(&mut self, ty: &str, item: &syn::ItemImpl) {
+        let method = |name: &str| {
+            item.items.iter().find_map(|i| match i {
+                syn::ImplItem::Fn(f) if f.sig.ident == name => Some(f),
+                _ => None,
+            })
+        };
+        let (Some(answer), Some(field)) = (method("answer"), method("field")) else {
+            return;
+        };
+        let answers = method("answers");
+        let whole_type = |field: Option<String>| {
+            let mut codes = block_literals(&answer.block);
+            codes.extend(
+                answers
+                    .map(|a| block_literals(&a.block))
+                    .unwrap_or_default(),
+            );
+            FieldAnswer {
+                ty: ty.to_owned(),
+                codes,
+                code_of: Vec::new(),
+                field,
+            }
+        };
+        match first_match(&field.block) {
+            Some(m) => {
+                let named: BTreeSet<String> = m
+                    .arms
+                    .iter()
+                    .filter(|arm| !is_none(&arm.body))
+                    .flat_map(|arm| variants_of(&arm.pat, ty))
+                    .collect();
+                let Some(answered) = first_match(&answer.block) else {
+                    return;
+                };
+                for arm in &answered.arms {
+                    let variants: Vec<String> = variants_of(&arm.pat, ty)
+                        .into_iter()
+                        .filter(|v| named.contains(v))
+                        .collect();
+                    if variants.is_empty() {
+                        continue;
+                    }
+                    let code_of = if calls_method(&arm.body, "code") {
+                        variants.iter().map(|v| format!("{ty}::{v}")).collect()
+                    } else {
+                        Vec::new()
+                    };
+                    self.field_answers.push(FieldAnswer {
+                        ty: ty.to_owned(),
+                        codes: literals(&arm.body),
+                        code_of,
+                        field: None,
+                    });
+                }
+            }
+            None if calls_method_in(&field.block, "field") => {}
+            None => {
+                let fixed = block_literals(&field.block).into_iter().next();
+                self.field_answers.push(whole_type(fixed));
+            }
+        }
+    }
+}
+
+/// The first `match` of a block (outside closures' own matches too: the first met).
+fn first_match(block: &syn::Block) -> Option<&syn::ExprMatch> {
+    struct First<'a>(Option<&'a syn::ExprMatch>);
+    impl<'ast> Visit<'ast> for First<'ast> {
+        fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
+            if self.0.is_none() {
+                self.0 = Some(m);
+            }
+        }
+    }
+    let mut first = First(None);
+    first.visit_block(block);
+    first.0
+}
+
+/// The string literals of an expression, in order.
+fn literals(expr: &syn::Expr) -> Vec<String> {
+    let mut found = Literals(Vec::new());
+    found.visit_expr(expr);
+    found.0
+}
+
+fn block_literals(block: &syn::Block) -> Vec<String> {
+    let mut found = Literals(Vec::new());
+    found.visit_block(block);
+    found.0
+}
+
+struct Literals(Vec<String>);
+
+impl<'ast> Visit<'ast> for Literals {
+    fn visit_lit_str(&mut self, lit: &'ast syn::LitStr) {
+        self.0.push(lit.value());
+    }
+}
+
+/// `None`.
+fn is_none(expr: &syn::Expr) -> bool {
+    matches!(peel(expr), syn::Expr::Path(p) if p.path.is_ident("None"))
+}
+
+/// Whether an expression calls a method `name` (`error.code()`).
+fn calls_method(expr: &syn::Expr, name: &str) -> bool {
+    let mut found = MethodCalls(name, false);
+    found.visit_expr(expr);
+    found.1
+}
+
+fn calls_method_in(block: &syn::Block, name: &str) -> bool {
+    let mut found = MethodCalls(name, false);
+    found.visit_block(block);
+    found.1
+}
+
+struct MethodCalls<'a>(&'a str, bool);
+
+impl<'ast> Visit<'ast> for MethodCalls<'_> {
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        self.1 |= call.method == self.0;
+        visit::visit_expr_method_call(self, call);
     }
 }
 
@@ -459,18 +743,18 @@ fn peel(expr: &syn::Expr) -> &syn::Expr {
 fn variants_of(pat: &syn::Pat, ty: &str) -> Vec<String> {
     match pat {
         syn::Pat::Or(or) => or.cases.iter().flat_map(|p| variants_of(p, ty)).collect(),
-        syn::Pat::Path(p) => {
-            let segments: Vec<String> = p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
-            match segments.as_slice() {
-                [owner, variant] if owner == ty || owner == "Self" => vec![variant.clone()],
-                _ => Vec::new(),
-            }
-        }
+        syn::Pat::Path(p) => variant_of(&p.path, ty),
+        syn::Pat::Struct(p) => variant_of(&p.path, ty),
+        syn::Pat::TupleStruct(p) => variant_of(&p.path, ty),
+        _ => Vec::new(),
+    }
+}
+
+/// `Ty::Variant` or `Self::Variant` -> `Variant`.
+fn variant_of(path: &syn::Path, ty: &str) -> Vec<String> {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    match segments.as_slice() {
+        [owner, variant] if owner == ty || owner == "Self" => vec![variant.clone()],
         _ => Vec::new(),
     }
 }
@@ -549,5 +833,68 @@ mod tests {
         );
         assert!(g.currencies.iter().any(|t| t.name == "JPY"));
         assert!(g.event_types.iter().any(|t| t.name == "payment.settled"));
+        let states: Vec<&str> = g.delivery_states.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(states, ["pending", "delivered", "dead_lettered"]);
+        assert!(
+            g.delivery_states.iter().all(|t| !t.meaning.is_empty()),
+            "{:?}",
+            g.delivery_states
+        );
+    }
+
+    #[test]
+    fn each_role_has_the_scopes_auth_grants_it() {
+        let g = glossary();
+        let names: Vec<&str> = g.roles.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["customer", "merchant", "operator"]);
+        let may = |role: &str, method: &str, path: &str| {
+            let role = g.roles.iter().find(|r| r.name == role).expect("role");
+            let op = g
+                .operations
+                .iter()
+                .find(|o| o.method == method && o.path == path)
+                .expect("operation");
+            role.may_call(op)
+        };
+        assert!(may("customer", "POST", "/v1/payments"));
+        assert!(!may("merchant", "POST", "/v1/payments"));
+        assert!(may("merchant", "POST", "/v1/webhook-endpoints"));
+        assert!(!may("customer", "GET", "/v1/ledger/audit"));
+        assert!(may("operator", "POST", "/v1/customers"));
+    }
+
+    #[test]
+    fn the_codes_that_name_a_field_are_read_from_the_error_types() {
+        let g = glossary();
+        let field_of = |code: &str| {
+            g.field_codes
+                .iter()
+                .find(|t| t.name == code)
+                .map(|t| t.meaning.as_str())
+        };
+        for code in [
+            "missing_field",
+            "unknown_field",
+            "wrong_type",
+            "out_of_range",
+        ] {
+            assert!(
+                field_of(code).is_some_and(|f| f.contains("at fault")),
+                "{code}: {:?}",
+                g.field_codes
+            );
+        }
+        // A refused value of a field (`InvalidRequest::InvalidValue`): the domain's codes.
+        assert!(field_of("invalid_amount").is_some(), "{:?}", g.field_codes);
+        assert_eq!(field_of("invalid_events"), Some("`events`"));
+        assert_eq!(field_of("invalid_name"), Some("`name`"));
+        for code in [
+            "malformed_json",
+            "not_an_object",
+            "payload_too_large",
+            "insufficient_funds",
+        ] {
+            assert_eq!(field_of(code), None, "{code}");
+        }
     }
 }

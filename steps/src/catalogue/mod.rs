@@ -56,6 +56,8 @@ pub struct StepEntry {
     pub sends: bool,
     /// It replaces "the last answer" that `the response …` sentences check.
     pub replaces_last: bool,
+    /// It waits for something asynchronous, up to the driver's patience.
+    pub waits: bool,
 }
 
 impl StepEntry {
@@ -109,6 +111,7 @@ static ENTRIES: LazyLock<Vec<StepEntry>> = LazyLock::new(|| {
         .map(|mut entry| {
             entry.sends = graph.sends(&entry.function);
             entry.replaces_last = graph.replaces_last(&entry.function);
+            entry.waits = graph.waits(&entry.function);
             entry
         })
         .collect()

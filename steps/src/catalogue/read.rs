@@ -134,6 +134,7 @@ pub fn parse_steps(file: &'static str, text: &str) -> Result<Vec<StepEntry>, Str
                 lines: (first_line, fn_line),
                 sends: false,
                 replaces_last: false,
+                waits: false,
             });
         }
     }
@@ -276,6 +277,14 @@ impl CallGraph {
         })
     }
 
+    /// Whether free function `function` (a step) or anything it calls waits for something
+    /// asynchronous with the driver's patience (`MinibankWorld::patience`).
+    pub fn waits(&self, function: &str) -> bool {
+        self.reaches(&free(function), &|_, body| {
+            body.calls.contains(&method("patience"))
+        })
+    }
+
     fn reaches(&self, function: &str, seed: &dyn Fn(&str, &Body) -> bool) -> bool {
         let mut seen = BTreeSet::new();
         let mut todo = vec![function.to_owned()];
@@ -382,5 +391,15 @@ impl W {
         // `w.token()` is the method, not the free function of the same name.
         assert!(graph.sends("balance"));
         assert!(!graph.replaces_last("balance"));
+    }
+
+    #[test]
+    fn a_step_that_uses_the_patience_through_helpers_waits() {
+        let sample = "async fn ends_up(w: &mut W) { w.poll() }\n\
+                      async fn now(w: &mut W) { w.read() }\n\
+                      impl W { fn poll(&self) { until(self.patience()) } fn read(&self) {} }";
+        let graph = CallGraph::of(&[("x.rs", sample)]).unwrap();
+        assert!(graph.waits("ends_up"));
+        assert!(!graph.waits("now"));
     }
 }
