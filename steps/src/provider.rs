@@ -67,9 +67,12 @@ async fn times_out(world: &mut MinibankWorld, processed: String) -> anyhow::Resu
         .await
 }
 
-/// The provider answers 503 to everything, status queries included.
+/// The provider answers 503 to everything from this scenario's accounts, status queries
+/// included. Those failures still count in payments' one circuit to the provider: a few in a
+/// row open it, and while it is open every scenario's payments fail fast as
+/// `provider_unavailable`.
 /// Needs: provider-stubs
-/// Scope: scenario
+/// Scope: platform: payments' circuit to the provider, which every payment shares
 /// Example: Given the bank provider is down
 #[given(expr = "the bank provider is down")]
 async fn is_down(world: &mut MinibankWorld) -> anyhow::Result<()> {

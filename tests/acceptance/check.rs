@@ -9,6 +9,7 @@
 //!   sentences, filled in with its own values;
 //! - the scenario carries the `@needs-…` tags its sentences need, every `@needs-…` tag names a
 //!   capability, and an `@staging-safe` scenario uses nothing staging cannot do;
+//! - a scenario using a sentence whose effect is platform-wide (`Scope: platform`) is `@serial`;
 //! - Given/When/Then are used in order: no `Given` after the scenario acted or checked, and
 //!   no scenario without steps (a misspelt keyword makes its line plain description).
 
@@ -190,6 +191,26 @@ pub fn check(
                                     ),
                                 });
                             }
+                        }
+                        // A platform-wide effect changes what every scenario running at the
+                        // same time sees, so its scenario must run alone.
+                        if let Some(why) = entry
+                            .scope
+                            .as_deref()
+                            .and_then(|s| s.strip_prefix("platform"))
+                            && !tagged("serial")
+                        {
+                            let why = why.trim_start_matches(':').trim();
+                            report.problems.push(Problem {
+                                at: at(line),
+                                message: format!(
+                                    "`{}` changes the whole platform{}: tag the scenario `{}` (line {}) @serial",
+                                    step.value,
+                                    if why.is_empty() { String::new() } else { format!(" ({why})") },
+                                    scenario.name,
+                                    scenario.position.line
+                                ),
+                            });
                         }
                         if tagged("staging-safe")
                             && let Some(need) =

@@ -99,8 +99,9 @@ pub enum FailureReason {
     AccountUnavailable,
     /// The provider refused the transfer (4xx).
     ProviderRejected,
-    /// The provider could not be reached at all: the connection was refused, so the transfer
-    /// was never sent. A provider that answers, even 503, leaves the outcome unknown: the
+    /// The provider could not be reached at all, so the transfer was never sent: the
+    /// connection was refused, or payments' circuit to the provider was open (after several
+    /// failed calls in a row, from any payment). A provider that answers, even 503, leaves the outcome unknown: the
     /// payment stays `processing` and asks the provider for the transfer's status until it
     /// answers, then settles or fails with `provider_failed`.
     ProviderUnavailable,
