@@ -2,10 +2,12 @@
 //!
 //! - Concurrency: one `parking_lot::Mutex` around plain maps. Every operation is short
 //!   (no I/O, no await under the lock), so a mutex beats finer-grained locking here.
-//! - Bound: at most `max_spans` spans in total. When an insert goes over, whole traces are
-//!   evicted, oldest first (by the time their first span arrived). A single trace never
-//!   evicts itself: its spans beyond the limit are dropped instead. Both are counted in
-//!   [`StoreStats`].
+//! - Bound: at most `max_spans` spans and `max_bytes` bytes in total (a span's bytes are
+//!   estimated from its strings, attributes and events, see [`span_bytes`]), so a load test
+//!   with big spans cannot grow the process past the byte limit. When an insert goes over
+//!   either, whole traces are evicted, oldest first (by the time their first span arrived). A
+//!   single trace never evicts itself: its spans beyond the limits are dropped instead. Both
+//!   are counted in [`StoreStats`].
 //! - Notification: each trace id can have a `tokio::sync::watch` channel carrying its
 //!   span count. Waiters subscribe (before or after the first span arrives) and are woken
 //!   by the insert itself, so in-process checks never poll.
@@ -19,24 +21,31 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::model::{Span, SpanId, Trace, TraceId};
+use crate::model::{AttrValue, Attributes, Span, SpanEvent, SpanId, Trace, TraceId};
 
 /// How big the store may grow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreConfig {
     /// Most spans kept across all traces; older traces are evicted beyond it.
     pub max_spans: usize,
+    /// Most bytes of spans kept across all traces (estimated, see [`span_bytes`]); older
+    /// traces are evicted beyond it.
+    pub max_bytes: usize,
 }
 
 impl StoreConfig {
     /// The default limit: enough for thousands of scenarios, a few hundred MiB at most.
     pub const DEFAULT_MAX_SPANS: usize = 200_000;
+    /// The default byte limit: 96 MiB of estimated span bytes (about 140 MiB of heap with the
+    /// allocator's and the maps' overhead), whichever of the two limits comes first.
+    pub const DEFAULT_MAX_BYTES: usize = 96 << 20;
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
             max_spans: Self::DEFAULT_MAX_SPANS,
+            max_bytes: Self::DEFAULT_MAX_BYTES,
         }
     }
 }
@@ -50,6 +59,10 @@ pub struct StoreStats {
     pub spans: usize,
     /// The configured span limit.
     pub max_spans: usize,
+    /// Estimated bytes of the spans currently held.
+    pub bytes: usize,
+    /// The configured byte limit.
+    pub max_bytes: usize,
     /// Spans accepted since start.
     pub accepted_spans: u64,
     /// Spans ignored because they were already stored.
@@ -77,6 +90,8 @@ pub struct InsertOutcome {
 struct Entry {
     spans: Vec<Span>,
     ids: HashSet<SpanId>,
+    /// Estimated bytes of `spans`.
+    bytes: usize,
 }
 
 #[derive(Default)]
@@ -93,6 +108,7 @@ struct Inner {
 pub struct TraceStore {
     inner: Mutex<Inner>,
     max_spans: usize,
+    max_bytes: usize,
 }
 
 impl std::fmt::Debug for TraceStore {
@@ -107,18 +123,21 @@ impl std::fmt::Debug for TraceStore {
 const WATCHER_PRUNE_THRESHOLD: usize = 1024;
 
 impl TraceStore {
-    /// An empty store with the given limit (a limit of 0 is treated as 1).
+    /// An empty store with the given limits (a limit of 0 is treated as 1).
     pub fn new(config: StoreConfig) -> Self {
         let max_spans = config.max_spans.max(1);
+        let max_bytes = config.max_bytes.max(1);
         Self {
             inner: Mutex::new(Inner {
                 stats: StoreStats {
                     max_spans,
+                    max_bytes,
                     ..Default::default()
                 },
                 ..Default::default()
             }),
             max_spans,
+            max_bytes,
         }
     }
 
@@ -141,7 +160,8 @@ impl TraceStore {
                 outcome.duplicates += 1;
                 continue;
             }
-            if entry.spans.len() >= self.max_spans {
+            let bytes = span_bytes(&span);
+            if entry.spans.len() >= self.max_spans || entry.bytes + bytes > self.max_bytes {
                 outcome.dropped += 1;
                 continue;
             }
@@ -151,12 +171,14 @@ impl TraceStore {
             entry.ids.insert(span.span_id.clone());
             let trace_id = span.trace_id.clone();
             entry.spans.push(span);
+            entry.bytes += bytes;
             inner.stats.spans += 1;
+            inner.stats.bytes += bytes;
             outcome.accepted += 1;
             if !grown.contains(&trace_id) {
                 grown.push(trace_id.clone());
             }
-            Self::evict_over_limit(inner, self.max_spans, &trace_id);
+            Self::evict_over_limit(inner, self.max_spans, self.max_bytes, &trace_id);
         }
         inner.stats.accepted_spans += outcome.accepted as u64;
         inner.stats.duplicate_spans += outcome.duplicates as u64;
@@ -175,9 +197,9 @@ impl TraceStore {
         outcome
     }
 
-    /// Evicts whole traces, oldest first, until the total fits; never `keep`.
-    fn evict_over_limit(inner: &mut Inner, max_spans: usize, keep: &TraceId) {
-        while inner.stats.spans > max_spans {
+    /// Evicts whole traces, oldest first, until the totals fit; never `keep`.
+    fn evict_over_limit(inner: &mut Inner, max_spans: usize, max_bytes: usize, keep: &TraceId) {
+        while inner.stats.spans > max_spans || inner.stats.bytes > max_bytes {
             let Some(oldest) = inner.order.pop_front() else {
                 return;
             };
@@ -192,6 +214,7 @@ impl TraceStore {
             }
             if let Some(entry) = inner.traces.remove(&oldest) {
                 inner.stats.spans -= entry.spans.len();
+                inner.stats.bytes -= entry.bytes;
                 inner.stats.evicted_spans += entry.spans.len() as u64;
                 inner.stats.evicted_traces += 1;
             }
@@ -234,6 +257,11 @@ impl TraceStore {
     /// The configured span limit.
     pub fn max_spans(&self) -> usize {
         self.max_spans
+    }
+
+    /// The configured byte limit.
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
     }
 
     /// A receiver of the trace's span count, woken whenever spans of it arrive. Works
@@ -279,5 +307,49 @@ impl TraceStore {
 impl Default for TraceStore {
     fn default() -> Self {
         Self::new(StoreConfig::default())
+    }
+}
+
+/// Bytes a stored span takes, estimated: the struct, its strings, attributes and events, and
+/// its id in the trace's duplicate set. The resource is shared by a batch's spans and not
+/// counted. Heap overhead (allocator rounding, map nodes) comes on top, so the real footprint is
+/// larger by a roughly constant factor.
+pub fn span_bytes(span: &Span) -> usize {
+    std::mem::size_of::<Span>()
+        + std::mem::size_of::<SpanId>()
+        + span.name.len()
+        + span.scope.as_ref().map_or(0, String::len)
+        + span.status.message.len()
+        + attributes_bytes(&span.attributes)
+        + span
+            .events
+            .iter()
+            .map(|event| {
+                std::mem::size_of::<SpanEvent>()
+                    + event.name.len()
+                    + attributes_bytes(&event.attributes)
+            })
+            .sum::<usize>()
+}
+
+fn attributes_bytes(attributes: &Attributes) -> usize {
+    attributes
+        .iter()
+        .map(|(key, value)| {
+            std::mem::size_of::<(String, AttrValue)>() + key.len() + value_bytes(value)
+        })
+        .sum()
+}
+
+fn value_bytes(value: &AttrValue) -> usize {
+    match value {
+        AttrValue::String(text) => text.len(),
+        AttrValue::Bytes(bytes) => bytes.len(),
+        AttrValue::Array(items) => items
+            .iter()
+            .map(|item| std::mem::size_of::<AttrValue>() + value_bytes(item))
+            .sum(),
+        AttrValue::Map(entries) => attributes_bytes(entries),
+        AttrValue::Bool(_) | AttrValue::Int(_) | AttrValue::Double(_) => 0,
     }
 }

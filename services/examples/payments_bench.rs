@@ -222,6 +222,8 @@ struct PhaseReport {
     webhook_events: u64,
     webhook_drain: Duration,
     webhook_lag: Vec<Duration>,
+    /// The ledger's `GET /audit` after the load: whether it balanced, and the report.
+    audit: (bool, Value),
     hwm_kib: u64,
     rss_kib: u64,
     /// VmRSS (KiB) and live tokio tasks when measuring started, and live tasks when it ended.
@@ -394,6 +396,18 @@ async fn run_phase(args: &Args, tracing_on: bool) -> anyhow::Result<PhaseReport>
             .collect::<Vec<_>>()
     };
     webhook_lag.sort();
+    let audit: Value = http
+        .get(format!(
+            "{}/audit",
+            running.service_url(minibank::service::ServiceName::Ledger)
+        ))
+        .send()
+        .await
+        .context("asking the ledger for its audit")?
+        .json()
+        .await
+        .context("reading the ledger's audit")?;
+    let audit = (audit["balanced"] == json!(true), audit);
 
     if args.probe_reads > 0 {
         let before = memory_kib().1;
@@ -479,6 +493,7 @@ async fn run_phase(args: &Args, tracing_on: bool) -> anyhow::Result<PhaseReport>
         webhook_events,
         webhook_drain,
         webhook_lag,
+        audit,
         hwm_kib,
         rss_kib,
         rss_start_kib,
@@ -734,6 +749,19 @@ fn print_report(args: &Args, r: &PhaseReport) {
         r.webhooks_delivered,
         r.webhooks_delivered.saturating_sub(r.webhook_events),
         ms(r.webhook_drain)
+    );
+    let other_outcomes: u64 = r.result.other.values().sum();
+    let exactly_once =
+        r.webhook_events == r.webhooks_expected && r.webhooks_delivered == r.webhook_events;
+    println!(
+        "checks: every payment settled: {}; every webhook delivered exactly once: {}; ledger audit balanced: {}",
+        if other_outcomes == 0 { "yes" } else { "NO" },
+        if exactly_once { "yes" } else { "NO" },
+        if r.audit.0 {
+            "yes".to_owned()
+        } else {
+            format!("NO ({})", r.audit.1)
+        }
     );
     if !r.webhook_lag.is_empty() {
         println!(

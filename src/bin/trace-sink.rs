@@ -27,6 +27,9 @@ struct Flags {
     /// Most spans kept in memory; the oldest traces are evicted beyond it.
     #[arg(long, env = "TRACE_SINK_MAX_SPANS", default_value_t = StoreConfig::DEFAULT_MAX_SPANS)]
     max_spans: usize,
+    /// Most bytes of spans kept in memory (estimated); the oldest traces are evicted beyond it.
+    #[arg(long, env = "TRACE_SINK_MAX_BYTES", default_value_t = StoreConfig::DEFAULT_MAX_BYTES)]
+    max_bytes: usize,
     /// Most metric streams kept (service, instance, metric, attributes); new ones beyond it
     /// are rejected.
     #[arg(long, env = "TRACE_SINK_MAX_METRIC_STREAMS", default_value_t = MetricsStoreConfig::default().max_streams)]
@@ -51,6 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         query_addr: flags.query_addr,
         store: StoreConfig {
             max_spans: flags.max_spans,
+            max_bytes: flags.max_bytes,
         },
         metrics: MetricsStoreConfig {
             max_streams: flags.max_metric_streams,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness::store::{StoreConfig, TraceStore};
+use harness::store::{StoreConfig, TraceStore, span_bytes};
 use tokio::time::Instant;
 
 use crate::support::{span, trace_id};
@@ -35,7 +35,10 @@ fn spans_are_grouped_by_trace_and_duplicates_ignored() {
 
 #[test]
 fn oldest_traces_are_evicted_beyond_the_limit_and_counted() {
-    let store = TraceStore::new(StoreConfig { max_spans: 4 });
+    let store = TraceStore::new(StoreConfig {
+        max_spans: 4,
+        ..StoreConfig::default()
+    });
     store.insert(vec![span(1, 1, "a").build(), span(1, 2, "a").build()]);
     store.insert(vec![span(2, 3, "a").build(), span(2, 4, "a").build()]);
     store.insert(vec![span(3, 5, "a").build()]);
@@ -50,11 +53,57 @@ fn oldest_traces_are_evicted_beyond_the_limit_and_counted() {
 
 #[test]
 fn a_single_trace_never_evicts_itself_and_its_overflow_is_dropped() {
-    let store = TraceStore::new(StoreConfig { max_spans: 3 });
+    let store = TraceStore::new(StoreConfig {
+        max_spans: 3,
+        ..StoreConfig::default()
+    });
     let outcome = store.insert((0..5).map(|i| span(1, i, "a").build()));
     assert_eq!((outcome.accepted, outcome.dropped), (3, 2));
     assert_eq!(store.span_count(&trace_id(1)), 3);
     assert_eq!(store.stats().dropped_spans, 2);
+}
+
+#[test]
+fn whole_old_traces_are_evicted_beyond_the_byte_limit() {
+    let one = span_bytes(&span(1, 1, "a").build());
+    // Room for four spans of this size, whatever the span limit.
+    let store = TraceStore::new(StoreConfig {
+        max_spans: 1_000,
+        max_bytes: 4 * one,
+    });
+    store.insert(vec![span(1, 1, "a").build(), span(1, 2, "a").build()]);
+    store.insert(vec![span(2, 3, "a").build(), span(2, 4, "a").build()]);
+    assert_eq!(
+        store.stats().bytes,
+        4 * one,
+        "four spans' bytes are counted"
+    );
+    store.insert(vec![span(3, 5, "a").build()]);
+    assert!(
+        store.get(&trace_id(1)).is_none(),
+        "the oldest trace went whole"
+    );
+    assert_eq!(
+        store.span_count(&trace_id(2)),
+        2,
+        "the next one stayed whole"
+    );
+    assert_eq!(store.span_count(&trace_id(3)), 1);
+    let stats = store.stats();
+    assert_eq!((stats.evicted_traces, stats.evicted_spans), (1, 2));
+    assert_eq!((stats.bytes, stats.max_bytes), (3 * one, 4 * one));
+}
+
+#[test]
+fn a_single_trace_over_the_byte_limit_keeps_what_fits_and_drops_the_rest() {
+    let one = span_bytes(&span(1, 1, "a").build());
+    let store = TraceStore::new(StoreConfig {
+        max_spans: 1_000,
+        max_bytes: 3 * one,
+    });
+    let outcome = store.insert((0..5).map(|i| span(1, i, "a").build()));
+    assert_eq!((outcome.accepted, outcome.dropped), (3, 2));
+    assert_eq!(store.stats().bytes, 3 * one);
 }
 
 #[tokio::test(start_paused = true)]

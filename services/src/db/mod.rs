@@ -26,7 +26,7 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AssertSqlSafe, Executor as _};
 
-pub use write_gate::{WriteGate, WritePermit};
+pub use write_gate::{WriteGate, WritePermit, Writer};
 
 /// One migration step: applied once, in `version` order, inside a transaction.
 #[derive(Clone, Copy, Debug)]
@@ -54,6 +54,10 @@ pub fn sqlite_url(path: &Path) -> String {
 /// Opens a pool on `database_url`. For SQLite the file is created when missing (`mode=rwc` is
 /// added if the URL has no mode), and every connection uses WAL, a 5 s busy timeout and
 /// foreign keys, so concurrent requests wait for the write lock instead of failing.
+///
+/// SQLite connections are not pinged when taken from the pool (`test_before_acquire`): a file
+/// does not hang up like a server, and the ping is a round trip to the connection's thread
+/// (sqlx runs each SQLite connection on its own) for every query made through the pool.
 pub async fn connect(database_url: &str) -> anyhow::Result<AnyPool> {
     sqlx::any::install_default_drivers();
     let is_sqlite = database_url.starts_with("sqlite:");
@@ -65,7 +69,8 @@ pub async fn connect(database_url: &str) -> anyhow::Result<AnyPool> {
     };
     let mut options = AnyPoolOptions::new()
         .max_connections(if is_sqlite { 4 } else { 10 })
-        .acquire_timeout(Duration::from_secs(10));
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(!is_sqlite);
     if is_sqlite {
         options = options.after_connect(|connection, _meta| {
             Box::pin(async move {

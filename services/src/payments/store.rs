@@ -53,7 +53,7 @@ pub async fn load_by_key(
 /// Inserts a new payment unless the customer already used its idempotency key; true if inserted.
 /// The row's `next_attempt_at` is the lease of the request that creates it.
 pub async fn insert(pool: &AnyPool, gate: &WriteGate, row: &PaymentRow) -> anyhow::Result<bool> {
-    let _write = gate.enter().await;
+    let mut writer = gate.writer(pool).await?;
     let inserted = sqlx::query(
         "INSERT INTO payments (payment_id, customer_id, merchant_id, payer_account_id, \
            payee_account_id, amount, currency, reference, step, failure_reason, hold_id, \
@@ -87,7 +87,7 @@ pub async fn insert(pool: &AnyPool, gate: &WriteGate, row: &PaymentRow) -> anyho
     .bind(row.baggage.clone())
     .bind(&row.created_at)
     .bind(&row.updated_at)
-    .execute(pool)
+    .execute(&mut *writer)
     .await?
     .rows_affected();
     Ok(inserted == 1)
@@ -120,7 +120,7 @@ pub async fn advance(
     payment_id: &str,
     change: Advance<'_>,
 ) -> anyhow::Result<Option<PaymentRow>> {
-    let _write = gate.enter().await;
+    let mut writer = gate.writer(pool).await?;
     let now = crate::db::now_rfc3339();
     // One statement changes the step and returns the new row (RETURNING: SQLite >= 3.35 and
     // PostgreSQL); no row means another driver moved the payment on first.
@@ -138,10 +138,10 @@ pub async fn advance(
     .bind(change.from.as_str())
     .bind(change.held);
     if !change.to.is_final() {
-        return Ok(update.fetch_optional(pool).await?);
+        return Ok(update.fetch_optional(&mut *writer).await?);
     }
     // A final step and its outbox event commit together or not at all.
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *writer).await?;
     let Some(row) = update.fetch_optional(&mut *tx).await? else {
         return Ok(None);
     };
@@ -180,7 +180,7 @@ pub async fn postpone(
     held: i64,
     retry_at_ms: i64,
 ) -> anyhow::Result<bool> {
-    let _write = gate.enter().await;
+    let mut writer = gate.writer(pool).await?;
     let changed = sqlx::query(
         "UPDATE payments SET status_attempts = status_attempts + 1, next_attempt_at = $1 \
          WHERE payment_id = $2 AND step = $3 AND next_attempt_at = $4",
@@ -189,7 +189,7 @@ pub async fn postpone(
     .bind(payment_id)
     .bind(step.as_str())
     .bind(held)
-    .execute(pool)
+    .execute(&mut *writer)
     .await?
     .rows_affected();
     Ok(changed == 1)
@@ -210,7 +210,7 @@ pub async fn claim(
         lease_until > now_ms,
         "a payment lease must end after it starts"
     );
-    let _write = gate.enter().await;
+    let mut writer = gate.writer(pool).await?;
     let changed = sqlx::query(
         "UPDATE payments SET next_attempt_at = $1 \
          WHERE payment_id = $2 AND step NOT IN ('settled', 'failed') AND next_attempt_at <= $3",
@@ -218,7 +218,7 @@ pub async fn claim(
     .bind(lease_until)
     .bind(payment_id)
     .bind(now_ms)
-    .execute(pool)
+    .execute(&mut *writer)
     .await?
     .rows_affected();
     Ok(changed == 1)
@@ -233,7 +233,7 @@ pub async fn release(
     held: i64,
     due_at_ms: i64,
 ) -> anyhow::Result<bool> {
-    let _write = gate.enter().await;
+    let mut writer = gate.writer(pool).await?;
     let changed = sqlx::query(
         "UPDATE payments SET next_attempt_at = $1 \
          WHERE payment_id = $2 AND step NOT IN ('settled', 'failed') AND next_attempt_at = $3",
@@ -241,7 +241,7 @@ pub async fn release(
     .bind(due_at_ms)
     .bind(payment_id)
     .bind(held)
-    .execute(pool)
+    .execute(&mut *writer)
     .await?
     .rows_affected();
     Ok(changed == 1)
@@ -292,11 +292,11 @@ pub async fn unsent(pool: &AnyPool, limit: i64) -> anyhow::Result<Vec<OutboxRow>
 
 /// Marks an event as accepted by webhooks.
 pub async fn mark_sent(pool: &AnyPool, gate: &WriteGate, event_id: &str) -> anyhow::Result<()> {
-    let _write = gate.enter().await;
+    let mut writer = gate.writer(pool).await?;
     sqlx::query("UPDATE outbox SET sent_at = $1 WHERE event_id = $2")
         .bind(crate::db::now_rfc3339())
         .bind(event_id)
-        .execute(pool)
+        .execute(&mut *writer)
         .await?;
     Ok(())
 }

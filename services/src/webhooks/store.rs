@@ -92,8 +92,8 @@ pub async fn insert_event(
     event: &NewEvent<'_>,
     due_ms: i64,
 ) -> anyhow::Result<Option<u64>> {
-    let _write = gate.enter().await;
-    let mut tx = pool.begin().await?;
+    let mut writer = gate.writer(pool).await?;
+    let mut tx = sqlx::Connection::begin(&mut *writer).await?;
     let inserted = sqlx::query(
         "INSERT INTO events (event_id, event_type, merchant_id, payment_id, body, traceparent, \
            tracestate, baggage, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -330,7 +330,7 @@ pub async fn claim(
         lease_until > now_ms,
         "a delivery lease must end after it starts"
     );
-    let _write = gate.enter().await;
+    let mut writer = gate.writer(pool).await?;
     let changed = sqlx::query(
         "UPDATE deliveries SET next_attempt_at = $1 \
          WHERE delivery_id = $2 AND status = 'pending' AND attempts = $3 AND next_attempt_at <= $4",
@@ -339,7 +339,7 @@ pub async fn claim(
     .bind(delivery_id)
     .bind(attempts_seen)
     .bind(now_ms)
-    .execute(pool)
+    .execute(&mut *writer)
     .await?
     .rows_affected();
     Ok(changed == 1)
@@ -355,7 +355,7 @@ pub async fn release(
     lease_until: i64,
     now_ms: i64,
 ) -> anyhow::Result<bool> {
-    let _write = gate.enter().await;
+    let mut writer = gate.writer(pool).await?;
     let changed = sqlx::query(
         "UPDATE deliveries SET next_attempt_at = $1 \
          WHERE delivery_id = $2 AND status = 'pending' AND attempts = $3 AND next_attempt_at = $4",
@@ -364,7 +364,7 @@ pub async fn release(
     .bind(delivery_id)
     .bind(attempts_before)
     .bind(lease_until)
-    .execute(pool)
+    .execute(&mut *writer)
     .await?
     .rows_affected();
     Ok(changed == 1)
@@ -397,7 +397,7 @@ pub async fn record_attempt(
             (DeliveryState::DeadLettered, *status, Some(error.clone()), 0)
         }
     };
-    let _write = gate.enter().await;
+    let mut writer = gate.writer(pool).await?;
     let changed = sqlx::query(
         "UPDATE deliveries SET status = $1, attempts = attempts + 1, last_response_status = $2, \
            last_error = $3, next_attempt_at = $4, updated_at = $5 \
@@ -411,7 +411,7 @@ pub async fn record_attempt(
     .bind(delivery_id)
     .bind(attempts_before)
     .bind(lease_until)
-    .execute(pool)
+    .execute(&mut *writer)
     .await?
     .rows_affected();
     Ok(changed == 1)
@@ -427,7 +427,7 @@ pub async fn defer(
     lease_until: i64,
     retry_at_ms: i64,
 ) -> anyhow::Result<bool> {
-    let _write = gate.enter().await;
+    let mut writer = gate.writer(pool).await?;
     let changed = sqlx::query(
         "UPDATE deliveries SET next_attempt_at = $1, updated_at = $2 \
          WHERE delivery_id = $3 AND status = 'pending' AND attempts = $4 AND next_attempt_at = $5",
@@ -437,7 +437,7 @@ pub async fn defer(
     .bind(delivery_id)
     .bind(attempts_before)
     .bind(lease_until)
-    .execute(pool)
+    .execute(&mut *writer)
     .await?
     .rows_affected();
     Ok(changed == 1)

@@ -61,8 +61,8 @@ impl Capture {
         } = self;
         let payee = payee.as_str();
         let description = format!("capture {hold_id} {payee}");
-        let _write = state.gate.enter().await;
-        let mut tx = state.pool.begin().await?;
+        let mut writer = state.gate.writer(&state.pool).await?;
+        let mut tx = sqlx::Connection::begin(&mut *writer).await?;
         match store::claim(&mut tx, &operation_id, &description).await? {
             Claim::New => {}
             Claim::Replay(first) => return Ok(first),

@@ -25,8 +25,7 @@ impl CloseAccount {
 
     /// Closes it and returns it as it is now.
     pub async fn apply(self, state: &LedgerState) -> Result<AccountView, CloseAccountError> {
-        let _write = state.gate.enter().await;
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = state.gate.writer(&state.pool).await?;
         store::close_account(&mut conn, &self.account_id).await?;
         store::load_account(&mut conn, &self.account_id)
             .await?

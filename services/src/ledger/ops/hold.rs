@@ -65,36 +65,42 @@ impl PlaceHold {
         } = self;
         let account_id = account_id.as_str();
         let description = format!("hold {account_id} {money}");
-        let _write = state.gate.enter().await;
-        let mut tx = state.pool.begin().await?;
-        match store::claim(&mut tx, &operation_id, &description).await? {
+        let mut writer = state.gate.writer(&state.pool).await?;
+        let mut tx = sqlx::Connection::begin(&mut *writer).await?;
+        // The hold's id is made here, so the answer is known unless the account refuses: the
+        // claim writes it, and only a refusal is recorded over it.
+        let hold = HoldView {
+            hold_id: HoldId::generate().to_string(),
+            account_id: account_id.to_owned(),
+            amount: money.minor_units(),
+            currency: money.currency().to_string(),
+            status: "held".into(),
+            to_account_id: None,
+        };
+        let placed = Recorded::ok(StatusCode::CREATED, &hold)?;
+        match store::claim_presuming(&mut tx, &operation_id, &description, Some(&placed)).await? {
             Claim::New => {}
             Claim::Replay(first) => return Ok(first),
             Claim::Reused => return Err(PlaceHoldError::OperationIdReused(operation_id)),
         }
         let result = if store::reserve(&mut tx, account_id, money).await? {
-            let hold = HoldView {
-                hold_id: HoldId::generate().to_string(),
-                account_id: account_id.to_owned(),
-                amount: money.minor_units(),
-                currency: money.currency().to_string(),
-                status: "held".into(),
-                to_account_id: None,
-            };
             store::insert_hold(&mut tx, &hold).await?;
-            Recorded::ok(StatusCode::CREATED, &hold)?
+            placed
         } else {
-            match store::account_refusal(&mut tx, account_id, money.currency()).await? {
-                // Nothing to record for an account that does not exist (yet).
-                Some(refusal @ AccountRefusal::NotFound { .. }) => return Err(refusal.into()),
-                Some(refusal) => Recorded::refused(refusal),
-                None => Recorded::refused(PlaceHoldError::InsufficientFunds {
-                    account_id: account_id.to_owned(),
-                    money,
-                }),
-            }
+            let refused =
+                match store::account_refusal(&mut tx, account_id, money.currency()).await? {
+                    // Nothing to record for an account that does not exist (yet): the rollback
+                    // takes the claim back.
+                    Some(refusal @ AccountRefusal::NotFound { .. }) => return Err(refusal.into()),
+                    Some(refusal) => Recorded::refused(refusal),
+                    None => Recorded::refused(PlaceHoldError::InsufficientFunds {
+                        account_id: account_id.to_owned(),
+                        money,
+                    }),
+                };
+            store::record(&mut tx, &operation_id, &refused).await?;
+            refused
         };
-        store::record(&mut tx, &operation_id, &result).await?;
         tx.commit().await?;
         Ok(result)
     }

@@ -76,8 +76,7 @@ impl OpenAccount {
 
     /// Inserts the account unless it exists; an existing one must match.
     pub async fn apply(self, state: &LedgerState) -> Result<Opened, OpenAccountError> {
-        let _write = state.gate.enter().await;
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = state.gate.writer(&state.pool).await?;
         let id = self.account_id.as_str();
         let created = store::insert_account(
             &mut conn,

@@ -106,8 +106,8 @@ impl TopUp {
             money,
         } = self;
         let description = format!("top_up {account_id} {money}");
-        let _write = state.gate.enter().await;
-        let mut tx = state.pool.begin().await?;
+        let mut writer = state.gate.writer(&state.pool).await?;
+        let mut tx = sqlx::Connection::begin(&mut *writer).await?;
         match store::claim(&mut tx, &operation_id, &description).await? {
             Claim::New => {}
             Claim::Replay(first) => return Ok(first),
