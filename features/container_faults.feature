@@ -22,23 +22,29 @@ Feature: The platform rides out faults that only real containers can make
     And Alice's balance is 70.00 GBP
     And the money in the ledger is conserved
 
+  # A 504 means the request was sent and not answered: payments may still act on it once it
+  # wakes, so the customer resends with the same idempotency key, never a fresh one.
   @serial @needs-pause-service
-  Scenario: While payments is frozen, callers time out cleanly
+  Scenario: While payments is frozen, callers time out cleanly and a resend charges once
     When the payments service is paused
     And Alice pays "Acme Coffee" 20.00 GBP, willing to wait 2 seconds
     Then the response is 504 with error code "upstream_timeout"
     When the payments service resumes
-    And Alice pays "Acme Coffee" 10.00 GBP
+    And Alice sends the same payment again
     Then the payment ends up settled
+    And Alice's balance is 50.00 GBP
     And the money in the ledger is conserved
 
+  # Cut off, a request may never leave edge (503, never sent) or leave and go unanswered
+  # (504, outcome unknown: TCP delivers it once the network is back). Either way the customer
+  # resends with the same key, and is charged once.
   @serial @needs-disconnect-service
-  Scenario: A service cut off from the network is reported unavailable until it is back
+  Scenario: A service cut off from the network is reported unavailable, and a resend charges once
     When the payments service is cut off from the network
     And Alice pays "Acme Coffee" 20.00 GBP
     Then the caller is told payments is unavailable
     When the payments service is reconnected
-    And Alice pays "Acme Coffee" 20.00 GBP
+    And Alice sends the same payment again
     Then the payment ends up settled
     And Alice's balance is 50.00 GBP
     And the money in the ledger is conserved

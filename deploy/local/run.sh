@@ -37,6 +37,8 @@ wait_ready() { # name url [any]
 export MINIBANK_OPERATOR_CLIENT_ID="${MINIBANK_OPERATOR_CLIENT_ID:-local-operator}"
 export MINIBANK_OPERATOR_CLIENT_SECRET="${MINIBANK_OPERATOR_CLIENT_SECRET:-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}"
 export MINIBANK_TOKEN_SIGNING_KEY="${MINIBANK_TOKEN_SIGNING_KEY:-$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')}"
+# webhooks seals merchants' signing secrets with it (32 bytes in base64); a fresh one per run.
+export MINIBANK_WEBHOOK_SECRET_KEY="${MINIBANK_WEBHOOK_SECRET_KEY:-$(head -c 32 /dev/urandom | base64)}"
 export MINIBANK_AUTH_URL=http://127.0.0.1:8081 MINIBANK_LEDGER_URL=http://127.0.0.1:8082
 export MINIBANK_PAYMENTS_URL=http://127.0.0.1:8083 MINIBANK_WEBHOOKS_URL=http://127.0.0.1:8084
 export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 OTEL_BSP_SCHEDULE_DELAY=200

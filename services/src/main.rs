@@ -18,6 +18,7 @@ use minibank::provider_sandbox;
 use minibank::rpc::Resilience;
 use minibank::service::{self, ServiceName, SettingsFrom};
 use minibank::telemetry::{self, Telemetry, TelemetrySettings};
+use minibank::webhooks::{destination, sealed_secret};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -184,6 +185,25 @@ async fn up(options: UpOptions) -> anyhow::Result<()> {
     if let Some(key) = config::env_var("MINIBANK_TOKEN_SIGNING_KEY") {
         platform_config.token_signing_key = Secret::new(key);
     }
+    // Secrets sealed with a generated key open only in this run: set the variable to keep
+    // webhook endpoints across restarts on the same data folder.
+    if config::env_var(sealed_secret::KEY_ENV).is_some() {
+        platform_config.webhook_secret_key = sealed_secret::SecretKey::from_env()?;
+    }
+    // Webhooks may reach the sandbox's merchant inbox (on loopback), unless the operator says
+    // otherwise.
+    platform_config.webhook_destinations =
+        match config::env_parsed(destination::ALLOW_ENV, |raw| {
+            Ok(destination::DestinationPolicy::from_list(raw)?)
+        })? {
+            Some(policy) => policy,
+            None => match &sandbox {
+                Some(sandbox) => destination::DestinationPolicy::from_list(
+                    &reqwest::Url::parse(sandbox.url())?.authority().to_owned(),
+                )?,
+                None => destination::DestinationPolicy::public_only(),
+            },
+        };
     platform_config.introspection_cache_ttl = Duration::from_secs(5);
     platform_config.test_timings = false;
 

@@ -43,6 +43,33 @@ fn serve_without_required_configuration_exits_naming_the_missing_variable() {
     assert!(stderr.contains("MINIBANK_LEDGER_URL"), "{stderr}");
 }
 
+/// webhooks seals merchants' secrets with a key from the environment: without one, or with
+/// one that is not 32 bytes of base64, it exits at start naming the variable (no panic).
+#[test]
+fn webhooks_without_a_valid_secret_key_exits_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    for key in [None, Some("not-base64!"), Some("c2hvcnQ=")] {
+        let mut command = Command::new(BINARY);
+        clean_env(&mut command)
+            .args(["serve", "webhooks"])
+            .env("MINIBANK_BIND", "127.0.0.1:0")
+            .env(
+                "MINIBANK_DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("webhooks.db").display()),
+            );
+        if let Some(key) = key {
+            command.env("MINIBANK_WEBHOOK_SECRET_KEY", key);
+        }
+        let output = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{key:?}: {stderr}");
+        assert!(
+            stderr.contains("MINIBANK_WEBHOOK_SECRET_KEY") && !stderr.contains("panicked"),
+            "{key:?}: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn an_unknown_service_name_is_refused() {
     let output = Command::new(BINARY)

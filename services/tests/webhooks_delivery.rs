@@ -15,6 +15,8 @@ use minibank::domain::{EventId, MerchantId, PaymentId};
 use minibank::rpc::RpcClient;
 use minibank::telemetry::Telemetry;
 use minibank::webhooks::delivery::DeliveryWorker;
+use minibank::webhooks::destination::DestinationPolicy;
+use minibank::webhooks::model::{EventType, WebhookUrl};
 use minibank::webhooks::schedule::RetrySchedule;
 use minibank::webhooks::store;
 use serde_json::{Value, json};
@@ -29,6 +31,7 @@ struct Webhooks {
     url: String,
     http: reqwest::Client,
     database_url: String,
+    settings: minibank::webhooks::Settings,
 }
 
 async fn spawn_webhooks(db: &Databases) -> Webhooks {
@@ -40,7 +43,15 @@ async fn spawn_webhooks_with(
     db: &Databases,
     adjust: impl FnOnce(&mut minibank::webhooks::Settings),
 ) -> Webhooks {
-    let database_url = db.url("webhooks").await;
+    spawn_webhooks_on(db.url("webhooks").await, adjust).await
+}
+
+/// webhooks on the database at `database_url`, with millisecond retries, allowed to deliver to
+/// 127.0.0.1 on unprivileged ports (the wiremock endpoints).
+async fn spawn_webhooks_on(
+    database_url: String,
+    adjust: impl FnOnce(&mut minibank::webhooks::Settings),
+) -> Webhooks {
     let mut settings = minibank::webhooks::Settings::new(database_url.clone());
     settings.retry_schedule = RetrySchedule::new(vec![
         Duration::from_millis(20),
@@ -48,9 +59,11 @@ async fn spawn_webhooks_with(
         Duration::from_millis(80),
     ]);
     settings.delivery_timeout = Duration::from_millis(500);
+    // The wiremock endpoints listen on 127.0.0.1, ephemeral ports.
+    settings.destinations = DestinationPolicy::loopback_stand_ins();
     adjust(&mut settings);
     let app = minibank::webhooks::build(
-        settings,
+        settings.clone(),
         Deps::new(Telemetry::disabled("webhooks"), RpcClient::shared_http()),
     )
     .await
@@ -61,6 +74,7 @@ async fn spawn_webhooks_with(
         url,
         http: RpcClient::shared_http(),
         database_url,
+        settings,
     }
 }
 
@@ -271,7 +285,7 @@ on_every_database! {
         let webhooks = spawn_webhooks(&db).await;
         let m = merchant();
         webhooks
-            .register(&m, "http://127.0.0.1:9/hooks", json!(["payment.failed"]))
+            .register(&m, "https://shop.example/hooks", json!(["payment.failed"]))
             .await;
         let (status, body) = webhooks.event(&event_id(), &m, "payment.settled").await;
         assert_eq!((status, body["deliveries"].as_i64()), (202, Some(0)));
@@ -544,14 +558,16 @@ impl CompetingWorkers {
         for _ in 0..count {
             let pool = minibank::db::connect(&webhooks.database_url).await.unwrap();
             let wake = Arc::new(Notify::new());
+            let mut settings = webhooks.settings.clone();
+            settings.delivery_timeout = Duration::from_millis(500);
+            settings.retry_schedule = test_schedule();
+            settings.sweep = Duration::from_millis(1);
             let worker = Arc::new(DeliveryWorker::new(
                 pool,
                 WriteGate::for_url(&webhooks.database_url),
                 Deps::new(Telemetry::disabled("webhooks"), RpcClient::shared_http()),
-                Duration::from_millis(500),
-                test_schedule(),
+                &settings,
                 wake.clone(),
-                Duration::from_millis(1),
             ));
             loops.push(tokio::spawn(worker.run(stop.clone())));
             let (stop, wake) = (stop.clone(), wake.clone());
@@ -757,5 +773,215 @@ on_every_database! {
                 .await
                 .unwrap();
         assert_eq!((status.as_str(), attempts), ("delivered", 1));
+    }
+}
+
+on_every_database! {
+    #[tokio::test]
+    async fn an_inward_destination_is_refused_at_registration_with_its_reason(db) {
+        let webhooks = spawn_webhooks_with(&db, |settings| {
+            settings.destinations = DestinationPolicy::public_only();
+        })
+        .await;
+        let m = merchant();
+        // Strings to judge only: none of these is ever called.
+        for (url, reason) in [
+            ("http://127.0.0.1:9/hook", "loopback"),
+            ("http://169.254.169.254/latest/meta-data/", "cloud metadata"),
+            ("http://10.0.0.1/x", "private address"),
+            ("http://[::1]:80/x", "loopback"),
+            ("http://localhost:8080/x", "loopback"),
+            ("http://ledger/holds", "platform's own services"),
+            ("http://2130706433/", "loopback"),
+            ("http://0x7f000001/", "loopback"),
+            ("http://[::ffff:a9fe:a9fe]/", "cloud metadata"),
+            ("http://[fd00:ec2::254]/", "cloud metadata"),
+            ("http://metadata.google.internal/", "cloud metadata"),
+            ("http://[fc00::1]/", "unique-local"),
+            ("http://169.254.3.4/", "link-local"),
+            ("http://0.0.0.0/", "unspecified"),
+        ] {
+            let (status, body) = webhooks.register(&m, url, json!(["payment.settled"])).await;
+            assert_eq!(
+                (status, body["code"].as_str(), body["field"].as_str()),
+                (422, Some("destination_refused"), Some("url")),
+                "{url}: {body}"
+            );
+            let message = body["message"].as_str().unwrap_or_default();
+            assert!(message.contains(reason), "{url}: {message}");
+        }
+        let (status, body) = webhooks
+            .register(&m, "https://shop.example/hooks", json!(["payment.settled"]))
+            .await;
+        assert_eq!(status, 201, "a public destination is accepted: {body}");
+    }
+}
+
+on_every_database! {
+    /// Secrets at rest: the database holds only sealed secrets. On SQLite the test reads the
+    /// files' raw bytes (the database, its WAL and shared memory); on PostgreSQL the column.
+    /// Each endpoint id is found in the same bytes, so the reading itself is checked.
+    #[tokio::test]
+    async fn signing_secrets_are_stored_sealed_never_in_plain_text(db) {
+        let webhooks = spawn_webhooks(&db).await;
+        let m = merchant();
+        let mut registered = Vec::new();
+        for n in 0..3 {
+            let (status, body) = webhooks
+                .register(&m, &format!("https://shop{n}.example/hooks"), json!(["payment.settled"]))
+                .await;
+            assert_eq!(status, 201, "{body}");
+            let secret = body["secret"].as_str().unwrap().to_owned();
+            let endpoint_id = body["endpoint_id"].as_str().unwrap().to_owned();
+            registered.push((endpoint_id, secret));
+        }
+        let pool = minibank::db::connect(&webhooks.database_url).await.unwrap();
+        let stored: Vec<(String, String)> =
+            sqlx::query_as("SELECT endpoint_id, secret FROM endpoints")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(stored.len(), registered.len());
+        for (endpoint_id, secret) in &registered {
+            let (_, column) = stored.iter().find(|(id, _)| id == endpoint_id).unwrap();
+            let hex = secret.trim_start_matches("whsec_");
+            assert!(column.starts_with("v1:") && !column.contains(hex), "{column}");
+        }
+        if db.kind() == "sqlite" {
+            pool.close().await;
+            let path = webhooks
+                .database_url
+                .trim_start_matches("sqlite://")
+                .split('?')
+                .next()
+                .unwrap()
+                .to_owned();
+            let mut bytes = Vec::new();
+            for suffix in ["", "-wal", "-shm"] {
+                if let Ok(file) = std::fs::read(format!("{path}{suffix}")) {
+                    bytes.extend(file);
+                }
+            }
+            let contains = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+            for (endpoint_id, secret) in &registered {
+                assert!(contains(endpoint_id), "the files hold the rows ({endpoint_id})");
+                let hex = secret.trim_start_matches("whsec_");
+                assert!(!contains(hex), "the secret of {endpoint_id} is in the files in plain text");
+            }
+        }
+    }
+}
+
+on_every_database! {
+    /// The migration path for rows written before sealing: webhooks seals them when it starts,
+    /// and deliveries are still signed with the secret the merchant holds.
+    #[tokio::test]
+    async fn a_secret_stored_in_plain_text_is_sealed_at_start_and_still_signs(db) {
+        let database_url = db.url("webhooks").await;
+        let pool = minibank::db::connect(&database_url).await.unwrap();
+        minibank::db::migrate(&pool, minibank::webhooks::MIGRATIONS).await.unwrap();
+        let endpoint = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&endpoint)
+            .await;
+        let m = merchant();
+        let secret = "whsec_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        sqlx::query(
+            "INSERT INTO endpoints (endpoint_id, merchant_id, url, events, secret, created_at) \
+             VALUES ('whe_old', $1, $2, 'payment.settled', $3, '2026-01-01T00:00:00Z')",
+        )
+        .bind(&m)
+        .bind(format!("{}/hooks", endpoint.uri()))
+        .bind(secret)
+        .execute(&pool)
+        .await
+        .unwrap();
+
+        let webhooks = spawn_webhooks_on(database_url, |_| {}).await;
+        let column: String = sqlx::query_scalar("SELECT secret FROM endpoints")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert!(column.starts_with("v1:") && !column.contains(&secret[6..]), "{column}");
+
+        webhooks.event(&event_id(), &m, "payment.settled").await;
+        webhooks.delivery_reaching(&m, "delivered").await;
+        let requests = endpoint.received_requests().await.unwrap();
+        let request = &requests[0];
+        let signature = request.headers.get("minibank-signature").unwrap().to_str().unwrap();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        assert_eq!(
+            minibank::webhooks::signature::verify(secret, signature, &request.body, now, 300),
+            Ok(())
+        );
+    }
+}
+
+on_every_database! {
+    /// A destination refused at delivery (here a row stored while the allow-list named it,
+    /// before the operator removed it) is dead-lettered at once, naming the reason, and is
+    /// never called.
+    #[tokio::test]
+    async fn a_destination_refused_at_delivery_is_dead_lettered_and_never_called(db) {
+        let webhooks = spawn_webhooks_with(&db, |settings| {
+            settings.destinations = DestinationPolicy::public_only();
+        })
+        .await;
+        let endpoint = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&endpoint)
+            .await;
+        let m = merchant();
+        let pool = minibank::db::connect(&webhooks.database_url).await.unwrap();
+        let endpoint_id = minibank::domain::EndpointId::generate();
+        store::insert_endpoint(
+            &pool,
+            &WriteGate::for_url(&webhooks.database_url),
+            &store::NewEndpoint {
+                endpoint_id: &endpoint_id,
+                merchant: &MerchantId::parse(&m).unwrap(),
+                url: &WebhookUrl::parse(&format!("{}/hooks", endpoint.uri())).unwrap(),
+                events: &[EventType::PaymentSettled],
+                sealed_secret: &webhooks.settings.secret_key.seal(endpoint_id.as_str(), "whsec_00"),
+            },
+        )
+        .await
+        .unwrap();
+        webhooks.event(&event_id(), &m, "payment.settled").await;
+        let dead = webhooks.delivery_reaching(&m, "dead_lettered").await;
+        assert_eq!(dead["attempts"].as_i64(), Some(1), "{dead}");
+        let error = dead["last_error"].as_str().unwrap_or_default();
+        assert!(
+            error.starts_with("destination_refused:") && error.contains("loopback"),
+            "{error}"
+        );
+        assert!(endpoint.received_requests().await.unwrap().is_empty());
+    }
+}
+
+on_every_database! {
+    /// An endpoint cannot send a delivery elsewhere: a redirect is the endpoint's (failed)
+    /// answer, never followed.
+    #[tokio::test]
+    async fn a_redirect_is_not_followed(db) {
+        let webhooks = spawn_webhooks(&db).await;
+        let elsewhere = MockServer::start().await;
+        let endpoint = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(307).insert_header("location", format!("{}/x", elsewhere.uri())),
+            )
+            .mount(&endpoint)
+            .await;
+        let m = merchant();
+        webhooks
+            .register(&m, &format!("{}/hooks", endpoint.uri()), json!(["payment.settled"]))
+            .await;
+        webhooks.event(&event_id(), &m, "payment.settled").await;
+        let dead = webhooks.delivery_reaching(&m, "dead_lettered").await;
+        assert_eq!(dead["last_response_status"].as_i64(), Some(307), "{dead}");
+        assert!(elsewhere.received_requests().await.unwrap().is_empty());
     }
 }

@@ -4,7 +4,7 @@
 //! every request byte for byte so the signature can be checked as a merchant would.
 
 use anyhow::Context as _;
-use cucumber::{given, then};
+use cucumber::{given, then, when};
 use drivers::{Capability, ReceivedWebhook};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
@@ -12,7 +12,7 @@ use sha2::Sha256;
 
 use crate::{
     MinibankWorld,
-    client::Request,
+    client::{Body, Request},
     params::{ActorName, DeliveryStatus, EventType},
     wait,
     world::Caller,
@@ -123,6 +123,69 @@ async fn listens(world: &mut MinibankWorld, alias: ActorName) -> anyhow::Result<
     actor.endpoint = Some(endpoint);
     actor.webhook_secret = Some(secret);
     actor.endpoint_id = endpoint_id;
+    Ok(())
+}
+
+/// Registers a webhook endpoint at that URL for both event types and keeps the answer, a
+/// refusal included, for the checks that follow. The URL is only a string for webhooks to
+/// judge: a refused one is never called.
+/// Example: When "Acme Coffee" registers the webhook endpoint "http://169.254.169.254/latest/meta-data/"
+#[when(expr = "{actor} registers the webhook endpoint {string}")]
+async fn registers_url(world: &mut MinibankWorld, alias: ActorName, url: String) -> anyhow::Result<()> {
+    register_at(world, &alias, &url).await
+}
+
+/// Registers a webhook endpoint on the host of the merchant's own endpoint (a stand-in the
+/// operator's allow-list names), on another port, and keeps the answer. Nothing listens there
+/// and nothing is sent: it is for a registration the allow-list does not cover.
+/// Needs: merchant-endpoints
+/// Example: When "Acme Coffee" registers a webhook endpoint on its endpoint's host at port 80
+#[when(expr = "{actor} registers a webhook endpoint on its endpoint's host at port {int}")]
+async fn registers_on_port(
+    world: &mut MinibankWorld,
+    alias: ActorName,
+    port: u16,
+) -> anyhow::Result<()> {
+    world.require(Capability::MerchantEndpoints)?;
+    let endpoint = world.endpoint(&alias.0)?.url();
+    let mut url = reqwest::Url::parse(&endpoint)
+        .with_context(|| format!("{alias}'s endpoint URL `{endpoint}`"))?;
+    url.set_port(Some(port))
+        .map_err(|()| anyhow::anyhow!("cannot set a port on `{endpoint}`"))?;
+    register_at(world, &alias, url.as_str()).await
+}
+
+async fn register_at(world: &mut MinibankWorld, alias: &ActorName, url: &str) -> anyhow::Result<()> {
+    let body = json!({"url": url, "events": ["payment.settled", "payment.failed"]});
+    world
+        .send_as(
+            &alias.0,
+            reqwest::Method::POST,
+            "/v1/webhook-endpoints",
+            Body::Json(body),
+        )
+        .await
+}
+
+/// Checks the last answer refused a webhook destination (422 `destination_refused`, field
+/// `url`) and its message says why, e.g. "a private address (RFC 1918)".
+/// Example: Then the destination is refused as "a cloud metadata service"
+#[then(expr = "the destination is refused as {string}")]
+async fn destination_refused(world: &mut MinibankWorld, reason: String) -> anyhow::Result<()> {
+    let last = world.last()?;
+    anyhow::ensure!(
+        last.status == 422
+            && last.error_code() == Some("destination_refused")
+            && last.str_field("field") == Some("url"),
+        "expected 422 destination_refused on `url`: {}",
+        last.describe()
+    );
+    let message = last.str_field("message").unwrap_or_default();
+    anyhow::ensure!(
+        message.contains(&reason),
+        "the refusal should say the destination is {reason:?}: {}",
+        last.describe()
+    );
     Ok(())
 }
 

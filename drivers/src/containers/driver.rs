@@ -214,6 +214,12 @@ impl ContainersDriver {
             provider_url: harness.provider.url(),
             provider_timeout: options.provider_timeout,
             export_delay: Duration::from_millis(20),
+            webhook_secret_key: minibank::webhooks::sealed_secret::SecretKey::generate().1,
+            // The merchant stand-ins listen on the gateway, on ephemeral ports.
+            webhook_allowed_destinations: match network.gateway {
+                std::net::IpAddr::V4(ip) => format!("{ip}:1024-65535"),
+                std::net::IpAddr::V6(ip) => format!("[{ip}]:1024-65535"),
+            },
         };
         let mut requests = vec![(
             COLLECTOR.to_owned(),

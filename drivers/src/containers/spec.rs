@@ -29,6 +29,10 @@ pub struct PlatformSettings {
     pub provider_timeout: Duration,
     /// The services' batch span processor delay.
     pub export_delay: Duration,
+    /// The key webhooks seals signing secrets with (32 bytes, base64; given to webhooks only).
+    pub webhook_secret_key: String,
+    /// webhooks' allow-list: the merchant stand-ins, on the network's gateway, ephemeral ports.
+    pub webhook_allowed_destinations: String,
 }
 
 /// The port of each service's fault-control endpoint (`MINIBANK_FAULT_CONTROL_BIND`), which
@@ -166,6 +170,18 @@ pub fn replica(
             (
                 "MINIBANK_OPERATOR_CLIENT_SECRET",
                 settings.operator.client_secret.clone(),
+            ),
+        ]);
+    }
+    if service == "webhooks" {
+        env.extend([
+            (
+                "MINIBANK_WEBHOOK_SECRET_KEY",
+                settings.webhook_secret_key.clone(),
+            ),
+            (
+                "MINIBANK_WEBHOOK_ALLOWED_DESTINATIONS",
+                settings.webhook_allowed_destinations.clone(),
             ),
         ]);
     }

@@ -11,6 +11,8 @@ use crate::rpc::{
     BreakerSettings, CircuitRegistry, FaultInjector, HealthChecks, HealthRegistry, PoolStats,
     Resilience, RetrySettings,
 };
+use crate::webhooks::destination::DestinationPolicy;
+use crate::webhooks::sealed_secret::SecretKey;
 
 /// How to run the platform.
 #[derive(Clone, Debug)]
@@ -34,6 +36,11 @@ pub struct PlatformConfig {
     pub operator: OperatorCredentials,
     /// Webhook delivery retry schedule.
     pub webhook_retry_schedule: Vec<Duration>,
+    /// Where webhooks may deliver: public destinations and these exceptions (for tests: the
+    /// merchant stand-ins on `127.0.0.1`, ephemeral ports).
+    pub webhook_destinations: DestinationPolicy,
+    /// The key webhook signing secrets are sealed with at rest.
+    pub webhook_secret_key: SecretKey,
     /// How long one provider call may take before its outcome counts as unknown.
     pub provider_timeout: Duration,
     /// Serve `POST /test` at edge (W3C trace-context test service).
@@ -53,7 +60,8 @@ pub struct PlatformConfig {
 impl PlatformConfig {
     /// Settings for tests: ephemeral edge port, fresh operator credentials and signing key,
     /// export batched every 5 ms, millisecond retry schedules, short provider timeout, no
-    /// introspection cache.
+    /// introspection cache, a fresh webhook secret key, webhooks allowed to the merchant
+    /// stand-ins on loopback ([`DestinationPolicy::loopback_stand_ins`]).
     pub fn for_tests(
         data_dir: impl Into<PathBuf>,
         provider_url: impl Into<String>,
@@ -74,6 +82,8 @@ impl PlatformConfig {
                 Duration::from_millis(40),
                 Duration::from_millis(80),
             ],
+            webhook_destinations: DestinationPolicy::loopback_stand_ins(),
+            webhook_secret_key: SecretKey::generate().0,
             provider_timeout: Duration::from_millis(300),
             propagation_probe: false,
             token_signing_key: Secret::new(hex::encode(rand::random::<[u8; 32]>())),

@@ -15,6 +15,12 @@
 //! Each endpoint origin (`scheme://host:port`) gets its own RPC client, hence its own circuit
 //! breaker: one merchant's dead endpoint never fails deliveries to the others. A delivery refused
 //! by an open circuit was not sent, so it waits for the circuit without spending an attempt.
+//!
+//! Before each send the destination is checked again, after DNS resolution
+//! ([`DestinationPolicy::resolve`]): a destination that points inward fails the delivery for
+//! good (`dead_lettered`, `last_error` starting `destination_refused:`), and the send connects
+//! only to the addresses just checked ([`checked_connect`](super::checked_connect)). The
+//! signing secret is opened from its sealed form ([`SecretKey::open`]) only for the send.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,7 +35,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
+use super::Settings;
+use super::checked_connect::PinnedNames;
+use super::destination::{DeliveryRefusal, DestinationPolicy};
 use super::schedule::RetrySchedule;
+use super::sealed_secret::SecretKey;
 use super::signature;
 use super::store::{self, AttemptResult, DueDelivery};
 use crate::app::Deps;
@@ -47,8 +57,16 @@ const MAX_IN_FLIGHT: usize = 64;
 pub struct DeliveryWorker {
     pool: AnyPool,
     gate: WriteGate,
-    /// Builds the clients for merchant endpoints (target `merchant`).
+    /// Telemetry and resilience settings of the clients for merchant endpoints.
     deps: Deps,
+    /// The HTTP client of every delivery: it connects only to checked addresses.
+    http: reqwest::Client,
+    /// The checked addresses of each endpoint name.
+    pinned: PinnedNames,
+    /// Where deliveries may go.
+    destinations: DestinationPolicy,
+    /// Opens the endpoints' sealed secrets.
+    secret_key: SecretKey,
     /// How long one attempt may take.
     timeout: Duration,
     /// One client (one circuit) per endpoint origin.
@@ -61,25 +79,29 @@ pub struct DeliveryWorker {
 }
 
 impl DeliveryWorker {
-    /// A worker over the webhooks pool.
+    /// A worker over the webhooks pool, with the attempt timeout, retry schedule, sweep,
+    /// destination policy and secret key of `settings`.
     pub fn new(
         pool: AnyPool,
         gate: WriteGate,
         deps: Deps,
-        timeout: Duration,
-        schedule: RetrySchedule,
+        settings: &Settings,
         wake: Arc<Notify>,
-        sweep: Duration,
     ) -> Self {
+        let pinned = PinnedNames::default();
         DeliveryWorker {
             pool,
             gate,
+            http: pinned.client(&deps.resilience.pool),
+            pinned,
             deps,
-            timeout,
+            destinations: settings.destinations.clone(),
+            secret_key: settings.secret_key.clone(),
+            timeout: settings.delivery_timeout,
             merchants: Mutex::default(),
-            schedule,
+            schedule: settings.retry_schedule.clone(),
             wake,
-            sweep,
+            sweep: settings.sweep,
             claims: Mutex::default(),
         }
     }
@@ -222,8 +244,40 @@ impl DeliveryWorker {
         self.merchants
             .lock()
             .entry(origin.clone())
-            .or_insert_with(|| self.deps.client("merchant", &origin, self.timeout))
+            .or_insert_with(|| {
+                RpcClient::with_resilience(
+                    self.http.clone(),
+                    self.deps.telemetry.clone(),
+                    "merchant",
+                    &origin,
+                    self.timeout,
+                    &self.deps.resilience,
+                )
+            })
             .clone()
+    }
+
+    /// Checks the delivery's destination after resolving it and pins its name to the checked
+    /// addresses; opens its secret. `Err` is the attempt's result when it cannot be sent.
+    async fn prepare(&self, delivery: &DueDelivery) -> Result<String, Unsendable> {
+        let url = reqwest::Url::parse(&delivery.url)
+            .map_err(|error| Unsendable::Failed(format!("stored url does not parse: {error}")))?;
+        match self.destinations.resolve(&url).await {
+            Ok(checked) => {
+                if let Some(name) = &checked.name {
+                    self.pinned.pin(name, checked.addresses);
+                }
+            }
+            Err(DeliveryRefusal::Refused(refused)) => {
+                return Err(Unsendable::Refused(format!(
+                    "destination_refused: {refused}"
+                )));
+            }
+            Err(unresolved) => return Err(Unsendable::Failed(unresolved.to_string())),
+        }
+        self.secret_key
+            .open(&delivery.endpoint_id, &delivery.sealed_secret)
+            .map_err(|error| Unsendable::Failed(error.to_string()))
     }
 
     /// One claimed attempt (claim ending at `lease_until`): sign, send, record. False when the
@@ -234,41 +288,41 @@ impl DeliveryWorker {
             tracestate: delivery.tracestate.clone(),
             baggage: delivery.baggage.clone(),
         });
-        let timestamp = now_ms() / 1000;
-        let signature =
-            signature::header_value(&delivery.secret, timestamp, delivery.body.as_bytes());
-        let request = RpcRequest::new(Method::POST, delivery.url.clone())
-            .header("content-type", "application/json")
-            .and_then(|r| r.header("minibank-event-id", &delivery.event_id))
-            .and_then(|r| r.header(signature::SIGNATURE_HEADER, &signature));
-        let outcome = match request {
-            Ok(mut request) => {
-                request.body = Some(Bytes::from(delivery.body.clone()));
-                match self.client_for(&delivery.url).send(&ctx, request).await {
-                    Ok(response) if response.status.is_success() => {
-                        Ok(i64::from(response.status.as_u16()))
-                    }
-                    Ok(response) => Err((
-                        Some(i64::from(response.status.as_u16())),
-                        format!("endpoint answered {}", response.status),
-                    )),
-                    Err(RpcError::CircuitOpen { retry_in, .. }) => {
-                        // Not sent: wait for the circuit, keep the attempt.
-                        let retry_at = now_ms() + i64::try_from(retry_in.as_millis()).unwrap_or(0);
-                        return store::defer(
-                            &self.pool,
-                            &self.gate,
-                            &delivery.delivery_id,
-                            delivery.attempts,
-                            lease_until,
-                            retry_at,
-                        )
-                        .await;
-                    }
-                    Err(error) => Err((None, error.to_string())),
+        let outcome = match self.prepare(delivery).await {
+            Ok(secret) => match self.send(&ctx, delivery, &secret).await {
+                Sent::Answered(outcome) => outcome,
+                Sent::NotSent { retry_in } => {
+                    // Not sent: wait for the circuit, keep the attempt.
+                    let retry_at = now_ms() + i64::try_from(retry_in.as_millis()).unwrap_or(0);
+                    return store::defer(
+                        &self.pool,
+                        &self.gate,
+                        &delivery.delivery_id,
+                        delivery.attempts,
+                        lease_until,
+                        retry_at,
+                    )
+                    .await;
                 }
+            },
+            Err(Unsendable::Refused(refused)) => {
+                // An inward destination stays inward: no retry.
+                tracing::warn!(delivery_id = %delivery.delivery_id, error = %refused, "webhook delivery refused");
+                let result = AttemptResult::DeadLettered {
+                    status: None,
+                    error: refused,
+                };
+                return store::record_attempt(
+                    &self.pool,
+                    &self.gate,
+                    &delivery.delivery_id,
+                    delivery.attempts,
+                    lease_until,
+                    &result,
+                )
+                .await;
             }
-            Err(error) => Err((None, error.to_string())),
+            Err(Unsendable::Failed(error)) => Err((None, error)),
         };
         let attempts_made = u32::try_from(delivery.attempts + 1).unwrap_or(u32::MAX);
         let result = match outcome {
@@ -297,4 +351,52 @@ impl DeliveryWorker {
         )
         .await
     }
+
+    /// Signs and sends one delivery.
+    async fn send(&self, ctx: &RequestContext, delivery: &DueDelivery, secret: &str) -> Sent {
+        let timestamp = now_ms() / 1000;
+        let signature = signature::header_value(secret, timestamp, delivery.body.as_bytes());
+        let request = RpcRequest::new(Method::POST, delivery.url.clone())
+            .header("content-type", "application/json")
+            .and_then(|r| r.header("minibank-event-id", &delivery.event_id))
+            .and_then(|r| r.header(signature::SIGNATURE_HEADER, &signature));
+        let mut request = match request {
+            Ok(request) => request,
+            Err(error) => return Sent::Answered(Err((None, error.to_string()))),
+        };
+        request.body = Some(Bytes::from(delivery.body.clone()));
+        Sent::Answered(
+            match self.client_for(&delivery.url).send(ctx, request).await {
+                Ok(response) if response.status.is_success() => {
+                    Ok(i64::from(response.status.as_u16()))
+                }
+                Ok(response) => Err((
+                    Some(i64::from(response.status.as_u16())),
+                    format!("endpoint answered {}", response.status),
+                )),
+                Err(RpcError::CircuitOpen { retry_in, .. }) => return Sent::NotSent { retry_in },
+                Err(error) => Err((None, error.to_string())),
+            },
+        )
+    }
+}
+
+/// Why a delivery was not sent.
+enum Unsendable {
+    /// Its destination points inward: the delivery fails for good.
+    Refused(String),
+    /// Something that may pass (a name that does not resolve, an unreadable secret): the
+    /// attempt counts as failed and is retried on the schedule.
+    Failed(String),
+}
+
+/// What a send came to.
+enum Sent {
+    /// An answer (2xx: its status) or a failure (the status if any, and why).
+    Answered(Result<i64, (Option<i64>, String)>),
+    /// Refused by an open circuit: nothing was sent.
+    NotSent {
+        /// When the circuit lets a probe through.
+        retry_in: Duration,
+    },
 }

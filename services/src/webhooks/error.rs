@@ -1,11 +1,12 @@
 //! webhooks' typed errors: one enum per operation, each variant mapped once to a status and a
 //! machine code (`crate::error_answers!`), plus the refusals they share: the shared access refusal
-//! ([`AccessDenied`]) and the two request values webhooks checks
-//! itself ([`InvalidUrl`], [`InvalidEvents`], which name their field like every validation
+//! ([`AccessDenied`]) and the request values webhooks checks itself ([`InvalidUrl`],
+//! [`RefusedDestination`], [`InvalidEvents`], which name their field like every validation
 //! error).
 
 use axum::http::StatusCode;
 
+use super::destination::Inward;
 use crate::http_error::{Answer, ErrorAnswer, Internal, InvalidRequest};
 use crate::rpc::AccessDenied;
 
@@ -22,6 +23,34 @@ impl ErrorAnswer for InvalidUrl {
 
     fn answers() -> Vec<Answer> {
         vec![Answer::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_url")]
+    }
+
+    fn field(&self) -> Option<&str> {
+        Some("url")
+    }
+}
+
+/// A webhook destination that points inward (the platform, its network, a metadata service):
+/// 422 `destination_refused`, field `url`. Made by [`super::destination::DestinationPolicy`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{destination}` is not allowed as a webhook destination: it is {}", reason.describe())]
+pub struct RefusedDestination {
+    /// The URL (and the address its name resolved to, at delivery).
+    pub destination: String,
+    /// Why.
+    pub reason: Inward,
+}
+
+impl ErrorAnswer for RefusedDestination {
+    fn answer(&self) -> Answer {
+        Answer::new(StatusCode::UNPROCESSABLE_ENTITY, "destination_refused")
+    }
+
+    fn answers() -> Vec<Answer> {
+        vec![Answer::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "destination_refused",
+        )]
     }
 
     fn field(&self) -> Option<&str> {
@@ -98,6 +127,9 @@ pub enum RegisterEndpointError {
     /// The URL is refused.
     #[error(transparent)]
     Url(#[from] InvalidUrl),
+    /// The URL points inward.
+    #[error(transparent)]
+    Destination(#[from] RefusedDestination),
     /// The event list is refused.
     #[error(transparent)]
     Events(#[from] InvalidEvents),
@@ -110,6 +142,7 @@ crate::error_answers!(RegisterEndpointError {} delegates {
     Caller(AccessDenied),
     Invalid(InvalidRequest),
     Url(InvalidUrl),
+    Destination(RefusedDestination),
     Events(InvalidEvents),
     Internal(Internal),
 });
@@ -178,6 +211,23 @@ mod tests {
         assert_eq!(
             (url.status.as_u16(), &*url.code, url.field.as_deref()),
             (422, "invalid_url", Some("url"))
+        );
+        let inward = ApiError::from(RegisterEndpointError::from(RefusedDestination {
+            destination: "http://10.0.0.1/x".into(),
+            reason: Inward::Private,
+        }));
+        assert_eq!(
+            (
+                inward.status.as_u16(),
+                &*inward.code,
+                inward.field.as_deref()
+            ),
+            (422, "destination_refused", Some("url"))
+        );
+        assert!(
+            inward.message.contains("private address"),
+            "{}",
+            inward.message
         );
         let events = ApiError::from(RegisterEndpointError::from(InvalidEvents::Empty));
         assert_eq!(

@@ -36,11 +36,14 @@
 //! A public route and its internal twin are one operation with two parse steps: the public one
 //! takes the merchant from the caller, the internal one from the request.
 
+pub mod checked_connect;
 pub mod delivery;
+pub mod destination;
 pub mod error;
 pub mod model;
 pub mod ops;
 pub mod schedule;
+pub mod sealed_secret;
 pub mod signature;
 pub mod store;
 
@@ -59,7 +62,9 @@ use crate::db::WriteGate;
 use crate::db::{self, Migration};
 use crate::service::{InProcess, Operation, Service, ServiceName};
 use delivery::DeliveryWorker;
+use destination::DestinationPolicy;
 use schedule::RetrySchedule;
+use sealed_secret::SecretKey;
 
 /// The webhooks schema, applied in order at start.
 pub const MIGRATIONS: &[Migration] = &[Migration::new(
@@ -81,12 +86,20 @@ pub struct Settings {
     pub delivery_timeout: Duration,
     /// Safety-net interval of the delivery worker.
     pub sweep: Duration,
+    /// Where deliveries may go: public destinations and the allow-list's exceptions.
+    pub destinations: DestinationPolicy,
+    /// The key endpoints' signing secrets are sealed with in the database.
+    pub secret_key: SecretKey,
 }
 
 impl Settings {
-    /// Production defaults: 1s doubling for 8 retries, 5 s per attempt.
+    /// Production defaults: 1s doubling for 8 retries, 5 s per attempt, public destinations
+    /// only, and a fresh random secret key (secrets sealed with it open only in this process:
+    /// [`Settings::from_env`] reads the deployment's key instead).
     pub fn new(database_url: impl Into<String>) -> Self {
         Settings {
+            destinations: DestinationPolicy::public_only(),
+            secret_key: SecretKey::generate().0,
             bind: config::default_bind(),
             database_url: database_url.into(),
             retry_schedule: RetrySchedule::exponential(Duration::from_secs(1), 8),
@@ -96,10 +109,18 @@ impl Settings {
     }
 
     /// From `MINIBANK_BIND`, `MINIBANK_DATABASE_URL` (default `sqlite://webhooks.db`),
-    /// `MINIBANK_WEBHOOK_RETRY_SCHEDULE` (e.g. `50ms,100ms,200ms`).
+    /// `MINIBANK_WEBHOOK_RETRY_SCHEDULE` (e.g. `50ms,100ms,200ms`),
+    /// `MINIBANK_WEBHOOK_SECRET_KEY` (required: 32 bytes in base64) and
+    /// `MINIBANK_WEBHOOK_ALLOWED_DESTINATIONS` (optional exceptions to the destination rules).
     pub fn from_env() -> anyhow::Result<Self> {
         let mut settings = Settings::new(config::database_url_from_env("webhooks"));
         settings.bind = config::bind_from_env()?;
+        settings.secret_key = SecretKey::from_env()?;
+        if let Some(policy) = config::env_parsed(destination::ALLOW_ENV, |raw| {
+            Ok(DestinationPolicy::from_list(raw)?)
+        })? {
+            settings.destinations = policy;
+        }
         if let Some(schedule) = config::env_parsed(
             "MINIBANK_WEBHOOK_RETRY_SCHEDULE",
             config::parse_duration_list,
@@ -116,6 +137,8 @@ pub struct WebhooksState {
     pool: AnyPool,
     gate: WriteGate,
     delivery_wake: Arc<Notify>,
+    destinations: DestinationPolicy,
+    secret_key: SecretKey,
 }
 
 impl WebhooksState {
@@ -127,6 +150,16 @@ impl WebhooksState {
     /// The database's write gate (taken before every write transaction).
     pub fn gate(&self) -> &WriteGate {
         &self.gate
+    }
+
+    /// Where deliveries may go.
+    pub fn destinations(&self) -> &DestinationPolicy {
+        &self.destinations
+    }
+
+    /// The key signing secrets are sealed with.
+    pub fn secret_key(&self) -> &SecretKey {
+        &self.secret_key
     }
 
     /// Tells the delivery worker new deliveries exist.
@@ -150,6 +183,8 @@ impl Service for Webhooks {
         let mut settings = Settings::new(platform.database_url(Self::NAME));
         settings.retry_schedule =
             RetrySchedule::new(platform.config.webhook_retry_schedule.clone());
+        settings.destinations = platform.config.webhook_destinations.clone();
+        settings.secret_key = platform.config.webhook_secret_key.clone();
         settings
     }
 
@@ -175,25 +210,30 @@ impl Service for Webhooks {
     }
 }
 
-/// Opens and migrates the database, starts the delivery worker, binds.
+/// Opens and migrates the database, seals any secret a row from before sealing holds in
+/// plain text, starts the delivery worker, binds.
 pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<Application> {
     let pool = db::connect(&settings.database_url).await?;
     db::migrate(&pool, MIGRATIONS).await?;
     let wake = Arc::new(Notify::new());
     let gate = WriteGate::for_url(&settings.database_url);
+    let sealed = store::seal_plaintext_secrets(&pool, &gate, &settings.secret_key).await?;
+    if sealed > 0 {
+        tracing::info!(sealed, "sealed webhook secrets stored in plain text before");
+    }
     let worker = Arc::new(DeliveryWorker::new(
         pool.clone(),
         gate.clone(),
         deps.clone(),
-        settings.delivery_timeout,
-        settings.retry_schedule.clone(),
+        &settings,
         wake.clone(),
-        settings.sweep,
     ));
     let state = WebhooksState {
         pool: pool.clone(),
         gate,
         delivery_wake: wake,
+        destinations: settings.destinations.clone(),
+        secret_key: settings.secret_key.clone(),
     };
     let router = Router::new()
         .route("/endpoints", post(ops::register_endpoint::handle))

@@ -4,6 +4,7 @@
 use sqlx::AnyPool;
 
 use super::model::{DeliveryState, DeliveryView, EventType, WebhookUrl};
+use super::sealed_secret::{SecretKey, is_plaintext};
 use crate::db::WriteGate;
 use crate::domain::{DeliveryId, EndpointId, EventId, MerchantId, PaymentId};
 use crate::rpc::PropagatedContext;
@@ -37,8 +38,8 @@ pub struct NewEndpoint<'a> {
     pub url: &'a WebhookUrl,
     /// Subscribed event types (non-empty).
     pub events: &'a [EventType],
-    /// The signing secret.
-    pub secret: &'a str,
+    /// The signing secret, sealed ([`super::sealed_secret`]): never the secret itself.
+    pub sealed_secret: &'a str,
 }
 
 /// Stores a new endpoint.
@@ -57,11 +58,38 @@ pub async fn insert_endpoint(
     .bind(endpoint.merchant.as_str())
     .bind(endpoint.url.as_str())
     .bind(events.join(","))
-    .bind(endpoint.secret)
+    .bind(endpoint.sealed_secret)
     .bind(crate::db::now_rfc3339())
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// Seals every secret still stored in plain text (rows from before sealing), each only if it
+/// is unchanged since read, so replicas starting together seal each row once. Returns how many
+/// this call sealed.
+pub async fn seal_plaintext_secrets(
+    pool: &AnyPool,
+    gate: &WriteGate,
+    key: &SecretKey,
+) -> anyhow::Result<u64> {
+    let plain: Vec<(String, String)> =
+        sqlx::query_as("SELECT endpoint_id, secret FROM endpoints WHERE secret LIKE 'whsec%'")
+            .fetch_all(pool)
+            .await?;
+    let mut sealed = 0;
+    for (endpoint_id, secret) in plain.iter().filter(|(_, s)| is_plaintext(s)) {
+        let _write = gate.enter().await;
+        sealed +=
+            sqlx::query("UPDATE endpoints SET secret = $1 WHERE endpoint_id = $2 AND secret = $3")
+                .bind(key.seal(endpoint_id, secret))
+                .bind(endpoint_id)
+                .bind(secret)
+                .execute(pool)
+                .await?
+                .rows_affected();
+    }
+    Ok(sealed)
 }
 
 /// An event received from payments, with the body every delivery of it sends.
@@ -219,10 +247,12 @@ pub struct DueDelivery {
     pub event_id: String,
     /// Attempts made so far.
     pub attempts: i64,
+    /// The endpoint (its id is the sealed secret's associated data).
+    pub endpoint_id: String,
     /// The endpoint URL.
     pub url: String,
-    /// The endpoint's signing secret.
-    pub secret: String,
+    /// The endpoint's signing secret, sealed.
+    pub sealed_secret: String,
     /// The exact body to send.
     pub body: String,
     /// Stored trace context.
@@ -245,10 +275,11 @@ pub async fn due(pool: &AnyPool, now_ms: i64, limit: i64) -> anyhow::Result<Vec<
         Option<String>,
         Option<String>,
         Option<String>,
+        String,
     );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT d.delivery_id, d.event_id, d.attempts, p.url, p.secret, e.body, \
-           e.traceparent, e.tracestate, e.baggage \
+           e.traceparent, e.tracestate, e.baggage, d.endpoint_id \
          FROM deliveries d \
          JOIN events e ON e.event_id = d.event_id \
          JOIN endpoints p ON p.endpoint_id = d.endpoint_id \
@@ -265,8 +296,9 @@ pub async fn due(pool: &AnyPool, now_ms: i64, limit: i64) -> anyhow::Result<Vec<
             delivery_id: r.0,
             event_id: r.1,
             attempts: r.2,
+            endpoint_id: r.9,
             url: r.3,
-            secret: r.4,
+            sealed_secret: r.4,
             body: r.5,
             traceparent: r.6,
             tracestate: r.7,

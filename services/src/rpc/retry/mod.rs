@@ -6,6 +6,9 @@
 //!
 //! The layer has no error of its own: a call that is not retried, or has used its retries,
 //! ends with its last attempt's answer; `error.rs` says which answers are worth another try.
+//! One exception keeps "never sent" true: when an earlier attempt may have reached the target
+//! (its connection dropped mid-call) and the last one never did, the call ends as a lost
+//! connection (outcome unknown), never as "unreachable".
 
 mod error;
 mod layer;

@@ -9,7 +9,7 @@ use tower::retry::budget::{Budget as _, TpsBudget};
 
 use super::error::worth_retrying;
 use crate::rpc::call::RpcCall;
-use crate::rpc::error::RpcError;
+use crate::rpc::error::{CallOutcome, RpcError};
 use crate::rpc::response::RpcResponse;
 
 /// How many retries a call may make, and the budget they share.
@@ -46,6 +46,9 @@ pub struct RetryPolicy {
     retries: u32,
     /// Whether this call has paid into the budget yet.
     deposited: bool,
+    /// Why an earlier attempt of this call may have reached the target (its outcome is
+    /// unknown), if one may have.
+    maybe_reached: Option<String>,
 }
 
 impl RetryPolicy {
@@ -60,7 +63,31 @@ impl RetryPolicy {
             settings,
             retries: 0,
             deposited: false,
+            maybe_reached: None,
         }
+    }
+}
+
+impl RetryPolicy {
+    /// The call's last attempt never reached the target, but an earlier one may have: the
+    /// call's outcome is unknown, not "never sent", so it ends as a lost connection
+    /// ([`RpcError::Transport`]) that says so. Otherwise the result stays as it is.
+    fn keep_unknown_outcome(&self, result: &mut Result<RpcResponse, RpcError>) {
+        let (Some(earlier), Err(last)) = (&self.maybe_reached, &*result) else {
+            return;
+        };
+        let target = match last {
+            RpcError::Unreachable { target, .. }
+            | RpcError::DeadlineExceeded { target }
+            | RpcError::CircuitOpen { target, .. } => target.clone(),
+            _ => return,
+        };
+        *result = Err(RpcError::Transport {
+            message: format!(
+                "an earlier attempt may have reached it ({earlier}); the last one did not ({last})"
+            ),
+            target,
+        });
     }
 }
 
@@ -74,11 +101,18 @@ impl Policy<RpcCall, RpcResponse, RpcError> for RetryPolicy {
     ) -> Option<Self::Future> {
         if !call.idempotent || !worth_retrying(result) || self.retries >= self.settings.max_retries
         {
+            self.keep_unknown_outcome(result);
             return None;
         }
         if !self.budget.withdraw() {
             tracing::debug!(url = %call.url, "retry budget exhausted; not retrying");
+            self.keep_unknown_outcome(result);
             return None;
+        }
+        if let Err(error) = result
+            && error.outcome() == CallOutcome::Unknown
+        {
+            self.maybe_reached = Some(error.to_string());
         }
         self.retries += 1;
         call.resends.fetch_add(1, Ordering::Relaxed);
@@ -176,6 +210,58 @@ mod tests {
         assert_eq!(answer.status, StatusCode::OK);
         assert_eq!(request.resend_count(), 2);
         assert_eq!(arrived.load(Ordering::Relaxed), 1);
+    }
+
+    /// A first attempt whose connection dropped (it may have acted) and a retry that could not
+    /// connect: the call's outcome is unknown, so it must not end as "never reached".
+    #[tokio::test]
+    async fn a_call_that_may_have_reached_the_target_never_ends_as_not_reached() {
+        let attempts = Arc::new(AtomicU32::new(0));
+        let counted = attempts.clone();
+        let target = tower::service_fn(move |_: RpcCall| {
+            let attempt = counted.fetch_add(1, Ordering::Relaxed);
+            let answer: BoxFuture<'static, Result<RpcResponse, RpcError>> = Box::pin(async move {
+                Err(if attempt == 0 {
+                    RpcError::Transport {
+                        target: "ledger".into(),
+                        message: "connection reset".into(),
+                    }
+                } else {
+                    RpcError::Unreachable {
+                        target: "ledger".into(),
+                        message: "connection refused".into(),
+                    }
+                })
+            });
+            answer
+        });
+        let settings = RetrySettings {
+            backoff: Duration::ZERO,
+            ..RetrySettings::default()
+        };
+        let error = tower::ServiceBuilder::new()
+            .layer(RetryLayer::new(settings))
+            .service(target)
+            .oneshot(call(Method::GET))
+            .await
+            .unwrap_err();
+        assert_eq!(attempts.load(Ordering::Relaxed), 3, "retried twice");
+        assert_eq!(error.outcome(), CallOutcome::Unknown, "{error}");
+        assert!(error.to_string().contains("may have reached it"), "{error}");
+
+        // Never reached on every attempt: still "never reached".
+        let error = tower::ServiceBuilder::new()
+            .layer(RetryLayer::new(settings))
+            .service(tower::service_fn(|_: RpcCall| async {
+                Err::<RpcResponse, _>(RpcError::Unreachable {
+                    target: "ledger".into(),
+                    message: "connection refused".into(),
+                })
+            }))
+            .oneshot(call(Method::GET))
+            .await
+            .unwrap_err();
+        assert_eq!(error.outcome(), CallOutcome::NotReached, "{error}");
     }
 
     #[tokio::test]

@@ -4,7 +4,9 @@
 //! secret, the only time it is shown. `events` defaults to every event type.
 //!
 //! Answers: 422 `invalid_url` (field `url`) for anything but an absolute http(s) URL with a
-//! host and no credentials, 422 `invalid_events` (field `events`) for an empty or unknown event
+//! host and no credentials, 422 `destination_refused` (field `url`) for a URL that points
+//! inward ([`DestinationPolicy::check_url`]: loopback, private, link-local, unique-local,
+//! metadata, the platform's own services; the allow-list names exceptions), 422 `invalid_events` (field `events`) for an empty or unknown event
 //! list, the body-shape codes of [`InvalidRequest`], 401/403 for a caller who is not a merchant
 //! with the scope, 500 `internal_error`.
 
@@ -20,7 +22,8 @@ use crate::http_error::{ApiJson, Internal, InvalidRequest};
 use crate::rpc::RequestContext;
 use crate::service::Operation;
 use crate::webhooks::WebhooksState;
-use crate::webhooks::error::RegisterEndpointError;
+use crate::webhooks::destination::DestinationPolicy;
+use crate::webhooks::error::{InvalidUrl, RegisterEndpointError};
 use crate::webhooks::model::{EventType, WebhookUrl, calling_merchant};
 use crate::webhooks::store::{self, NewEndpoint};
 
@@ -78,30 +81,40 @@ pub struct Registered {
 }
 
 impl RegisterEndpoint {
-    /// The public body, for the calling merchant.
+    /// The public body, for the calling merchant; its URL judged by `destinations`.
     pub fn parse(
         context: &RequestContext,
         body: RegisterEndpointBody,
+        destinations: &DestinationPolicy,
     ) -> Result<Self, RegisterEndpointError> {
         let merchant = calling_merchant(context, "webhooks:write", "register webhook endpoints")?;
-        Self::parse_for(merchant, &body.url, body.events.as_deref())
+        Self::parse_for(merchant, &body.url, body.events.as_deref(), destinations)
     }
 
     /// The internal body, for the merchant it names.
-    pub fn parse_internal(body: RegisterEndpointForBody) -> Result<Self, RegisterEndpointError> {
+    pub fn parse_internal(
+        body: RegisterEndpointForBody,
+        destinations: &DestinationPolicy,
+    ) -> Result<Self, RegisterEndpointError> {
         let merchant = MerchantId::parse(&body.merchant_id)
             .map_err(|e| InvalidRequest::value("merchant_id", e))?;
-        Self::parse_for(merchant, &body.url, body.events.as_deref())
+        Self::parse_for(merchant, &body.url, body.events.as_deref(), destinations)
     }
 
     fn parse_for(
         merchant: MerchantId,
         url: &str,
         events: Option<&[String]>,
+        destinations: &DestinationPolicy,
     ) -> Result<Self, RegisterEndpointError> {
+        let url = WebhookUrl::parse(url)?;
+        // A WebhookUrl is a parsed URL: parsing its text again cannot fail.
+        let parsed = reqwest::Url::parse(url.as_str())
+            .map_err(|error| InvalidUrl(format!("`{url}` is not an absolute URL: {error}")))?;
+        destinations.check_url(&parsed)?;
         Ok(RegisterEndpoint {
             merchant,
-            url: WebhookUrl::parse(url)?,
+            url,
             events: match events {
                 Some(list) => EventType::parse_list(list)?,
                 None => EventType::ALL.to_vec(),
@@ -109,7 +122,7 @@ impl RegisterEndpoint {
         })
     }
 
-    /// Stores the endpoint with a fresh secret.
+    /// Stores the endpoint with a fresh secret, sealed.
     pub async fn apply(self, state: &WebhooksState) -> Result<Registered, RegisterEndpointError> {
         let endpoint_id = EndpointId::generate();
         let secret = new_secret();
@@ -121,7 +134,7 @@ impl RegisterEndpoint {
                 merchant: &self.merchant,
                 url: &self.url,
                 events: &self.events,
-                secret: &secret,
+                sealed_secret: &state.secret_key().seal(endpoint_id.as_str(), &secret),
             },
         )
         .await
@@ -157,7 +170,7 @@ pub async fn handle_public(
     State(state): State<WebhooksState>,
     ApiJson(body): ApiJson<RegisterEndpointBody>,
 ) -> Result<impl IntoResponse, RegisterEndpointError> {
-    let registered = RegisterEndpoint::parse(&context, body)?
+    let registered = RegisterEndpoint::parse(&context, body, state.destinations())?
         .apply(&state)
         .await?;
     Ok(encode(registered))
@@ -168,7 +181,7 @@ pub async fn handle(
     State(state): State<WebhooksState>,
     ApiJson(body): ApiJson<RegisterEndpointForBody>,
 ) -> Result<impl IntoResponse, RegisterEndpointError> {
-    let registered = RegisterEndpoint::parse_internal(body)?
+    let registered = RegisterEndpoint::parse_internal(body, state.destinations())?
         .apply(&state)
         .await?;
     Ok(encode(registered))
