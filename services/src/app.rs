@@ -200,6 +200,8 @@ impl ServiceBuilder {
         let health = Router::new()
             .route("/health/live", get(live))
             .route("/health/ready", get(ready))
+            // Set on each route registered so far: the health routes answer the typed 405 too.
+            .method_not_allowed_fallback(method_not_allowed)
             .with_state(Health {
                 check: self.readiness,
                 shutdown: shutdown.clone(),

@@ -21,6 +21,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 use prost::Message as _;
 
 use crate::metrics::MetricsStore;
@@ -40,9 +41,11 @@ struct ReceiverState {
 }
 
 /// Which OTLP signal a request carries.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Signal {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// `POST /v1/traces`.
     Traces,
+    /// `POST /v1/metrics`.
     Metrics,
 }
 
@@ -57,6 +60,10 @@ pub fn router(
         .route(TRACES_PATH, post(export_traces))
         .route(METRICS_PATH, post(export_metrics_request))
         .layer(DefaultBodyLimit::max(max_request_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            max_request_bytes,
+            refuse_declared_oversize,
+        ))
         .with_state(ReceiverState {
             store,
             metrics,
@@ -64,10 +71,65 @@ pub fn router(
         })
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Encoding {
+/// A declared `Content-Length` over the limit is refused with 413 before a byte of the body is
+/// read: a client declaring a terabyte gets its answer at once and holds no buffer. (A body
+/// without a declared length is cut off at the limit by `DefaultBodyLimit`, and a gzip body
+/// is never inflated past it: [`decode_export`].)
+async fn refuse_declared_oversize(
+    State(limit): State<usize>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        let encoding = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Encoding::from_content_type)
+            .unwrap_or(Encoding::Json);
+        return ExportError::too_large(encoding, limit).into_response();
+    }
+    next.run(request).await
+}
+
+/// How an export body is encoded, from its media type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// `application/x-protobuf` (or `application/protobuf`).
     Protobuf,
+    /// `application/json`.
     Json,
+}
+
+impl Encoding {
+    /// The encoding a `Content-Type` names (parameters and case ignored); `None`: 415.
+    pub fn from_content_type(content_type: &str) -> Option<Self> {
+        let media_type = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        match media_type.as_str() {
+            "application/x-protobuf" | "application/protobuf" => Some(Self::Protobuf),
+            "application/json" => Some(Self::Json),
+            _ => None,
+        }
+    }
+}
+
+/// One decoded export request.
+#[derive(Debug)]
+pub enum Export {
+    /// The spans of `POST /v1/traces`.
+    Traces(Vec<ResourceSpans>),
+    /// The metrics of `POST /v1/metrics`.
+    Metrics(ExportMetricsServiceRequest),
 }
 
 /// `google.rpc.Status`, the error body OTLP/HTTP requires. It is not part of
@@ -84,7 +146,10 @@ struct RpcStatus {
 const GRPC_INVALID_ARGUMENT: i32 = 3;
 const GRPC_RESOURCE_EXHAUSTED: i32 = 8;
 
-struct ExportError {
+/// Why an export body was refused: the OTLP/HTTP answer (400 or 413, with a
+/// `google.rpc.Status` body in the request's encoding).
+#[derive(Debug)]
+pub struct ExportError {
     status: StatusCode,
     grpc_code: i32,
     message: String,
@@ -92,6 +157,16 @@ struct ExportError {
 }
 
 impl ExportError {
+    /// The HTTP status of the answer.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The error message of the answer.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     fn bad_request(encoding: Encoding, message: String) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
@@ -188,29 +263,19 @@ fn handle_export(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let media_type = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let encoding = match media_type.as_str() {
-        "application/x-protobuf" | "application/protobuf" => Encoding::Protobuf,
-        "application/json" => Encoding::Json,
-        _ => {
-            return Ok((
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                [(header::CONTENT_TYPE, "application/json")],
-                serde_json::json!({
-                    "code": GRPC_INVALID_ARGUMENT,
-                    "message": format!(
-                        "unsupported content type {content_type:?}: use application/x-protobuf or application/json"
-                    ),
-                })
-                .to_string(),
-            )
-                .into_response());
-        }
+    let Some(encoding) = Encoding::from_content_type(content_type) else {
+        return Ok((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({
+                "code": GRPC_INVALID_ARGUMENT,
+                "message": format!(
+                    "unsupported content type {content_type:?}: use application/x-protobuf or application/json"
+                ),
+            })
+            .to_string(),
+        )
+            .into_response());
     };
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -219,39 +284,62 @@ fn handle_export(
             ExportError::bad_request(encoding, format!("could not read body: {rejection}"))
         }
     })?;
-    let body = decompress(headers, body, encoding, state.max_request_bytes)?;
-    if signal == Signal::Metrics {
-        return export_metrics(state, &body, encoding);
-    }
-    let resource_spans = match encoding {
-        Encoding::Protobuf => {
-            ExportTraceServiceRequest::decode(body.as_ref())
-                .map_err(|e| {
-                    ExportError::bad_request(encoding, format!("invalid OTLP protobuf: {e}"))
-                })?
-                .resource_spans
+    let content_encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok());
+    match decode_export(
+        signal,
+        encoding,
+        content_encoding,
+        body,
+        state.max_request_bytes,
+    )? {
+        Export::Traces(resource_spans) => {
+            let response = super::ingest(&state.store, resource_spans);
+            Ok(encode_response(&response, encoding))
         }
-        Encoding::Json => parse_resource_spans(&body)
-            .map_err(|e| ExportError::bad_request(encoding, e.to_string()))?,
-    };
-    let response = super::ingest(&state.store, resource_spans);
-    Ok(encode_response(&response, encoding))
+        Export::Metrics(request) => {
+            let response = crate::metrics::ingest(&state.metrics, request.resource_metrics);
+            Ok(encode_metrics_response(&response, encoding))
+        }
+    }
 }
 
-fn export_metrics(
-    state: &ReceiverState,
-    body: &[u8],
+/// Decodes one export body as the receiver does: inflated first when `content_encoding` is
+/// `gzip` (never past `limit` bytes: a bomb is refused, not inflated), then read as OTLP
+/// protobuf or JSON. The error is the answer to send. (The fuzz target `otlp_http` calls it.)
+pub fn decode_export(
+    signal: Signal,
     encoding: Encoding,
-) -> Result<Response, ExportError> {
-    let request = match encoding {
-        Encoding::Protobuf => ExportMetricsServiceRequest::decode(body).map_err(|e| {
-            ExportError::bad_request(encoding, format!("invalid OTLP protobuf: {e}"))
-        })?,
-        Encoding::Json => serde_json::from_slice::<ExportMetricsServiceRequest>(body)
-            .map_err(|e| ExportError::bad_request(encoding, format!("invalid OTLP JSON: {e}")))?,
+    content_encoding: Option<&str>,
+    body: Bytes,
+    limit: usize,
+) -> Result<Export, ExportError> {
+    if body.len() > limit {
+        return Err(ExportError::too_large(encoding, limit));
+    }
+    let body = decompress(content_encoding, body, encoding, limit)?;
+    let invalid_protobuf = |e: prost::DecodeError| {
+        ExportError::bad_request(encoding, format!("invalid OTLP protobuf: {e}"))
     };
-    let response = crate::metrics::ingest(&state.metrics, request.resource_metrics);
-    Ok(encode_metrics_response(&response, encoding))
+    match (signal, encoding) {
+        (Signal::Traces, Encoding::Protobuf) => Ok(Export::Traces(
+            ExportTraceServiceRequest::decode(body.as_ref())
+                .map_err(invalid_protobuf)?
+                .resource_spans,
+        )),
+        (Signal::Traces, Encoding::Json) => parse_resource_spans(&body)
+            .map(Export::Traces)
+            .map_err(|e| ExportError::bad_request(encoding, e.to_string())),
+        (Signal::Metrics, Encoding::Protobuf) => ExportMetricsServiceRequest::decode(body.as_ref())
+            .map(Export::Metrics)
+            .map_err(invalid_protobuf),
+        (Signal::Metrics, Encoding::Json) => {
+            serde_json::from_slice::<ExportMetricsServiceRequest>(&body)
+                .map(Export::Metrics)
+                .map_err(|e| ExportError::bad_request(encoding, format!("invalid OTLP JSON: {e}")))
+        }
+    }
 }
 
 fn encode_metrics_response(
@@ -268,14 +356,12 @@ fn encode_metrics_response(
 }
 
 fn decompress(
-    headers: &HeaderMap,
+    content_encoding: Option<&str>,
     body: Bytes,
     encoding: Encoding,
     limit: usize,
 ) -> Result<Bytes, ExportError> {
-    let content_encoding = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
+    let content_encoding = content_encoding
         .unwrap_or("identity")
         .trim()
         .to_ascii_lowercase();

@@ -10,6 +10,7 @@ mod metrics_store;
 mod metrics_support;
 mod query;
 mod receiver_grpc;
+mod receiver_hostile;
 mod receiver_http;
 mod sdk_interop;
 mod settle;

@@ -328,9 +328,13 @@ fn router(state: EdgeState, propagation_probe: bool) -> Router {
             ),
         );
     }
-    if propagation_probe {
-        router = router.route("/test", post(probe::handle));
-    }
+    // `/test` is declared whatever the probe's setting, so another method on it is 405 with
+    // `Allow: POST` like every declared path; with the probe off, POST is 404 `not_found`.
+    router = if propagation_probe {
+        router.route("/test", post(probe::handle))
+    } else {
+        router.route("/test", post(crate::app::no_route))
+    };
     router.with_state(state)
 }
 
