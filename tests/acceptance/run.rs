@@ -204,6 +204,10 @@ where
         failures: &record.scenarios,
         html_report: Some(&reports.html_path),
         html_report_cost: None,
+        shard: own.shard.map(|spec| match &own.shard_durations {
+            Some(file) => format!("--shard {spec} --shard-durations {}", file.display()),
+            None => format!("--shard {spec}"),
+        }),
     };
     let html = html_report::run_report(html_report::RunFacts {
         outcome: &outcome,
