@@ -34,6 +34,8 @@ mod reports;
 mod run;
 #[path = "acceptance/scenario_record.rs"]
 mod scenario_record;
+#[path = "acceptance/shard.rs"]
+mod shard;
 #[path = "acceptance/summary.rs"]
 mod summary;
 

@@ -52,12 +52,17 @@ fn acceptance_binary() -> PathBuf {
 
 /// A scratch folder of this test, emptied first (cargo's per-target temporary folder).
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("acceptance_binary")
-        .join(name);
+    let dir = scratch_path(name);
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("scratch folder");
     dir
+}
+
+/// Where the scratch folder `name` is.
+fn scratch_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("acceptance_binary")
+        .join(name)
 }
 
 /// Runs the acceptance binary with `args` from the workspace root, its reports kept apart.
@@ -182,5 +187,114 @@ fn check_names_an_undefined_steps_place_and_the_sentence_meant() {
     assert!(
         !text.contains("draft.feature:5"),
         "the known step was reported too:\n{text}"
+    );
+}
+
+/// `<file>:<line>: <name>` of every scenario element (run or not run) of a Cucumber JSON report.
+fn scenario_keys(cucumber_json: &Path) -> Vec<String> {
+    let text = fs::read_to_string(cucumber_json).expect("the Cucumber JSON report is there");
+    let features: serde_json::Value = serde_json::from_str(&text).expect("the report is JSON");
+    let mut keys = Vec::new();
+    for feature in features.as_array().expect("an array of features") {
+        let uri = feature["uri"].as_str().expect("a feature's uri");
+        let file = uri.rsplit('/').next().unwrap_or(uri);
+        for element in feature["elements"].as_array().into_iter().flatten() {
+            if element["type"] == "scenario" {
+                keys.push(format!(
+                    "{file}:{}: {}",
+                    element["line"],
+                    element["name"].as_str().expect("a scenario's name")
+                ));
+            }
+        }
+    }
+    keys
+}
+
+#[test]
+fn the_suite_split_in_three_shards_runs_every_scenario_once_and_merges_into_one_report() {
+    let features = workspace_root().join("features");
+    let whole: usize = fs::read_dir(&features)
+        .expect("features/ can be listed")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "feature"))
+        .map(|p| scenarios_in(&p))
+        .sum();
+    let mut shard_dirs = Vec::new();
+    let mut seen: std::collections::BTreeMap<String, usize> = Default::default();
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let (output, text) = acceptance(&format!("shard-{k}"), &["--shard", &shard]);
+        assert!(output.status.success(), "shard {shard} failed:\n{text}");
+        assert!(
+            text.contains(&format!("shard {shard} runs ")) && text.contains("balanced by count"),
+            "shard {shard} does not say which share it runs:\n{text}"
+        );
+        let dir = scratch_path(&format!("shard-{k}-reports"));
+        let keys = scenario_keys(&dir.join("cucumber.json"));
+        // Balanced by count: each shard has a third of the suite, give or take one.
+        assert!(
+            keys.len().abs_diff(whole / 3) <= 1,
+            "shard {shard} has {} of {whole} scenarios",
+            keys.len()
+        );
+        for key in keys {
+            if let Some(other) = seen.insert(key.clone(), k) {
+                panic!("{key} is in shard {other}/3 and in shard {shard}");
+            }
+        }
+        shard_dirs.push(dir);
+    }
+    assert_eq!(
+        seen.len(),
+        whole,
+        "the three shards hold {} distinct scenarios, features/ has {whole}",
+        seen.len()
+    );
+
+    let merged = scratch("shards-merged");
+    let result = harness::report::merge::merge_dirs(&shard_dirs, &merged).expect("the merge");
+    assert_eq!(result.scenarios, whole, "the merged page's scenarios");
+    assert_eq!(result.failed, 0, "no scenario failed, so none does merged");
+    let merged_keys: std::collections::BTreeSet<String> =
+        scenario_keys(&merged.join("cucumber.json"))
+            .into_iter()
+            .collect();
+    assert_eq!(
+        merged_keys,
+        seen.keys().cloned().collect(),
+        "the merged Cucumber JSON holds exactly the shards' scenarios"
+    );
+    let junit = fs::read_to_string(merged.join("junit.xml")).expect("merged JUnit");
+    assert_eq!(
+        junit.matches("<testcase ").count(),
+        whole,
+        "the merged JUnit has one testcase per scenario"
+    );
+    // The page is drawn from the merged data: every scenario is in it, run or not run.
+    let data: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(merged.join("report-data.json")).expect("merged page data"),
+    )
+    .expect("the page data is JSON");
+    let mut on_page = std::collections::BTreeSet::new();
+    for feature in data["run"]["features"].as_array().expect("features") {
+        for scenario in feature["scenarios"].as_array().expect("scenarios") {
+            on_page.insert(scenario["key"].as_str().expect("a key").to_owned());
+        }
+    }
+    for not_run in data["run"]["not_run"].as_array().expect("not run") {
+        on_page.insert(not_run["scenario"].as_str().expect("a key").to_owned());
+    }
+    assert_eq!(
+        on_page, merged_keys,
+        "the merged HTML report's scenarios are not the shards' scenarios"
+    );
+    let page = fs::read_to_string(merged.join("report.html")).expect("merged HTML report");
+    assert!(
+        page.contains(&format!(
+            "\"passed\":{}",
+            whole - data["run"]["not_run"].as_array().map_or(0, Vec::len)
+        )),
+        "the merged page does not count every scenario that ran as passed"
     );
 }

@@ -1,6 +1,7 @@
 # One image for every minibank service (`minibank serve <service>`) and the trace sink
 # (`trace-sink`), FROM scratch so that no registry is needed. Its build context is assembled
-# from the release binaries, not from the sources; build it from the repository root with
+# from the release binaries (CI: the debug ones, `--profile debug`), not from the sources; build
+# it from the repository root with
 #   cargo run -p drivers --bin build-images
 # (drivers/src/containers/images.rs): rootfs/ holds the binaries, every shared library `ldd`
 # lists for them and the dynamic loader; data/ becomes the services' SQLite folder.

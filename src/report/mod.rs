@@ -12,10 +12,12 @@
 //! - [`html`]: the page itself: inline CSS and JS from `assets/`, the data as JSON; traces
 //!   in their own script blocks, parsed only when opened, so 1,000 scenarios stay quick.
 //! - [`log_line`]: a structured platform log line as one readable line (the console's too).
+//! - [`merge`]: the reports of a run split into shards (`--shard K/N`) joined into one set.
 
 pub mod html;
 pub mod log_line;
 pub mod mask;
+pub mod merge;
 pub mod pack;
 pub mod run;
 pub mod trace_view;

@@ -1,4 +1,5 @@
-//! What one run produced, in the shape the report page reads (serialised to JSON as is).
+//! What one run produced, in the shape the report page reads (serialised to JSON as is; read
+//! back by `merge-reports`, which joins the shards of a split run into one page).
 //!
 //! Times are milliseconds from the run's start, so the page can lay every scenario on one
 //! timeline without knowing clocks. Bodies and headers are already masked ([`super::mask`])
@@ -6,12 +7,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::trace_view::TraceView;
 
 /// The whole run.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunReport {
     /// `in-process`, `containers` or `staging`.
     pub driver: String,
@@ -38,7 +39,7 @@ pub struct RunReport {
 }
 
 /// The counts at the top of the page.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Counts {
     /// Scenarios whose last attempt passed.
     pub passed: usize,
@@ -55,7 +56,7 @@ pub struct Counts {
 }
 
 /// One feature file.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FeatureReport {
     /// The feature's name.
     pub name: String,
@@ -68,7 +69,7 @@ pub struct FeatureReport {
 }
 
 /// One scenario run (its last attempt).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ScenarioReport {
     /// An anchor id, unique in the page (`s-<file>-<line>`).
     pub id: String,
@@ -101,7 +102,7 @@ pub struct ScenarioReport {
 }
 
 /// One step.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StepReport {
     /// `Given`, `When`, ...
     pub keyword: String,
@@ -124,7 +125,7 @@ pub struct StepReport {
 }
 
 /// One request a scenario sent and the answer it got.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RequestReport {
     /// `GET`, `POST`, ...
     pub method: String,
@@ -149,7 +150,7 @@ pub struct RequestReport {
 }
 
 /// A webhook a merchant endpoint received.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct WebhookReport {
     /// The trace it continued (from its `traceparent`).
     pub trace_id: Option<String>,
@@ -162,7 +163,7 @@ pub struct WebhookReport {
 }
 
 /// A scenario left out.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct NotRunReport {
     /// `<file>:<line>: <name>`.
     pub scenario: String,

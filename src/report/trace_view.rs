@@ -7,13 +7,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{Span, SpanId, SpanKind, Trace};
 use crate::span_label::span_label;
 
 /// One trace, drawable.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TraceView {
     /// The trace id (hex).
     pub id: String,
@@ -26,7 +26,7 @@ pub struct TraceView {
 }
 
 /// One row of the waterfall.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SpanView {
     /// Span id (hex).
     pub id: String,
@@ -55,7 +55,7 @@ pub struct SpanView {
     #[serde(rename = "d")]
     pub duration_us: u64,
     /// Whether the span reports an error.
-    #[serde(rename = "e", skip_serializing_if = "is_false")]
+    #[serde(rename = "e", default, skip_serializing_if = "is_false")]
     pub error: bool,
     /// The status (`unset`, `ok`, `error`) and its message.
     #[serde(rename = "st")]
@@ -64,13 +64,13 @@ pub struct SpanView {
     #[serde(rename = "x", skip_serializing_if = "Option::is_none")]
     pub async_hop: Option<String>,
     /// Set when its parent is not in the trace.
-    #[serde(rename = "o", skip_serializing_if = "is_false")]
+    #[serde(rename = "o", default, skip_serializing_if = "is_false")]
     pub orphan: bool,
     /// Attributes, resource attributes prefixed `resource.`, as text.
     #[serde(rename = "a")]
     pub attributes: Vec<(String, String)>,
     /// Events: name, offset from the trace's start (µs), attributes.
-    #[serde(rename = "ev", skip_serializing_if = "Vec::is_empty")]
+    #[serde(rename = "ev", default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<EventView>,
 }
 

@@ -1,7 +1,8 @@
 //! Which scenarios run: the user's `--name`/`--tags` selection, minus the scenarios the driver
 //! does not take (staging: only its profile's tags) and those that need a capability the
 //! driver lacks (tagged `@needs-<capability>`). Those are recorded with the reason, to be
-//! listed in the summary, instead of failing as skipped.
+//! listed in the summary, instead of failing as skipped. With `--shard K/N`, only the
+//! selected scenarios of this shard's share (`shard.rs`).
 
 use std::sync::{
     Arc,
@@ -16,7 +17,7 @@ use drivers::{Capabilities, Capability, select::Selection};
 use parking_lot::Mutex;
 use regex::Regex;
 
-use crate::outcome::scenario_key;
+use crate::{outcome::scenario_key, shard::Share};
 
 /// A scenario left out because of the driver.
 #[derive(Debug, Clone)]
@@ -34,6 +35,8 @@ pub struct ScenarioFilter {
     tags: Option<TagOperation>,
     capabilities: Capabilities,
     driver_selection: Option<Arc<Selection>>,
+    /// This shard's share of the selection (`--shard K/N`).
+    share: Option<Arc<Share>>,
     /// Scenarios left out for a missing capability.
     pub not_run: Arc<Mutex<Vec<NotRun>>>,
     /// Scenarios the filter was asked about, and those it kept.
@@ -54,8 +57,34 @@ impl ScenarioFilter {
             tags,
             capabilities,
             driver_selection: driver_selection.map(Arc::new),
+            share: None,
             not_run: Arc::default(),
             counts: Arc::default(),
+        }
+    }
+
+    /// The same filter, narrowed to one shard's share of what it selects.
+    pub fn with_share(mut self, share: Share) -> Self {
+        self.share = Some(Arc::new(share));
+        self
+    }
+
+    /// Whether the user's `--name`/`--tags` selection takes the scenario (the driver aside).
+    pub fn selects(
+        &self,
+        feature: &gherkin::Feature,
+        rule: Option<&gherkin::Rule>,
+        scenario: &gherkin::Scenario,
+    ) -> bool {
+        let tags = feature
+            .tags
+            .iter()
+            .chain(rule.iter().flat_map(|r| &r.tags))
+            .chain(&scenario.tags);
+        match (&self.name, &self.tags) {
+            (Some(re), _) => re.is_match(&scenario.name),
+            (None, Some(expr)) => expr.eval(tags),
+            (None, None) => true,
         }
     }
 
@@ -68,6 +97,12 @@ impl ScenarioFilter {
         );
         if kept > 0 {
             return None;
+        }
+        if let Some(share) = self.share.as_deref().filter(|s| s.keys.is_empty()) {
+            return Some(format!(
+                "shard {} got none of the {} selected scenario(s) in {input}: fewer shards, or more scenarios",
+                share.spec, share.of
+            ));
         }
         let left_out = self.not_run.lock().len();
         Some(if seen == 0 {
@@ -114,12 +149,13 @@ impl ScenarioFilter {
                 .chain(rule.iter().flat_map(|r| &r.tags))
                 .chain(&scenario.tags)
         };
-        let selected = match (&self.name, &self.tags) {
-            (Some(re), _) => re.is_match(&scenario.name),
-            (None, Some(expr)) => expr.eval(tags()),
-            (None, None) => true,
-        };
-        if !selected {
+        if !self.selects(feature, rule, scenario) {
+            return false;
+        }
+        if let Some(share) = &self.share
+            && !share.keys.contains(&scenario_key(feature, scenario))
+        {
+            // Another shard's: it runs (or lists as not run) there.
             return false;
         }
         if let Some(selection) = &self.driver_selection {

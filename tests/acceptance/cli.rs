@@ -27,6 +27,16 @@ pub struct HarnessCli {
     /// Where the reports go. Default: `target/acceptance` (or `$CARGO_TARGET_DIR/acceptance`).
     #[arg(long = "report-dir", value_name = "dir")]
     pub report_dir: Option<PathBuf>,
+    /// Run only shard K of N (e.g. `2/3`): a deterministic, balanced share of the selected
+    /// scenarios, for a suite split across machines; `merge-reports` joins the shards' reports.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::shard::ShardSpec>,
+
+    /// With `--shard`: balance the shares by each scenario's duration in this Cucumber JSON
+    /// report of a previous run (e.g. `target/acceptance/cucumber.json`), not by count.
+    #[arg(long = "shard-durations", value_name = "file", requires = "shard")]
+    pub shard_durations: Option<PathBuf>,
+
     /// Check the features without running them: every step matches a sentence, the needed
     /// @needs-… tags are there, Given/When/Then are in order. No platform; under a second.
     #[arg(long)]
@@ -42,6 +52,11 @@ impl HarnessCli {
     /// root: `cargo test` runs this binary from `steps/`, while people type paths from the root.
     pub fn profile_path(&self) -> Option<PathBuf> {
         Some(from_root_if_missing(self.profile.as_ref()?))
+    }
+
+    /// The `--shard-durations` path, found the same way as the profile.
+    pub fn shard_durations_path(&self) -> Option<PathBuf> {
+        Some(from_root_if_missing(self.shard_durations.as_ref()?))
     }
 }
 

@@ -38,6 +38,8 @@ mod reports;
 mod run;
 #[path = "scenario_record.rs"]
 mod scenario_record;
+#[path = "shard.rs"]
+mod shard;
 #[path = "summary.rs"]
 mod summary;
 

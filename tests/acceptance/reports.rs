@@ -27,6 +27,8 @@ pub struct Reports {
     pub json_path: PathBuf,
     /// Where the HTML report goes (written at the end of the run).
     pub html_path: PathBuf,
+    /// Where the HTML report's data goes as JSON (what `merge-reports` joins).
+    pub data_path: PathBuf,
     /// Every path, for the summary.
     pub paths: Vec<PathBuf>,
     /// The folder they are in.
@@ -43,6 +45,7 @@ impl Reports {
         let junit_path = dir.join("junit.xml");
         let json_path = dir.join("cucumber.json");
         let html_path = dir.join("report.html");
+        let data_path = dir.join(harness::report::merge::DATA_FILE);
         let open =
             |p: &PathBuf| File::create(p).with_context(|| format!("creating {}", p.display()));
         Ok(Reports {
@@ -52,6 +55,7 @@ impl Reports {
             junit_path,
             json_path,
             html_path,
+            data_path,
             dir,
         })
     }

@@ -10,7 +10,7 @@ use steps::MinibankWorld;
 
 use crate::{
     capability_filter::ScenarioFilter, check, cli::HarnessCli, help, html_report, input,
-    outcome::OutcomeWriter, reports, scenario_record::ScenarioRecorder, summary::Summary,
+    outcome::OutcomeWriter, reports, scenario_record::ScenarioRecorder, shard, summary::Summary,
 };
 
 /// How a run ended.
@@ -135,12 +135,25 @@ where
 
     // Cucumber applies `--name`/`--tags` *instead of* a filter given in code, so take them
     // out and apply them inside ours, together with the capability check.
-    let filter = ScenarioFilter::new(
+    let mut filter = ScenarioFilter::new(
         opts.re_filter.take(),
         opts.tags_filter.take(),
         driver.capabilities(),
         started_driver.selection,
     );
+    if let Some(spec) = own.shard {
+        match shard_of(spec, &own, &filter, &input.path, opts.parser.clone()) {
+            Ok(share) => {
+                println!("acceptance: {}", share.describe());
+                filter = filter.with_share(share);
+            }
+            Err(e) => {
+                eprintln!("acceptance: --shard {spec}: {e:#}");
+                driver.shutdown().await;
+                return Finished::early(ExitCode::FAILURE, String::new());
+            }
+        }
+    }
     let keep = filter.clone();
     cucumber
         .with_cli(opts)
@@ -191,6 +204,10 @@ where
         failures: &record.scenarios,
         html_report: Some(&reports.html_path),
         html_report_cost: None,
+        shard: own.shard.map(|spec| match &own.shard_durations {
+            Some(file) => format!("--shard {spec} --shard-durations {}", file.display()),
+            None => format!("--shard {spec}"),
+        }),
     };
     let html = html_report::run_report(html_report::RunFacts {
         outcome: &outcome,
@@ -204,6 +221,10 @@ where
         started: started_at,
         wall_time: started.elapsed(),
     });
+    // The page's data as JSON beside it: `merge-reports` re-renders one page from the shards'.
+    if let Err(e) = harness::report::merge::write_data(&html, &reports.data_path) {
+        eprintln!("acceptance: could not write the HTML report's data: {e:#}");
+    }
     let writing = Instant::now();
     let html_written = match html_report::write(&html, &reports.html_path) {
         Ok(bytes) => {
@@ -229,4 +250,38 @@ where
         summary: summary.render(),
         html_report: html_written.then(|| reports.html_path.clone()),
     }
+}
+
+/// This shard's share: every scenario the user's selection takes in the features a run reads
+/// (each Examples row on its own), split as `shard.rs` says.
+fn shard_of(
+    spec: shard::ShardSpec,
+    own: &HarnessCli,
+    filter: &ScenarioFilter,
+    path: &std::path::Path,
+    parser: cucumber::parser::basic::Cli,
+) -> anyhow::Result<shard::Share> {
+    let mut keys = std::collections::BTreeSet::new();
+    for feature in check::read(path, parser).iter().flatten() {
+        let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
+            feature
+                .rules
+                .iter()
+                .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
+        );
+        for (rule, scenario) in scenarios {
+            if filter.selects(feature, rule, scenario) {
+                keys.insert(crate::outcome::scenario_key(feature, scenario));
+            }
+        }
+    }
+    let durations = match own.shard_durations_path() {
+        Some(path) => Some((shard::read_durations(&path)?, path)),
+        None => None,
+    };
+    Ok(shard::share(
+        spec,
+        &keys,
+        durations.as_ref().map(|(d, p)| (p.as_path(), d)),
+    ))
 }

@@ -50,6 +50,8 @@ pub struct Summary<'a> {
     pub html_report: Option<&'a Path>,
     /// What writing it cost.
     pub html_report_cost: Option<crate::html_report::Cost>,
+    /// The run's `--shard K/N` (and `--shard-durations FILE`) flags, for its replay command.
+    pub shard: Option<String>,
 }
 
 /// At most this many lines of a failure message are repeated in the summary.
@@ -186,8 +188,13 @@ impl Summary<'_> {
             "in-process" => String::new(),
             other => format!("--driver {other} "),
         };
+        let shard = self
+            .shard
+            .as_deref()
+            .map(|flags| format!(" {flags}"))
+            .unwrap_or_default();
         format!(
-            "cargo test --test acceptance -- {driver}--seed {}",
+            "cargo test --test acceptance -- {driver}--seed {}{shard}",
             self.seed
         )
     }

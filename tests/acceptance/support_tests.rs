@@ -22,6 +22,8 @@ mod outcome;
 mod report_annotations;
 #[path = "scenario_record.rs"]
 mod scenario_record;
+#[path = "shard.rs"]
+mod shard;
 #[path = "summary.rs"]
 mod summary;
 
@@ -374,4 +376,115 @@ fn the_worked_example_in_the_features_readme_passes_the_check() {
     assert_eq!(report.scenarios, 1);
     let problems: Vec<String> = report.problems.iter().map(|p| p.message.clone()).collect();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+fn keys(n: usize) -> std::collections::BTreeSet<String> {
+    (1..=n).map(|i| format!("a.feature:{i:03}: s{i}")).collect()
+}
+
+/// Each shard's keys, from `shard::split`'s assignment.
+fn shares(assigned: &std::collections::BTreeMap<String, usize>, total: usize) -> Vec<Vec<String>> {
+    let mut shares = vec![Vec::new(); total];
+    for (key, shard) in assigned {
+        shares[*shard].push(key.clone());
+    }
+    shares
+}
+
+#[test]
+fn a_shard_is_k_of_n_with_k_from_one_to_n() {
+    use shard::ShardSpec;
+    assert_eq!("2/3".parse(), Ok(ShardSpec { index: 2, total: 3 }));
+    for wrong in ["0/3", "4/3", "1/0", "3", "a/b", "1/2/3", ""] {
+        let error = wrong.parse::<ShardSpec>().expect_err(wrong);
+        assert!(error.contains("is not K/N"), "{wrong}: {error}");
+    }
+    let flags = Flags::try_parse_from(["acceptance", "--shard", "1/2"]).expect("--shard 1/2");
+    assert_eq!(flags.own.shard, Some(ShardSpec { index: 1, total: 2 }));
+    let without = Flags::try_parse_from(["acceptance", "--shard-durations", "x.json"]);
+    assert!(
+        without.is_err(),
+        "--shard-durations without --shard was accepted"
+    );
+}
+
+#[test]
+fn by_count_the_shares_are_disjoint_cover_everything_differ_by_one_at_most_and_are_stable() {
+    let all = keys(10);
+    let assigned = shard::split(&all, 3, None);
+    assert_eq!(
+        assigned,
+        shard::split(&all, 3, None),
+        "the same split twice"
+    );
+    let shares = shares(&assigned, 3);
+    let sizes: Vec<usize> = shares.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [4, 3, 3]);
+    let union: std::collections::BTreeSet<String> = shares.into_iter().flatten().collect();
+    assert_eq!(union, all);
+    // Shard 2's share, as the run sees it.
+    let share = shard::share(shard::ShardSpec { index: 2, total: 3 }, &all, None);
+    assert_eq!(share.keys.len(), 3);
+    assert_eq!(
+        share.describe(),
+        "shard 2/3 runs 3 of the 10 selected scenarios (balanced by count)"
+    );
+}
+
+#[test]
+fn by_recorded_durations_the_long_scenario_gets_a_shard_of_its_own_and_new_ones_count_as_average() {
+    let all = keys(11);
+    let mut durations = shard::Durations::new();
+    for (i, key) in all.iter().enumerate() {
+        durations.insert(key.clone(), if i == 4 { 10.0 } else { 1.0 });
+    }
+    let shares = shares(&shard::split(&all, 2, Some(&durations)), 2);
+    assert_eq!(shares[0], ["a.feature:005: s5"], "the 10 s scenario alone");
+    assert_eq!(shares[1].len(), 10, "the ten 1 s scenarios together");
+
+    // Two new scenarios (no recorded time) count as the average, 20/11 s, and go where the
+    // least time is.
+    let more = keys(13);
+    let assigned = shard::split(&more, 2, Some(&durations));
+    let load = |shard: usize| -> f64 {
+        assigned
+            .iter()
+            .filter(|(_, s)| **s == shard)
+            .map(|(k, _)| durations.get(k).copied().unwrap_or(20.0 / 11.0))
+            .sum()
+    };
+    assert!(
+        (load(0) - load(1)).abs() <= 10.0,
+        "unbalanced: {} s and {} s",
+        load(0),
+        load(1)
+    );
+    assert_eq!(assigned.len(), 13);
+}
+
+#[test]
+fn recorded_durations_are_read_from_a_cucumber_json_report() {
+    let dir = tempfile_dir();
+    let path = dir.join("cucumber.json");
+    std::fs::write(
+        &path,
+        r#"[{"uri": "features/payments.feature", "elements": [
+             {"type": "scenario", "line": 7, "name": "Pay",
+              "before": [{"result": {"status": "passed", "duration": 500000000}}],
+              "steps": [{"result": {"status": "passed", "duration": 1000000000}},
+                        {"result": {"status": "passed", "duration": 250000000}}]},
+             {"type": "scenario", "line": 12, "name": "Refuse",
+              "steps": [{"result": {"status": "skipped"}}]}]}]"#,
+    )
+    .expect("write the report");
+    let durations = shard::read_durations(&path).expect("read");
+    assert_eq!(durations.get("payments.feature:7: Pay"), Some(&1.75));
+    assert_eq!(durations.get("payments.feature:12: Refuse"), Some(&0.0));
+
+    std::fs::write(&path, "{}").expect("write");
+    let error = shard::read_durations(&path).expect_err("not a report");
+    assert!(
+        format!("{error:#}").contains("not a Cucumber JSON report"),
+        "{error:#}"
+    );
 }

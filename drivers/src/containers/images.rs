@@ -1,6 +1,6 @@
 //! The two images a containers run needs, built here from local files only (nothing is pulled):
-//! `minibank:<hash>` (the release binaries, `FROM scratch`) and `rotel:<hash>` (the collector
-//! from the PyPI wheel). Tags are content hashes of the whole build context, so an unchanged
+//! `minibank:<hash>` (the binaries of one build profile, release by default, `FROM scratch`) and
+//! `rotel:<hash>` (the collector from the PyPI wheel). Tags are content hashes of the whole build context, so an unchanged
 //! build is found by name and reused in seconds; a changed binary gets a new tag.
 //!
 //! [`ensure_images`] is what both `cargo run -p drivers --bin build-images` and the containers
@@ -43,19 +43,95 @@ const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 pub struct ImageOptions {
     /// The repository root (holds `deploy/images/` and `target/`).
     pub workspace: PathBuf,
-    /// Run `cargo build --release` for the binaries first (a no-op when they are fresh), so the
-    /// image never holds a stale binary. Off: use the binaries as they are.
+    /// Run `cargo build` for the binaries first (a no-op when they are fresh), so the image
+    /// never holds a stale binary. Off: use the binaries as they are.
     pub cargo_build: bool,
+    /// Which build's binaries go into the image; `None`: `$MINIBANK_IMAGES_PROFILE`
+    /// (`release` or `debug`), release when unset.
+    pub profile: Option<BinaryProfile>,
     /// The rotel release.
     pub rotel_version: String,
 }
 
+/// Which build's binaries an image holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryProfile {
+    /// `target/release`, after `cargo build --release` of the two binaries: what people deploy.
+    Release,
+    /// `target/debug`, after `cargo build --workspace --all-targets`: the build CI has already
+    /// made for its tests, so its containers stages compile nothing more (.ci/run).
+    Debug,
+}
+
+impl BinaryProfile {
+    /// The folder under the target dir.
+    fn dir(self) -> &'static str {
+        match self {
+            BinaryProfile::Release => "release",
+            BinaryProfile::Debug => "debug",
+        }
+    }
+
+    /// The `cargo` arguments that (re)build the binaries. Debug builds the whole workspace with
+    /// every target, exactly as CI's build stage does: building only the two binaries would
+    /// resolve the dependencies' features without the tests' (tokio's `test-util`, ...) and
+    /// recompile half the tree into a second, different binary.
+    fn cargo_args(self) -> &'static [&'static str] {
+        match self {
+            BinaryProfile::Release => &[
+                "build",
+                "--release",
+                "-p",
+                "minibank",
+                "--bin",
+                "minibank",
+                "-p",
+                "harness",
+                "--bin",
+                "trace-sink",
+            ],
+            BinaryProfile::Debug => &["build", "--workspace", "--all-targets"],
+        }
+    }
+}
+
+impl std::str::FromStr for BinaryProfile {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "release" => Ok(BinaryProfile::Release),
+            "debug" | "dev" => Ok(BinaryProfile::Debug),
+            other => Err(format!(
+                "unknown binary profile {other:?} (known: release, debug)"
+            )),
+        }
+    }
+}
+
+/// The environment variable that chooses the images' binaries: `release` (default) or `debug`.
+pub const PROFILE_ENV: &str = "MINIBANK_IMAGES_PROFILE";
+
+impl BinaryProfile {
+    /// `$MINIBANK_IMAGES_PROFILE`, release when unset or empty.
+    pub fn from_env() -> anyhow::Result<Self> {
+        match std::env::var(PROFILE_ENV) {
+            Ok(value) if !value.is_empty() => value
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("{PROFILE_ENV}: {e}")),
+            _ => Ok(BinaryProfile::Release),
+        }
+    }
+}
+
 impl Default for ImageOptions {
-    /// This repository; cargo build unless `MINIBANK_IMAGES_NO_CARGO_BUILD` is set.
+    /// This repository; cargo build unless `MINIBANK_IMAGES_NO_CARGO_BUILD` is set; the
+    /// profile from the environment.
     fn default() -> Self {
         ImageOptions {
             workspace: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")),
             cargo_build: std::env::var_os("MINIBANK_IMAGES_NO_CARGO_BUILD").is_none(),
+            profile: None,
             rotel_version: ROTEL_VERSION.to_owned(),
         }
     }
@@ -84,7 +160,7 @@ pub struct ImageReport {
 /// Builds whatever of the two images is missing or stale; reuses the rest.
 pub async fn ensure_images(docker: &Docker, options: &ImageOptions) -> anyhow::Result<ImageReport> {
     // Tests and runs may build at the same time (several test threads, or two processes on one
-    // target dir); they share target/release and target/images, so one builds while the others
+    // target dir); they share target/<profile> and target/images, so one builds while the others
     // wait, then find the images ready.
     let _build_lock = build_lock(&options.workspace).await?;
     let mut phases = Vec::new();
@@ -95,15 +171,25 @@ pub async fn ensure_images(docker: &Docker, options: &ImageOptions) -> anyhow::R
             last = Instant::now();
         }
     };
+    let profile = match options.profile {
+        Some(profile) => profile,
+        None => BinaryProfile::from_env()?,
+    };
     if options.cargo_build {
-        cargo_build_release(&options.workspace)?;
-        mark(&mut phases, "cargo build --release");
+        cargo_build(&options.workspace, profile)?;
+        mark(
+            &mut phases,
+            match profile {
+                BinaryProfile::Release => "cargo build --release",
+                BinaryProfile::Debug => "cargo build (debug)",
+            },
+        );
     }
     let workspace = options.workspace.clone();
     let rotel_version = options.rotel_version.clone();
     let (minibank, collector) = tokio::task::spawn_blocking(move || {
         anyhow::Ok((
-            minibank_context(&workspace)?,
+            minibank_context(&workspace, profile)?,
             collector_context(&workspace, &rotel_version)?,
         ))
     })
@@ -235,8 +321,8 @@ fn target_dir(workspace: &Path) -> std::path::PathBuf {
     }
 }
 
-/// The services' image: both release binaries with their libraries, and the data folder.
-fn minibank_context(workspace: &Path) -> anyhow::Result<Context> {
+/// The services' image: both binaries of `profile` with their libraries, and the data folder.
+fn minibank_context(workspace: &Path, profile: BinaryProfile) -> anyhow::Result<Context> {
     let mut context = Context::default();
     context.copy(
         &workspace.join("deploy/images/minibank.Dockerfile"),
@@ -244,11 +330,12 @@ fn minibank_context(workspace: &Path) -> anyhow::Result<Context> {
         0o644,
     )?;
     for binary in ["minibank", "trace-sink"] {
-        let path = target_dir(workspace).join("release").join(binary);
+        let path = target_dir(workspace).join(profile.dir()).join(binary);
         anyhow::ensure!(
             path.is_file(),
-            "{} is missing: run `cargo build --release -p minibank --bin minibank -p harness --bin trace-sink`",
-            path.display()
+            "{} is missing: run `cargo {}`",
+            path.display(),
+            profile.cargo_args().join(" ")
         );
         context.add_executable(&path, &format!("usr/local/bin/{binary}"))?;
     }
@@ -272,26 +359,20 @@ fn collector_context(workspace: &Path, rotel_version: &str) -> anyhow::Result<Co
     Ok(context)
 }
 
-/// `cargo build --release` of the binaries the image holds; output goes to this stderr.
-fn cargo_build_release(workspace: &Path) -> anyhow::Result<()> {
+/// `cargo build` of the binaries the image holds; output goes to this stderr.
+fn cargo_build(workspace: &Path, profile: BinaryProfile) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let args = profile.cargo_args();
     let status = Command::new(&cargo)
         .current_dir(workspace)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "minibank",
-            "--bin",
-            "minibank",
-            "-p",
-            "harness",
-            "--bin",
-            "trace-sink",
-        ])
+        .args(args)
         .stdout(std::process::Stdio::null())
         .status()
-        .with_context(|| format!("running {cargo} build --release"))?;
-    anyhow::ensure!(status.success(), "cargo build --release failed ({status})");
+        .with_context(|| format!("running {cargo} {}", args.join(" ")))?;
+    anyhow::ensure!(
+        status.success(),
+        "cargo {} failed ({status})",
+        args.join(" ")
+    );
     Ok(())
 }
