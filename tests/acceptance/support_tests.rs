@@ -316,7 +316,7 @@ fn the_check_reports_a_bad_selector_table_or_tree_at_its_line_without_running_an
         "a good selector is fine: {all}"
     );
     assert!(
-        all.contains("draft.feature:7: `the trace looks like:`: line 2 of the tree"),
+        all.contains("draft.feature:7: `the trace looks like:`: line 3 of the tree"),
         "{all}"
     );
     assert!(
