@@ -102,6 +102,7 @@ fn make_span(
             message: String::new(),
         },
         events: Vec::new(),
+        links: Vec::new(),
     }
 }
 

@@ -12,7 +12,9 @@ Feature: Retrying a payment safely
   Scenario: The same request with the same key is one payment, charged once
     When Alice pays "Acme Coffee" 40.00 GBP with idempotency key "order-1"
     And Alice sends the same payment again
-    Then both answers are the same payment
+    Then spans matching 'span[service="ledger" name="POST /holds"]' count = 0
+    And the provider is called at most 0 times in the trace
+    And both answers are the same payment
     And Alice's balance is 60.00 GBP
     And "Acme Coffee"'s balance is 40.00 GBP
     And the money in the ledger is conserved
@@ -29,6 +31,7 @@ Feature: Retrying a payment safely
   Scenario: A payment without a key is refused
     When Alice pays "Acme Coffee" 10.00 GBP without an idempotency key
     Then the response is 400 with error code "missing_idempotency_key"
+    And spans matching 'span[service="ledger"]' count = 0
     And Alice's balance is 100.00 GBP
     And the money in the ledger is conserved
 

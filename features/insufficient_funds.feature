@@ -11,6 +11,7 @@ Feature: Insufficient funds
   Scenario: Paying more than the balance is refused and nothing moves
     When Alice pays "Acme Coffee" 20.01 GBP
     Then the response is 422 with error code "insufficient_funds"
+    And the provider is called at most 0 times in the trace
     And Alice's balance is 20.00 GBP
     And Alice has 0.00 GBP held
     And "Acme Coffee"'s balance is 0.00 GBP
@@ -21,6 +22,7 @@ Feature: Insufficient funds
     Given Bob is a customer with 0.00 GBP
     When Bob pays "Acme Coffee" 0.01 GBP
     Then the response is 422 with error code "insufficient_funds"
+    And spans matching 'span[service="ledger" name="POST /holds"]' count = 1
     And the money in the ledger is conserved
 
   @staging-safe

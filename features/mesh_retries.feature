@@ -13,6 +13,7 @@ Feature: Calls that fail for a moment are retried, but never twice when that cou
     Given the ledger fails the next 2 reads of Alice's account
     When Alice checks her balance
     Then the response status is 200
+    And the ledger is called at most 3 times in the trace
     And the ledger failed 2 times and each failure was retried
     And Alice's balance is 80.00 GBP
     And the money in the ledger is conserved

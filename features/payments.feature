@@ -11,7 +11,8 @@ Feature: Paying a merchant
   @staging-safe
   Scenario: A payment settles and the money moves to the merchant
     When Alice pays "Acme Coffee" 12.50 GBP
-    Then the payment is settled
+    Then no span in the trace has an error
+    And the payment is settled
     And the payment moved 12.50 GBP from Alice to "Acme Coffee"
     And Alice's balance is 87.50 GBP
     And Alice has 0.00 GBP held
@@ -21,7 +22,8 @@ Feature: Paying a merchant
   @staging-safe
   Scenario: A customer can spend their whole balance
     When Alice pays "Acme Coffee" 100.00 GBP
-    Then the payment ends up settled
+    Then the provider is called exactly once in the trace
+    And the payment ends up settled
     And Alice's balance is 0.00 GBP
     And "Acme Coffee"'s balance is 100.00 GBP
     And the money in the ledger is conserved
@@ -50,7 +52,8 @@ Feature: Paying a merchant
   @staging-safe
   Scenario Outline: Paying <amount> leaves <left>
     When Alice pays "Acme Coffee" <amount>
-    Then the payment ends up settled
+    Then spans matching 'span[service="payments" name="POST /v1/payments"] span[service="payments" kind=client name="POST /transfers"]' count = 1 and status != error
+    And the payment ends up settled
     And Alice's balance is <left>
     And "Acme Coffee"'s balance is <amount>
     And the money in the ledger is conserved
@@ -60,6 +63,20 @@ Feature: Paying a merchant
       | 0.01 GBP  | 99.99 GBP |
       | 1.00 GBP  | 99.00 GBP |
       | 99.99 GBP | 0.01 GBP  |
+
+  # Generous bounds: they hold on a loaded two-core machine and still catch a payment that
+  # hangs on a slow call.
+  @staging-safe
+  Scenario: A payment meets its latency target
+    When Alice pays "Acme Coffee" 12.50 GBP
+    Then the payment's trace has these spans:
+      | service  | span              | at most | status |
+      | edge     | POST /v1/payments | 5 s     |        |
+      | payments | POST /v1/payments | 5 s     |        |
+      | ledger   | POST /holds       | 2 s     | unset  |
+      | payments | POST /transfers   | 2 s     | unset  |
+    And the ledger's "POST /holds" span takes less than 2000 ms
+    And the money in the ledger is conserved
 
   @staging-safe
   Scenario: Two customers pay the same merchant

@@ -10,7 +10,8 @@ Feature: The bank provider refuses a transfer
 
   Scenario: A rejected transfer fails the payment and releases the hold
     When Alice pays "Acme Coffee" 30.00 GBP
-    Then the payment is failed
+    Then spans matching 'span[service="payments" kind=client name="POST /transfers"]' status = error and attr http.response.status_code >= 400
+    And the payment is failed
     And the payment fails because "provider_rejected"
     And Alice's balance is 50.00 GBP
     And Alice has 0.00 GBP held
@@ -29,6 +30,7 @@ Feature: The bank provider refuses a transfer
 
   Scenario: The provider is asked only once per payment
     When Alice pays "Acme Coffee" 10.00 GBP
-    Then the payment fails because "provider_rejected"
+    Then the provider is called exactly once in the trace
+    And the payment fails because "provider_rejected"
     And the bank provider was asked for 1 transfer from Alice
     And the money in the ledger is conserved

@@ -11,7 +11,8 @@ Feature: The bank provider does not answer in time
   Scenario: The provider made the transfer after all: the payment settles once
     Given the bank provider times out after processing the transfer
     When Alice pays "Acme Coffee" 30.00 GBP
-    Then the payment ends up settled
+    Then spans matching 'span[service="payments" kind=client name="POST /transfers"]' count = 1 and http.request.resend_count != 1
+    And the payment ends up settled
     And Alice's balance is 50.00 GBP
     And "Acme Coffee"'s balance is 30.00 GBP
     And the bank provider was asked for 1 transfer from Alice
@@ -20,7 +21,8 @@ Feature: The bank provider does not answer in time
   Scenario: The provider never made the transfer: the payment fails and the money is back
     Given the bank provider times out without processing the transfer
     When Alice pays "Acme Coffee" 30.00 GBP
-    Then the payment fails because "provider_failed"
+    Then spans matching 'span[service="payments" kind=client name="POST /transfers"]' count = 1 and status = error
+    And the payment fails because "provider_failed"
     And Alice's balance is 80.00 GBP
     And Alice has 0.00 GBP held
     And "Acme Coffee"'s balance is 0.00 GBP

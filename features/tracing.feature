@@ -29,6 +29,15 @@ Feature: Every request is traced end to end
   Scenario: A payment's trace is one tree
     When Alice pays "Acme Coffee" 10.00 GBP
     Then the trace has one root and no orphan spans
+    And the trace looks like:
+      """
+      harness POST /v1/payments
+        edge POST /v1/payments
+          ...
+            payments POST /v1/payments
+              ...
+                ledger POST /holds
+      """
     And the money in the ledger is conserved
 
   @staging-safe
@@ -39,6 +48,9 @@ Feature: Every request is traced end to end
     And the client span "POST /holds" in service "payments" has attribute "peer.service" equal to "ledger"
     And the client span "POST /holds" in service "payments" has attribute "url.template" equal to "/holds"
     And the client span "POST /holds" in service "payments" has attribute "http.response.status_code" equal to "201"
+    And spans matching 'span[service="edge" kind=server name="POST /v1/payments"]' count = 1 and attr http.response.status_code = 201
+    And spans matching 'span[service="payments" kind=client] > span[service="ledger" kind=server]' count >= 1 and http.response.status_code < 300
+    And spans matching 'span[service="payments"]' event != "exception"
     And the money in the ledger is conserved
 
   @needs-merchant-endpoints
@@ -50,6 +62,8 @@ Feature: Every request is traced end to end
     And the trace passes through edge, auth, payments, ledger, the provider and webhooks
     And the trace passes through webhooks and the merchant's endpoint
     And the trace has one root and no orphan spans
+    And the webhook delivery is a child of the payment's trace
+    And "Acme Coffee" receives the webhook within 10000 ms of the payment request
     And the money in the ledger is conserved
 
   @staging-safe

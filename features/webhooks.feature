@@ -14,6 +14,7 @@ Feature: Telling the merchant about payments
     When Alice pays "Acme Coffee" 12.50 GBP
     Then "Acme Coffee" receives a payment.settled webhook for the payment
     And the webhook is signed with "Acme Coffee"'s secret
+    And "Acme Coffee" receives the webhook within 10000 ms of the payment request
     And "Acme Coffee"'s delivery for the payment is delivered after 1 attempt
     And the money in the ledger is conserved
 
@@ -23,6 +24,7 @@ Feature: Telling the merchant about payments
     When Alice pays "Acme Coffee" 12.50 GBP
     Then "Acme Coffee" receives a payment.failed webhook for the payment
     And the webhook is signed with "Acme Coffee"'s secret
+    And the webhook delivery is a child of the payment's trace
     And the money in the ledger is conserved
 
   Scenario: An endpoint that fails twice then recovers gets the webhook on the third try

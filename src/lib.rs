@@ -35,6 +35,7 @@ pub mod query_pages;
 pub mod receiver;
 pub mod render;
 pub mod report;
+pub mod selector;
 pub mod settle;
 pub mod sink;
 pub mod span_label;

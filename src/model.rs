@@ -3,7 +3,7 @@
 //! Ids are newtypes over lowercase hex strings, built only through `parse`, so a
 //! `TraceId` in hand is always 32 valid hex digits and never all zeros. Spans keep
 //! what checks and reports need: service (resource `service.name`), instance, name,
-//! kind, timing, attributes, status and events.
+//! kind, timing, attributes, status, events and links.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -346,6 +346,18 @@ pub struct SpanEvent {
     pub attributes: Attributes,
 }
 
+/// A link from a span to another span, usually of another trace (an async or queue hop
+/// that starts a new trace but points back at the one that caused it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpanLink {
+    /// The linked span's trace.
+    pub trace_id: TraceId,
+    /// The linked span.
+    pub span_id: SpanId,
+    /// Link attributes.
+    pub attributes: Attributes,
+}
+
 /// The resource a span was reported under: its service and every resource attribute.
 /// Shared by all spans of one OTLP `ResourceSpans` batch.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -408,6 +420,8 @@ pub struct Span {
     pub status: SpanStatus,
     /// Events, in the order recorded.
     pub events: Vec<SpanEvent>,
+    /// Links to other spans (often of other traces), in the order recorded.
+    pub links: Vec<SpanLink>,
 }
 
 impl Span {

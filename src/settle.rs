@@ -1,9 +1,10 @@
 //! Waiting until a trace is complete ("settled") before checking it.
 //!
-//! A trace is settled when every expected service has reported at least one span and
-//! no new span arrived for a quiet period. A deadline bounds the wait; when it passes,
-//! the error says which services were expected, which reported, and how many spans
-//! arrived. Late spans after a first fetch are handled by fetching again after every
+//! A trace is settled when every expected service has reported at least one span, every
+//! selector the check needs selects at least one span (the webhook's delivery, for the
+//! webhook's timing), and no new span arrived for a quiet period. A deadline bounds the wait; when it passes,
+//! the error names the deadline, which services were expected and which reported, which
+//! needed selectors still selected nothing, and how many spans arrived. Late spans after a first fetch are handled by fetching again after every
 //! wake-up: in-process the wake-up is the store's notification, over HTTP it is one
 //! poll interval (see [`TraceFetcher::wait_for_more`]).
 
@@ -15,6 +16,7 @@ use tokio::time::Instant;
 use crate::fetch::TraceFetcher;
 use crate::model::{Trace, TraceId};
 use crate::render::render_tree;
+use crate::selector::Selector;
 
 /// Quiet period for in-process runs: exporters there flush every few milliseconds.
 pub const DEFAULT_QUIET_PERIOD: Duration = Duration::from_millis(20);
@@ -32,6 +34,8 @@ pub struct Expectation {
     pub timeout: Duration,
     /// The fewest spans the trace must hold (at least 1).
     pub min_spans: usize,
+    /// Selectors that must each select at least one span: what the check needs present.
+    pub needs: Vec<Selector>,
 }
 
 impl Expectation {
@@ -46,6 +50,7 @@ impl Expectation {
             quiet_period: DEFAULT_QUIET_PERIOD,
             timeout: DEFAULT_TIMEOUT,
             min_spans: 1,
+            needs: Vec::new(),
         }
     }
 
@@ -67,8 +72,25 @@ impl Expectation {
         self
     }
 
+    /// The same expectation also waiting until `selector` selects at least one span.
+    pub fn needing(mut self, selector: Selector) -> Self {
+        self.needs.push(selector);
+        self
+    }
+
+    /// The needed selectors that select nothing in `trace`, as text.
+    pub fn missing_needs(&self, trace: &Trace) -> Vec<String> {
+        self.needs
+            .iter()
+            .filter(|s| s.select(trace).is_empty())
+            .map(ToString::to_string)
+            .collect()
+    }
+
     fn is_met_by(&self, trace: &Trace) -> bool {
-        trace.len() >= self.min_spans.max(1) && self.services.is_subset(&trace.services())
+        trace.len() >= self.min_spans.max(1)
+            && self.services.is_subset(&trace.services())
+            && self.missing_needs(trace).is_empty()
     }
 }
 
@@ -80,12 +102,16 @@ pub struct SettleError {
     pub trace_id: TraceId,
     /// Where it was read from.
     pub source_description: String,
+    /// The deadline the wait had.
+    pub deadline: Duration,
     /// How long the wait lasted.
     pub waited: Duration,
     /// Services that had to report.
     pub expected: BTreeSet<String>,
     /// Services that did report.
     pub reported: BTreeSet<String>,
+    /// Needed selectors that still selected no span.
+    pub missing_needs: Vec<String>,
     /// Spans that arrived.
     pub span_count: usize,
     /// Spans required.
@@ -111,9 +137,11 @@ impl SettleError {
             }
         };
         let mut text = format!(
-            "trace {} did not settle within {:?} (read from {}): expected services [{}], \
-             reported [{}], missing [{}]; {} span(s) arrived (at least {} required)",
+            "trace {} did not settle by its deadline of {:?} (waited {:?}, read from {}): \
+             expected services [{}], reported [{}], missing [{}]; {} span(s) arrived (at least \
+             {} required)",
             self.trace_id,
+            self.deadline,
             self.waited,
             self.source_description,
             list(&self.expected),
@@ -122,6 +150,16 @@ impl SettleError {
             self.span_count,
             self.min_spans,
         );
+        if !self.missing_needs.is_empty() {
+            text.push_str(&format!(
+                "; still selecting nothing: {}",
+                self.missing_needs
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         if let Some(error) = &self.last_fetch_error {
             text.push_str(&format!("; last fetch failed: {error}"));
         }
@@ -172,9 +210,14 @@ pub async fn settle(
             return Err(SettleError {
                 trace_id: trace_id.clone(),
                 source_description: fetcher.describe(),
+                deadline: expectation.timeout,
                 waited: now - started,
                 expected: expectation.services.clone(),
                 reported: latest.as_ref().map(Trace::services).unwrap_or_default(),
+                missing_needs: latest
+                    .as_ref()
+                    .map(|t| expectation.missing_needs(t))
+                    .unwrap_or_else(|| expectation.needs.iter().map(ToString::to_string).collect()),
                 span_count: latest.as_ref().map_or(0, Trace::len),
                 min_spans: expectation.min_spans.max(1),
                 last_fetch_error: last_error,

@@ -86,6 +86,7 @@ mod tests {
                 message: String::new(),
             },
             events: Vec::new(),
+            links: Vec::new(),
         }
     }
 

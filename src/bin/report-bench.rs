@@ -194,6 +194,7 @@ fn generate_traces(n: usize) -> Vec<Trace> {
                         message: String::new(),
                     },
                     events: Vec::new(),
+                    links: Vec::new(),
                 });
                 next
             };

@@ -6,8 +6,8 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, span};
 
 use crate::model::{
-    AttrValue, Attributes, Resource, Span, SpanEvent, SpanId, SpanKind, SpanStatus, StatusCode,
-    TraceId,
+    AttrValue, Attributes, Resource, Span, SpanEvent, SpanId, SpanKind, SpanLink, SpanStatus,
+    StatusCode, TraceId,
 };
 
 /// The outcome of decoding one export request: good spans, and the rejected ones
@@ -85,6 +85,8 @@ fn decode_span(
         attributes: attributes_from(span.attributes),
         status,
         events: span.events.into_iter().map(event_from).collect(),
+        // A link with an invalid id points nowhere a check could follow: dropped, not fatal.
+        links: span.links.into_iter().filter_map(link_from).collect(),
     })
 }
 
@@ -94,6 +96,14 @@ fn event_from(event: span::Event) -> SpanEvent {
         time_unix_nanos: event.time_unix_nano,
         attributes: attributes_from(event.attributes),
     }
+}
+
+fn link_from(link: span::Link) -> Option<SpanLink> {
+    Some(SpanLink {
+        trace_id: TraceId::from_bytes(&link.trace_id).ok()?,
+        span_id: SpanId::from_bytes(&link.span_id).ok()?,
+        attributes: attributes_from(link.attributes),
+    })
 }
 
 /// OTLP key/values -> attribute map (later duplicates win, as most SDKs do).

@@ -82,6 +82,16 @@ fn otlp_span(span: &Span) -> opentelemetry_proto::tonic::trace::v1::Span {
                 dropped_attributes_count: 0,
             })
             .collect(),
+        links: span
+            .links
+            .iter()
+            .map(|l| span::Link {
+                trace_id: l.trace_id.to_bytes(),
+                span_id: l.span_id.to_bytes(),
+                attributes: key_values(&l.attributes),
+                ..Default::default()
+            })
+            .collect(),
         status: Some(Status {
             message: span.status.message.clone(),
             code: span.status.code.to_otlp(),

@@ -146,6 +146,33 @@ mod tests {
     }
 
     #[test]
+    fn events_and_links_come_through_a_backend_answer() {
+        // As Tempo answers: base64 ids, also in links; an event with an attribute.
+        let body = serde_json::json!({"trace": {"batches": [{
+            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "webhooks"}}]},
+            "scopeSpans": [{"spans": [{
+                "traceId": "AAECAwQFBgcICQoLDA0ODw==", "spanId": "AAECAwQFBgc=",
+                "name": "POST", "kind": "SPAN_KIND_CLIENT",
+                "startTimeUnixNano": "1000", "endTimeUnixNano": "73001000",
+                "events": [{"timeUnixNano": "2000", "name": "retry",
+                    "attributes": [{"key": "attempt", "value": {"intValue": "2"}}]}],
+                "links": [{"traceId": "Dw4NDAsKCQgHBgUEAwIBAA==", "spanId": "BwYFBAMCAQA="}]
+            }]}]
+        }]}});
+        let rs = parse_resource_spans(body.to_string().as_bytes()).unwrap();
+        let decoded = crate::otlp::decode::decode_resource_spans(rs);
+        let span = &decoded.spans[0];
+        assert_eq!(span.duration_nanos(), 73_000_000);
+        assert_eq!(span.events[0].name, "retry");
+        assert_eq!(span.events[0].attributes["attempt"].to_string(), "2");
+        assert_eq!(
+            span.links[0].trace_id.as_str(),
+            "0f0e0d0c0b0a09080706050403020100"
+        );
+        assert_eq!(span.links[0].span_id.as_str(), "0706050403020100");
+    }
+
+    #[test]
     fn rejects_non_objects_and_bad_hex() {
         assert!(parse_resource_spans(b"[1,2]").is_err());
         let bad = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]}"#;

@@ -261,6 +261,7 @@ mod tests {
                 message: String::new(),
             },
             events: Vec::new(),
+            links: Vec::new(),
         }
     }
 

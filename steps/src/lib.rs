@@ -8,7 +8,7 @@
 //! - `client` + `telemetry`: every HTTP call starts a trace with a root client span of
 //!   service `harness`, exported to the driver's OTLP URL.
 //! - step definitions, one file per domain concept: `actors`, `balances`, `payments`,
-//!   `provider`, `webhooks`, `access`, `http`, `traces`, `platform`, `bench`.
+//!   `provider`, `webhooks`, `access`, `http`, `traces`, `trace_shape`, `platform`, `bench`.
 //! - [`params`]: the parameter types of the sentences (`{actor}`, `{money}`, ...).
 //! - [`catalogue`]: every sentence with an example, and the glossary, for analysts
 //!   (`features/STEPS.md` and its HTML twin).
@@ -61,6 +61,7 @@ modules_with_sources!(STEP_SOURCES:
     access,
     http,
     traces,
+    trace_shape,
     platform,
     faults,
     resilience,
@@ -75,4 +76,5 @@ modules_with_sources!(STEP_SOURCES:
 modules_with_sources!(SUPPORT_SOURCES: world);
 
 pub use context::{Stats, driver, install_driver, seed, set_seed, stats};
+pub use trace_shape::static_problem;
 pub use world::MinibankWorld;

@@ -11,6 +11,7 @@ use drivers::Capability;
 use harness::{
     checks::{self, Peers, SpanSelector},
     model::{SpanKind, Trace, TraceId},
+    selector::Selector,
     settle::{Expectation, settle},
 };
 
@@ -51,11 +52,25 @@ pub(crate) async fn settle_connected(
     trace_id: &TraceId,
     services: &[&str],
 ) -> anyhow::Result<Trace> {
+    settle_connected_needing(driver, trace_id, services, Vec::new()).await
+}
+
+/// Like [`settle_connected`], also waiting until each of `needs` selects at least one span
+/// (what a check needs present, such as the webhook's delivery span).
+pub(crate) async fn settle_connected_needing(
+    driver: &dyn drivers::Driver,
+    trace_id: &TraceId,
+    services: &[&str],
+    needs: Vec<Selector>,
+) -> anyhow::Result<Trace> {
     let (timeout, quiet) = driver.settle_timing();
     let deadline = tokio::time::Instant::now() + timeout;
-    let expectation = Expectation::services(services.iter().copied())
-        .within(timeout)
-        .quiet_for(quiet);
+    let expectation = needs.into_iter().fold(
+        Expectation::services(services.iter().copied())
+            .within(timeout)
+            .quiet_for(quiet),
+        Expectation::needing,
+    );
     let fetcher = driver.traces();
     let mut trace = settle(fetcher.as_ref(), trace_id, &expectation).await?;
     while (trace.roots().is_empty() || !trace.orphans().is_empty())
@@ -76,7 +91,7 @@ pub(crate) async fn settle_connected(
 
 impl MinibankWorld {
     /// The trace id of the last answer: the one edge reports, else the one the harness started.
-    fn current_trace_id(&self) -> anyhow::Result<TraceId> {
+    pub(crate) fn current_trace_id(&self) -> anyhow::Result<TraceId> {
         let last = self.last()?;
         let id = last
             .trace_id()
@@ -101,7 +116,7 @@ impl MinibankWorld {
 
     /// Names for the outside systems this scenario talks to: the merchants' endpoints, and the
     /// provider as whatever payments called on `/transfers`.
-    fn peers(&self, trace: &Trace) -> Peers {
+    pub(crate) fn peers(&self, trace: &Trace) -> Peers {
         let mut peers = Peers::new();
         for actor in self.actors.values() {
             if let Some(endpoint) = &actor.endpoint {

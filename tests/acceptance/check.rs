@@ -10,6 +10,8 @@
 //! - the scenario carries the `@needs-…` tags its sentences need, every `@needs-…` tag names a
 //!   capability, and an `@staging-safe` scenario uses nothing staging cannot do;
 //! - a scenario using a sentence whose effect is platform-wide (`Scope: platform`) is `@serial`;
+//! - a trace sentence's selector, assertion, span table or tree reads (a bad selector is
+//!   named with its column and what was expected there);
 //! - Given/When/Then are used in order: no `Given` after the scenario acted or checked, and
 //!   no scenario without steps (a misspelt keyword makes its line plain description).
 
@@ -176,6 +178,12 @@ pub fn check(
             }
             for step in steps {
                 let line = step.position.line;
+                if let Some(problem) = steps::static_problem(step) {
+                    report.problems.push(Problem {
+                        at: at(line),
+                        message: format!("`{}`: {problem}", step.value),
+                    });
+                }
                 match collection.find(step) {
                     Ok(Some((_, _, Some(location), _))) => {
                         let Some(entry) = entry_at(&location) else {

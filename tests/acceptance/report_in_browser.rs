@@ -441,6 +441,7 @@ fn sink_trace() -> Vec<harness::model::Span> {
             message: String::new(),
         },
         events: Vec::new(),
+        links: Vec::new(),
     };
     vec![
         span(1, None, "payments", SpanKind::Server, "POST /v1/payments"),

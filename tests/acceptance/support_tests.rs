@@ -281,6 +281,53 @@ fn the_check_reports_a_draft_that_does_not_parse_or_misspells_a_keyword() {
 }
 
 #[test]
+fn the_check_reports_a_bad_selector_table_or_tree_at_its_line_without_running_anything() {
+    let report = check_draft(
+        r#"Feature: trace drafts
+  Scenario: shapes
+    When Alice reads Alice's account
+    Then spans matching 'span[service="ledger" name=]' count = 1
+    And spans matching 'span[service="ledger"]' count == 1
+    And spans matching 'span[service="ledger"]:first' duration < 50ms
+    And the trace looks like:
+      """
+      harness GET /v1/accounts/{id}
+        edge
+      """
+    And the payment's trace has these spans:
+      | service | span        | at most |
+      | ledger  | POST /holds | fast    |
+"#,
+    );
+    let found: Vec<String> = report
+        .problems
+        .iter()
+        .map(|p| format!("{}: {}", p.at.rsplit('/').next().unwrap(), p.message))
+        .collect();
+    let all = found.join("\n");
+    assert!(
+        all.contains(r#"draft.feature:4: `spans matching 'span[service="ledger" name=]' count = 1`: the selector 'span[service="ledger" name=]' is not valid: column 28: expected a quoted string, found `]`"#),
+        "{all}"
+    );
+    assert!(
+        all.contains("draft.feature:5: `spans matching 'span[service=\"ledger\"]' count == 1`: the assertion `count == 1` is not valid: column 8"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("draft.feature:6"),
+        "a good selector is fine: {all}"
+    );
+    assert!(
+        all.contains("draft.feature:7: `the trace looks like:`: line 3 of the tree"),
+        "{all}"
+    );
+    assert!(
+        all.contains("draft.feature:12: `the payment's trace has these spans:`: row 1: `at most`"),
+        "{all}"
+    );
+}
+
+#[test]
 fn every_feature_in_the_repository_passes_the_check() {
     let features = check::read(
         std::path::Path::new(input::FEATURES),

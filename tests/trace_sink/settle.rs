@@ -213,3 +213,121 @@ async fn many_concurrent_settles_each_see_their_own_trace_complete() {
         assert_eq!(trace.services().len(), 3);
     }
 }
+
+fn selector(text: &str) -> harness::selector::Selector {
+    harness::selector::Selector::parse(text).expect("a valid selector")
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_needed_span_arriving_long_after_the_quiet_period_is_waited_for() {
+    let store = Arc::new(TraceStore::default());
+    let fetcher = InMemoryFetcher::new(Arc::clone(&store));
+    store.insert(vec![
+        span(6, 1, "edge").build(),
+        span(6, 2, "payments").parent(1).build(),
+    ]);
+    let writer = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            // The webhook is delivered asynchronously, well after the payment's spans went quiet.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            store.insert(vec![
+                span(6, 3, "webhooks")
+                    .parent(2)
+                    .kind(harness::model::SpanKind::Client)
+                    .build(),
+            ]);
+        })
+    };
+    let start = Instant::now();
+    let base = Expectation::services(["edge", "payments"]).quiet_for(quiet());
+    let early = settle(&fetcher, &trace_id(6), &base)
+        .await
+        .expect("settles");
+    assert_eq!(
+        early.len(),
+        2,
+        "without the need, the quiet period alone ends the wait before the webhook"
+    );
+    let needing = base.needing(selector(r#"span[service="webhooks" kind=client]"#));
+    let trace = settle(&fetcher, &trace_id(6), &needing)
+        .await
+        .expect("settles");
+    writer.await.expect("writer");
+    assert_eq!(trace.len(), 3, "the webhook's delivery span is present");
+    assert_eq!(Instant::now() - start, Duration::from_millis(320));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_trace_whose_spans_are_still_arriving_is_never_passed_early() {
+    // The provider is called twice; the second call's span arrives last, while spans keep
+    // trickling in faster than the quiet period. "Called exactly once" must see both calls.
+    let store = Arc::new(TraceStore::default());
+    let fetcher = InMemoryFetcher::new(Arc::clone(&store));
+    let provider_call = |id: u64| {
+        span(7, id, "payments")
+            .parent(2)
+            .name("POST /transfers")
+            .kind(harness::model::SpanKind::Client)
+            .build()
+    };
+    store.insert(vec![provider_call(3)]);
+    let writer = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            for id in 10..20 {
+                tokio::time::sleep(Duration::from_millis(15)).await;
+                store.insert(vec![span(7, id, "ledger").parent(2).build()]);
+            }
+            tokio::time::sleep(Duration::from_millis(15)).await;
+            store.insert(vec![provider_call(4)]);
+            tokio::time::sleep(Duration::from_millis(15)).await;
+            store.insert(vec![span(7, 2, "payments").parent(1).build()]);
+            store.insert(vec![span(7, 1, "edge").build()]);
+        })
+    };
+    let calls = selector(r#"span[service="payments" name="POST /transfers"]"#);
+    let expectation = Expectation::services(["payments"])
+        .quiet_for(quiet())
+        .needing(calls.clone());
+    let trace = settle(&fetcher, &trace_id(7), &expectation)
+        .await
+        .expect("settles");
+    writer.await.expect("writer");
+    assert_eq!(
+        trace.len(),
+        14,
+        "every span, the late provider call included"
+    );
+    assert_eq!(calls.select(&trace).len(), 2);
+    let once = harness::selector::parse_assertions("count = 1").unwrap();
+    let error = once[0]
+        .check(&calls, &calls.run(&trace))
+        .expect_err("two calls are not one");
+    assert!(error.contains("selected 2 span(s)"), "{error}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_error_names_the_deadline_and_what_is_still_missing() {
+    let store = Arc::new(TraceStore::default());
+    let fetcher = InMemoryFetcher::new(Arc::clone(&store));
+    store.insert(vec![span(8, 1, "edge").build()]);
+    let expectation = Expectation::services(["edge"])
+        .quiet_for(quiet())
+        .within(Duration::from_millis(750))
+        .needing(selector(r#"span[service="webhooks" kind=client]"#));
+    let error = settle(&fetcher, &trace_id(8), &expectation)
+        .await
+        .expect_err("the webhook never comes");
+    assert_eq!(error.deadline, Duration::from_millis(750));
+    assert_eq!(
+        error.missing_needs,
+        [r#"span[service="webhooks" kind=client]"#]
+    );
+    let text = error.to_string();
+    assert!(text.contains("by its deadline of 750ms"), "{text}");
+    assert!(
+        text.contains(r#"still selecting nothing: `span[service="webhooks" kind=client]`"#),
+        "{text}"
+    );
+}

@@ -38,6 +38,7 @@ pub fn span(trace: u64, id: u64, service: &str) -> SpanBuilder {
             message: String::new(),
         },
         events: Vec::new(),
+        links: Vec::new(),
     })
 }
 
