@@ -45,8 +45,8 @@ fn parse<T: DeserializeOwned>(data: &[u8]) {
             "{}",
             error.answer().code
         );
+        // An unknown field is named as sent, which may be the empty key `""`.
         if let InvalidRequest::MissingField { field }
-        | InvalidRequest::UnknownField { field, .. }
         | InvalidRequest::WrongType { field, .. }
         | InvalidRequest::OutOfRange { field, .. } = &error
         {

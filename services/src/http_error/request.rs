@@ -303,6 +303,20 @@ mod tests {
         assert_eq!(refusal(b"{\"amount\":1} x"), (400, "malformed_json", None));
     }
 
+    /// Found by the `edge_json` fuzz target: a key may be empty or hold a backtick, and the
+    /// refusal still names it exactly as sent.
+    #[test]
+    fn an_unknown_field_is_named_exactly_even_when_empty_or_quoted() {
+        assert_eq!(
+            refusal(br#"{"":1}"#),
+            (422, "unknown_field", Some(String::new()))
+        );
+        assert_eq!(
+            refusal(br#"{"amount":1,"a`b":2}"#),
+            (422, "unknown_field", Some("a`b".into()))
+        );
+    }
+
     #[test]
     fn each_shape_error_has_its_own_code_and_names_the_field() {
         assert_eq!(

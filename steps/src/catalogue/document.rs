@@ -194,6 +194,25 @@ fn parameters() -> Section {
     }
 }
 
+/// An operation's request body in words, for `When {actor} sends …`.
+fn request_body(body: &[super::glossary::BodyField]) -> String {
+    if body.is_empty() {
+        return String::new();
+    }
+    let fields: Vec<String> = body
+        .iter()
+        .map(|f| {
+            let required = if f.required { "required" } else { "optional" };
+            format!(
+                "`{}` ({required}: {})",
+                f.name,
+                f.accepts.trim_end_matches('.')
+            )
+        })
+        .collect();
+    format!(". Request body, a JSON object: {}", fields.join("; "))
+}
+
 fn glossary_sections() -> Vec<Section> {
     let g = glossary();
     let mut out = vec![Section {
@@ -213,7 +232,13 @@ fn glossary_sections() -> Vec<Section> {
         for (i, status) in op.statuses.iter().enumerate() {
             // What the operation does, once; its method and path on every row (searchable).
             let operation = if i == 0 {
-                format!("`{} {}`: {}{scope}", op.method, op.path, op.summary)
+                format!(
+                    "`{} {}`: {}{scope}{}",
+                    op.method,
+                    op.path,
+                    op.summary,
+                    request_body(&op.body)
+                )
             } else {
                 format!("`{} {}`", op.method, op.path)
             };

@@ -94,8 +94,21 @@ pub struct Operation {
     pub summary: String,
     /// The scope its token needs, if any.
     pub scopes: Vec<String>,
+    /// The fields of its JSON request body, if it takes one.
+    pub body: Vec<BodyField>,
     /// Every status it can answer.
     pub statuses: Vec<Status>,
+}
+
+/// One field of a request body, as the API document states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyField {
+    /// Its name in the JSON object.
+    pub name: String,
+    /// Whether a body without it is refused (422 `missing_field`).
+    pub required: bool,
+    /// What it accepts (the document's description, or its type).
+    pub accepts: String,
 }
 
 /// One status an operation can answer.
@@ -231,6 +244,7 @@ fn operations(api: &Value) -> Vec<Operation> {
                     .unwrap_or_default()
                     .to_owned(),
                 scopes,
+                body: body_fields(api, op),
                 statuses,
             });
         }
@@ -308,6 +322,48 @@ fn fields(api: &Value, response: &Value) -> Vec<String> {
         }
     }
     out
+}
+
+/// The fields of an operation's JSON request body, in the document's order.
+fn body_fields(api: &Value, op: &Value) -> Vec<BodyField> {
+    let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") else {
+        return Vec::new();
+    };
+    let schema = resolve(api, schema);
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    properties
+        .iter()
+        .map(|(name, property)| {
+            let described = |v: &Value| {
+                v.get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
+            let resolved = resolve(api, property);
+            let accepts = described(property)
+                .or_else(|| described(resolved))
+                .or_else(|| {
+                    resolved
+                        .get("type")
+                        .map(|t| t.to_string().trim_matches('"').to_owned())
+                })
+                .unwrap_or_default();
+            BodyField {
+                name: name.clone(),
+                required: required.contains(&name.as_str()),
+                accepts,
+            }
+        })
+        .collect()
 }
 
 /// Follows a `$ref` to its schema.
