@@ -68,6 +68,9 @@ impl Money {
             Duration::from_millis(80),
         ]);
         webhook_settings.sweep = Duration::from_millis(100);
+        // The merchants' wiremock endpoints listen on 127.0.0.1, ephemeral ports.
+        webhook_settings.destinations =
+            minibank::webhooks::destination::DestinationPolicy::loopback_stand_ins();
         let webhooks = minibank::webhooks::build(webhook_settings, deps("webhooks"))
             .await
             .unwrap();
