@@ -22,7 +22,12 @@ use libfuzzer_sys::fuzz_target;
 const LIMIT: usize = 64 * 1024;
 
 static TRACES: LazyLock<TraceStore> =
-    LazyLock::new(|| TraceStore::new(StoreConfig { max_spans: 10_000 }));
+    LazyLock::new(|| {
+        TraceStore::new(StoreConfig {
+            max_spans: 10_000,
+            max_bytes: 16 * 1024 * 1024,
+        })
+    });
 static METRICS: LazyLock<MetricsStore> = LazyLock::new(|| {
     MetricsStore::new(MetricsStoreConfig {
         max_streams: 10_000,
