@@ -26,7 +26,8 @@ use anyhow::Context as _;
 use clap::Parser;
 use harness::model::SpanKind;
 use harness::sink::{SinkConfig, TraceSink};
-use minibank::platform::{self, PlatformConfig, RunningPlatform};
+use minibank::api_client::{self, Parties};
+use minibank::platform::{self, PlatformConfig};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -190,16 +191,6 @@ async fn start_stubs(kind: &str, merchants: Arc<Merchants>) -> anyhow::Result<St
     }
 }
 
-struct Customer {
-    token: String,
-    account_id: String,
-}
-
-struct Setup {
-    customers: Vec<Customer>,
-    merchant_ids: Vec<String>,
-}
-
 #[derive(Default)]
 struct LoopResult {
     /// (latency, payment id) of each 201 settled.
@@ -331,7 +322,19 @@ async fn run_phase(args: &Args, tracing_on: bool) -> anyhow::Result<PhaseReport>
         .build()?;
 
     eprintln!("[{label}] onboarding");
-    let setup = onboard(&http, &running, args, &stubs.merchant_url).await?;
+    let webhook_urls: Vec<String> = (0..args.merchants)
+        .map(|n| format!("{}/hooks/{n}", stubs.merchant_url))
+        .collect();
+    let operator = running.operator_token().await?;
+    let setup = api_client::onboard(
+        &http,
+        &running.edge_url(),
+        &operator,
+        args.customers,
+        10_000_000_000,
+        &webhook_urls,
+    )
+    .await?;
 
     eprintln!("[{label}] warm-up {} s", args.warmup);
     let warm = closed_loop(
@@ -396,18 +399,9 @@ async fn run_phase(args: &Args, tracing_on: bool) -> anyhow::Result<PhaseReport>
             .collect::<Vec<_>>()
     };
     webhook_lag.sort();
-    let audit: Value = http
-        .get(format!(
-            "{}/audit",
-            running.service_url(minibank::service::ServiceName::Ledger)
-        ))
-        .send()
+    let audit = api_client::audit(&http, &running.edge_url(), &operator)
         .await
-        .context("asking the ledger for its audit")?
-        .json()
-        .await
-        .context("reading the ledger's audit")?;
-    let audit = (audit["balanced"] == json!(true), audit);
+        .context("asking the ledger for its audit")?;
 
     if args.probe_reads > 0 {
         let before = memory_kib().1;
@@ -504,99 +498,12 @@ async fn run_phase(args: &Args, tracing_on: bool) -> anyhow::Result<PhaseReport>
     })
 }
 
-async fn onboard(
-    http: &reqwest::Client,
-    running: &RunningPlatform,
-    args: &Args,
-    merchant_base: &str,
-) -> anyhow::Result<Setup> {
-    let edge = running.edge_url();
-    let operator = running.operator_token().await?;
-    let mut customers = Vec::new();
-    for n in 0..args.customers {
-        let customer = expect(
-            http.post(format!("{edge}/v1/customers"))
-                .bearer_auth(&operator)
-                .json(&json!({"name": format!("Customer {n}"), "currency": "GBP"})),
-            201,
-        )
-        .await?;
-        let account = customer["account_id"].as_str().context("account_id")?;
-        expect(
-            http.post(format!("{edge}/v1/accounts/{account}/top-ups"))
-                .bearer_auth(&operator)
-                .json(&json!({"amount": 10_000_000_000_i64, "currency": "GBP"})),
-            201,
-        )
-        .await?;
-        let token = token(http, &edge, &customer).await?;
-        customers.push(Customer {
-            token,
-            account_id: account.to_owned(),
-        });
-    }
-    let mut merchant_ids = Vec::new();
-    for n in 0..args.merchants {
-        let merchant = expect(
-            http.post(format!("{edge}/v1/merchants"))
-                .bearer_auth(&operator)
-                .json(&json!({"name": format!("Merchant {n}"), "currency": "GBP"})),
-            201,
-        )
-        .await?;
-        let token = token(http, &edge, &merchant).await?;
-        expect(
-            http.post(format!("{edge}/v1/webhook-endpoints"))
-                .bearer_auth(&token)
-                .json(&json!({
-                    "url": format!("{merchant_base}/hooks/{n}"),
-                    "events": ["payment.settled", "payment.failed"],
-                })),
-            201,
-        )
-        .await?;
-        merchant_ids.push(
-            merchant["merchant_id"]
-                .as_str()
-                .context("merchant_id")?
-                .to_owned(),
-        );
-    }
-    Ok(Setup {
-        customers,
-        merchant_ids,
-    })
-}
-
-async fn token(http: &reqwest::Client, edge: &str, party: &Value) -> anyhow::Result<String> {
-    let body = expect(
-        http.post(format!("{edge}/v1/tokens")).json(&json!({
-            "client_id": party["client_id"],
-            "client_secret": party["client_secret"],
-        })),
-        200,
-    )
-    .await?;
-    Ok(body["access_token"]
-        .as_str()
-        .context("access_token")?
-        .to_owned())
-}
-
-async fn expect(request: reqwest::RequestBuilder, status: u16) -> anyhow::Result<Value> {
-    let response = request.send().await?;
-    let code = response.status().as_u16();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    anyhow::ensure!(code == status, "expected {status}, got {code}: {body}");
-    Ok(body)
-}
-
 /// `concurrency` clients, each sending one payment after another until `duration` has passed
 /// or `count` payments were started in total.
 async fn closed_loop(
     http: &reqwest::Client,
     edge: &str,
-    setup: &Setup,
+    setup: &Parties,
     concurrency: usize,
     duration: Duration,
     count: Option<u64>,
@@ -617,7 +524,7 @@ async fn closed_loop(
                     break;
                 }
                 let customer = &setup.customers[(client + k * concurrency) % setup.customers.len()];
-                let merchant = &setup.merchant_ids[(client + k) % setup.merchant_ids.len()];
+                let merchant = &setup.merchants[(client + k) % setup.merchants.len()].merchant_id;
                 k += 1;
                 let sent = Instant::now();
                 let outcome = http

@@ -60,7 +60,10 @@
 //! - [`fault_control`]: the test-only endpoint (off unless `MINIBANK_FAULT_CONTROL_BIND` is set)
 //!   through which a driver injects call faults into a `minibank serve` process and reads its
 //!   circuits.
+//! - [`api_client`]: a small client of the public API through edge (onboard funded parties, the
+//!   operator's audit) for the load generators; not used by the platform.
 
+pub mod api_client;
 pub mod app;
 pub mod config;
 pub mod db;
