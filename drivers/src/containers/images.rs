@@ -360,10 +360,22 @@ fn collector_context(workspace: &Path, rotel_version: &str) -> anyhow::Result<Co
 }
 
 /// `cargo build` of the binaries the image holds; output goes to this stderr.
+///
+/// Run from a test, this process has the variables Cargo sets for the crate it runs
+/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, …). Build scripts such as ring's say they depend on
+/// some of those names, so a `cargo build` that inherits them sees them "changed" and rebuilds
+/// ring and everything above it, and the next plain `cargo test` rebuilds it all back: minutes
+/// per run, twice. The build runs without them, as from a shell.
 fn cargo_build(workspace: &Path, profile: BinaryProfile) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let args = profile.cargo_args();
-    let status = Command::new(&cargo)
+    let mut command = Command::new(&cargo);
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(set_by_cargo_for_a_crate) {
+            command.env_remove(name);
+        }
+    }
+    let status = command
         .current_dir(workspace)
         .args(args)
         .stdout(std::process::Stdio::null())
@@ -375,4 +387,50 @@ fn cargo_build(workspace: &Path, profile: BinaryProfile) -> anyhow::Result<()> {
         args.join(" ")
     );
     Ok(())
+}
+
+/// Whether `name` is one of the variables Cargo sets for the crate it builds or runs (the
+/// Cargo book, "Environment variables Cargo sets for crates"), rather than one that configures
+/// Cargo itself (`CARGO_HOME`, `CARGO_TARGET_DIR`, `CARGO_INCREMENTAL`, …, which are kept).
+fn set_by_cargo_for_a_crate(name: &str) -> bool {
+    const EXACT: [&str; 8] = [
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_MANIFEST_LINKS",
+        "CARGO_CRATE_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "OUT_DIR",
+    ];
+    EXACT.contains(&name) || name.starts_with("CARGO_PKG_") || name.starts_with("CARGO_BIN_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::set_by_cargo_for_a_crate;
+
+    #[test]
+    fn the_nested_build_drops_what_cargo_set_for_the_test_and_keeps_what_configures_cargo() {
+        for dropped in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+            "CARGO_CRATE_NAME",
+            "CARGO_BIN_EXE_minibank",
+            "OUT_DIR",
+        ] {
+            assert!(set_by_cargo_for_a_crate(dropped), "{dropped} is dropped");
+        }
+        for kept in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_INCREMENTAL",
+            "CARGO_BUILD_JOBS",
+            "MINIBANK_IMAGES_PROFILE",
+        ] {
+            assert!(!set_by_cargo_for_a_crate(kept), "{kept} is kept");
+        }
+    }
 }
