@@ -168,25 +168,37 @@ impl Load {
         }
     }
 
-    /// Reads `sent`'s payment again until it is final.
-    async fn await_final(&self, sent: &mut Sent, deadline: Instant) -> anyhow::Result<()> {
-        while !sent.is_final() {
+    /// Reads the payments that are not final yet again (`CLIENTS` at a time), round after
+    /// round, until every one is.
+    async fn await_final(&self, sent: &mut [Sent], deadline: Instant) -> anyhow::Result<()> {
+        use futures::StreamExt as _;
+        loop {
+            let open: Vec<&mut Sent> = sent.iter_mut().filter(|s| !s.is_final()).collect();
+            let Some(first) = open.first() else {
+                return Ok(());
+            };
             anyhow::ensure!(
                 Instant::now() < deadline,
-                "payment {} is still {} at the deadline",
-                sent.id(),
-                sent.status()
+                "{} payments are not final at the deadline, e.g. {} is still {}",
+                open.len(),
+                first.id(),
+                first.status()
             );
-            tokio::time::sleep(PAUSE).await;
-            let read = self
-                .http
-                .get(format!("{}/v1/payments/{}", self.edge, sent.id()))
-                .bearer_auth(&self.parties.customers[sent.customer].token);
-            if let Ok(payment) = api_client::expect(read, 200).await {
-                sent.payment = payment;
+            futures::stream::iter(open)
+                .for_each_concurrent(CLIENTS, |s| async move {
+                    let read = self
+                        .http
+                        .get(format!("{}/v1/payments/{}", self.edge, s.id()))
+                        .bearer_auth(&self.parties.customers[s.customer].token);
+                    if let Ok(payment) = api_client::expect(read, 200).await {
+                        s.payment = payment;
+                    }
+                })
+                .await;
+            if sent.iter().any(|s| !s.is_final()) {
+                tokio::time::sleep(PAUSE).await;
             }
         }
-        Ok(())
     }
 }
 
@@ -341,7 +353,11 @@ async fn money_is_conserved_and_each_webhook_arrives_once_while_services_restart
     }
 }
 
-async fn run(driver: &ContainersDriver, began: Instant) -> anyhow::Result<()> {
+/// Onboards the parties through edge, one merchant stand-in each, and tells the provider
+/// stand-in which payers' transfers time out; the load, the operator's token and the endpoints.
+async fn set_up(
+    driver: &ContainersDriver,
+) -> anyhow::Result<(Load, String, Vec<Arc<dyn MerchantEndpoint>>)> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS * 2)
         .timeout(Duration::from_secs(30))
@@ -366,22 +382,45 @@ async fn run(driver: &ContainersDriver, began: Instant) -> anyhow::Result<()> {
             .set_behaviour(&[customer.account_id.clone()], provider_behaviour(n))
             .await;
     }
-    let (progress, watch) = tokio::sync::watch::channel(0);
     let load = Load {
         http,
         edge,
         parties,
         run: format!("{:016x}", rand::random::<u64>()),
         started: AtomicU64::new(0),
-        progress,
+        progress: tokio::sync::watch::channel(0).0,
         resends: Mutex::default(),
     };
+    Ok((load, operator, endpoints))
+}
 
-    let load_began = Instant::now();
-    let deadline = load_began + LOAD_DEADLINE;
+/// Payment outcomes: "settled", or "failed <reason>", with their counts.
+fn outcomes(sent: &[Sent]) -> BTreeMap<String, u64> {
+    let mut outcomes: BTreeMap<String, u64> = BTreeMap::new();
+    for s in sent {
+        let reason = s.payment["failure_reason"].as_str().unwrap_or_default();
+        *outcomes
+            .entry(format!("{} {reason}", s.status()).trim().to_owned())
+            .or_default() += 1;
+    }
+    outcomes
+}
+
+async fn run(driver: &ContainersDriver, began: Instant) -> anyhow::Result<()> {
+    let mut phases = vec![("boot", driver.boot_time())];
+    let mut phase = Instant::now();
+    let mut mark = |name: &'static str| {
+        phases.push((name, phase.elapsed()));
+        phase = Instant::now();
+    };
+    let (load, operator, endpoints) = set_up(driver).await?;
+    mark("set-up");
+
+    let deadline = Instant::now() + LOAD_DEADLINE;
     let clients = futures::future::try_join_all((0..CLIENTS).map(|_| load.client(deadline)));
-    let (sent, restarts) = tokio::try_join!(clients, restart_during(driver, watch))?;
-    let load_wall = load_began.elapsed();
+    let restarts = restart_during(driver, load.progress.subscribe());
+    let (sent, restarts) = tokio::try_join!(clients, restarts)?;
+    mark("load");
     let mut sent: Vec<Sent> = sent.into_iter().flatten().collect();
     anyhow::ensure!(
         sent.len() as u64 == PAYMENTS,
@@ -390,10 +429,9 @@ async fn run(driver: &ContainersDriver, began: Instant) -> anyhow::Result<()> {
     );
     let processing_at_end = sent.iter().filter(|s| !s.is_final()).count();
 
-    let settle_deadline = Instant::now() + SETTLE_DEADLINE;
-    for s in &mut sent {
-        load.await_final(s, settle_deadline).await?;
-    }
+    load.await_final(&mut sent, Instant::now() + SETTLE_DEADLINE)
+        .await?;
+    mark("every payment final");
     let never_processed = sent.iter().filter(|s| {
         provider_behaviour(s.customer) == ProviderBehaviour::TimesOut { processed: false }
     });
@@ -404,36 +442,35 @@ async fn run(driver: &ContainersDriver, began: Instant) -> anyhow::Result<()> {
         );
     }
     let audit = check_money(&load, &operator, &sent).await?;
+    mark("accounts and audit checked");
     let webhooks = check_webhooks(&endpoints, &sent, Instant::now() + SETTLE_DEADLINE).await?;
+    mark("every webhook arrived");
 
-    let mut outcomes: BTreeMap<String, u64> = BTreeMap::new();
-    for s in &sent {
-        let reason = s.payment["failure_reason"].as_str().unwrap_or_default();
-        *outcomes
-            .entry(format!("{} {reason}", s.status()).trim().to_owned())
-            .or_default() += 1;
-    }
     let timed_out: Vec<String> = (0..CUSTOMERS)
         .filter(|n| provider_behaviour(*n) != ProviderBehaviour::Accepts)
         .map(|n| load.parties.customers[n].account_id.clone())
         .collect();
+    let provider = driver.provider().context("the provider stand-in")?;
     let timed_out_transfers = provider.transfers_received(&timed_out).await.len();
+    anyhow::ensure!(
+        never_processed.count() > 0 && timed_out_transfers > 0,
+        "the provider timed out for no payment"
+    );
+    let load_wall = phases[2].1;
     println!(
         "conservation under faults: {PAYMENTS} payments from {CLIENTS} clients in {:.1} s = {:.1} payments/s; \
-         outcomes {outcomes:?} ({processing_at_end} still processing when the load ended); \
-         resends {:?}; restarts {restarts:?}; transfers to a timing-out provider {timed_out_transfers}; \
-         {webhooks} webhooks each delivered once; audit {audit}; whole test {:.1} s; load average {}",
+         outcomes {:?} ({processing_at_end} answered processing); resends {:?}; \
+         restarts {restarts:?}; transfers to the timing-out provider {timed_out_transfers}; \
+         {webhooks} webhooks each delivered once; audit {audit}; phases {phases:?}; \
+         whole test {:.1} s; load average {}",
         load_wall.as_secs_f64(),
         PAYMENTS as f64 / load_wall.as_secs_f64(),
+        outcomes(&sent),
         load.resends.lock(),
         began.elapsed().as_secs_f64(),
         std::fs::read_to_string("/proc/loadavg")
             .unwrap_or_default()
             .trim(),
-    );
-    anyhow::ensure!(
-        never_processed.count() > 0 && timed_out_transfers > 0,
-        "the provider timed out for no payment"
     );
     Ok(())
 }
