@@ -32,6 +32,9 @@ struct Webhooks {
     http: reqwest::Client,
     database_url: String,
     settings: minibank::webhooks::Settings,
+    /// Stops the service; its task ends once it has.
+    shutdown: minibank::app::ShutdownHandle,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 async fn spawn_webhooks(db: &Databases) -> Webhooks {
@@ -69,12 +72,15 @@ async fn spawn_webhooks_on(
     .await
     .unwrap();
     let url = app.base_url();
-    tokio::spawn(app.run_until_stopped());
+    let shutdown = app.shutdown_handle();
+    let task = tokio::spawn(app.run_until_stopped());
     Webhooks {
         url,
         http: RpcClient::shared_http(),
         database_url,
         settings,
+        shutdown,
+        task,
     }
 }
 
@@ -983,5 +989,44 @@ on_every_database! {
         let dead = webhooks.delivery_reaching(&m, "dead_lettered").await;
         assert_eq!(dead["last_response_status"].as_i64(), Some(307), "{dead}");
         assert!(elsewhere.received_requests().await.unwrap().is_empty());
+    }
+}
+
+on_every_database! {
+    /// Regression (found by `drivers/tests/conservation_under_faults.rs`): webhooks stopping
+    /// while a delivery was on its way cut the send short and gave its claim back, so the next
+    /// start sent the event again although the merchant had it. A stop now lets the send
+    /// finish and record its attempt.
+    #[tokio::test]
+    async fn a_delivery_in_flight_when_webhooks_stops_is_not_sent_again_after_the_restart(db) {
+        let webhooks = spawn_webhooks_with(&db, |s| s.delivery_timeout = Duration::from_secs(5)).await;
+        let endpoint = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(500)))
+            .mount(&endpoint)
+            .await;
+        let m = merchant();
+        webhooks
+            .register(&m, &endpoint.uri(), json!(["payment.settled"]))
+            .await;
+        let event = event_id();
+        webhooks.event(&event, &m, "payment.settled").await;
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while endpoint.received_requests().await.unwrap().is_empty() {
+            assert!(tokio::time::Instant::now() < deadline, "the delivery was never sent");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // The endpoint has the request and has not answered yet: stop webhooks now.
+        webhooks.shutdown.shutdown();
+        webhooks.task.await.unwrap().unwrap();
+
+        let again = spawn_webhooks_on(webhooks.database_url.clone(), |_| {}).await;
+        let delivered = all_deliveries_reaching(&again, &m, 1, "delivered").await;
+        assert_eq!(delivered[0]["attempts"], 1, "{delivered:?}");
+        assert_eq!(
+            requests_per_event(&endpoint).await,
+            std::collections::BTreeMap::from([(event, 1)]),
+            "the merchant received the event once"
+        );
     }
 }

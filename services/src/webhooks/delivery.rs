@@ -9,8 +9,9 @@
 //! leases the delivery for [`DeliveryWorker::lease`]. So no two workers, loops or passes (a
 //! wake-up racing the periodic sweep, a stale read of a row whose attempt was just recorded)
 //! can send the same attempt, and only the claim holder records it. A worker that dies mid-send
-//! leaves a lease that expires, and the delivery is tried again; a worker that stops gives its
-//! unfinished claims back.
+//! leaves a lease that expires, and the delivery is tried again; a worker that stops lets its
+//! sends in flight finish and record their attempt (bounded by the attempt timeout), then gives
+//! back the claims of any it had to cut short.
 //!
 //! Each endpoint origin (`scheme://host:port`) gets its own RPC client, hence its own circuit
 //! breaker: one merchant's dead endpoint never fails deliveries to the others. A delivery refused
@@ -51,6 +52,8 @@ use crate::rpc::{PropagatedContext, RequestContext, RpcClient, RpcError, RpcRequ
 const BATCH: i64 = 256;
 /// Deliveries in flight at most.
 const MAX_IN_FLIGHT: usize = 64;
+/// On stop, how long past the attempt timeout sends in flight get to record their attempt.
+const RECORD_GRACE: Duration = Duration::from_secs(1);
 
 /// Sends deliveries. Share it in an `Arc`.
 #[derive(Debug)]
@@ -137,8 +140,18 @@ impl DeliveryWorker {
                 Some(_) = sends.join_next(), if !sends.is_empty() => {}
             }
         }
-        sends.abort_all();
-        while sends.join_next().await.is_some() {}
+        // A send in flight may already have reached its endpoint: cut short, it would be given
+        // back and sent again by the next worker (a merchant got one event twice across a
+        // restart). So each is let finish and record what it got; it is bounded by the attempt
+        // timeout, and only what is still running after that (plus a moment to record) is cut.
+        let finished = tokio::time::timeout(self.timeout + RECORD_GRACE, async {
+            while sends.join_next().await.is_some() {}
+        })
+        .await;
+        if finished.is_err() {
+            sends.abort_all();
+            while sends.join_next().await.is_some() {}
+        }
         self.release_claims().await;
     }
 
