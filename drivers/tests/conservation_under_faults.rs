@@ -42,9 +42,11 @@ const AMOUNT: i64 = 100;
 const TOP_UP: i64 = AMOUNT * PAYMENTS as i64;
 /// Restarted one after the other while the load runs, evenly spread over it.
 const RESTARTED: [&str; 3] = ["payments", "webhooks", "ledger"];
-/// How long the whole load, and then the last payments and webhooks, may take.
+/// How long the whole load, and then the last payments and webhooks, may take. A payment cut
+/// short by the payments restart is resumed at the latest when its lease ends (payments'
+/// `lease`, 60 s, from the restart, which is before the load ends), hence 90 s.
 const LOAD_DEADLINE: Duration = Duration::from_secs(240);
-const SETTLE_DEADLINE: Duration = Duration::from_secs(60);
+const SETTLE_DEADLINE: Duration = Duration::from_secs(90);
 /// Between two resends of an unanswered payment, and between two reads of a condition: the
 /// interval of a check, not a wait for its outcome.
 const PAUSE: Duration = Duration::from_millis(50);
