@@ -14,6 +14,8 @@
 //! prints its figures (BENCHMARKS.md, "Conservation under load and faults"); it says "skipped"
 //! and passes when no Docker engine answers (`docker info`), like the other containers tests.
 
+mod docker_engine;
+
 use std::{
     collections::{BTreeMap, HashMap},
     sync::{
@@ -50,17 +52,6 @@ const SETTLE_DEADLINE: Duration = Duration::from_secs(90);
 /// Between two resends of an unanswered payment, and between two reads of a condition: the
 /// interval of a check, not a wait for its outcome.
 const PAUSE: Duration = Duration::from_millis(50);
-
-fn docker_answers() -> bool {
-    let answers = std::process::Command::new("docker")
-        .arg("info")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !answers {
-        eprintln!("skipped: no Docker engine answers `docker info`");
-    }
-    answers
-}
 
 /// How the provider treats customer `n`'s transfers: every eighth from 3 on times out but
 /// processes them, every eighth from 7 on times out and never processes them.
@@ -341,7 +332,7 @@ async fn check_webhooks(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn money_is_conserved_and_each_webhook_arrives_once_while_services_restart_and_the_provider_times_out()
  {
-    if !docker_answers() {
+    if !docker_engine::answers() {
         return;
     }
     let began = Instant::now();

@@ -3,6 +3,8 @@
 //! Each test says "skipped" and passes when no Docker engine answers (`docker info`); CI runs
 //! them where one does.
 
+mod docker_engine;
+
 use std::{collections::HashMap, time::Duration};
 
 use drivers::{
@@ -22,17 +24,6 @@ use testcontainers::bollard::{
     models::NetworkCreateRequest,
     query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder},
 };
-
-fn docker_answers() -> bool {
-    let answers = std::process::Command::new("docker")
-        .arg("info")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !answers {
-        eprintln!("skipped: no Docker engine answers `docker info`");
-    }
-    answers
-}
 
 async fn boot() -> ContainersDriver {
     ContainersDriver::start(ContainersOptions::default())
@@ -84,7 +75,7 @@ async fn labelled(docker: &Docker, run: &str) -> (usize, usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_platform_boots_traces_flow_through_the_collector_and_nothing_is_left_behind() {
-    if !docker_answers() {
+    if !docker_engine::answers() {
         return;
     }
     let driver = boot().await;
@@ -129,7 +120,7 @@ async fn the_platform_boots_traces_flow_through_the_collector_and_nothing_is_lef
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_happens_and_is_undone() {
-    if !docker_answers() {
+    if !docker_engine::answers() {
         return;
     }
     let driver = boot().await;
@@ -192,7 +183,7 @@ async fn a_driver_without_the_capability_says_so() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_a_crashed_run_left_is_removed_and_a_live_run_is_kept() {
-    if !docker_answers() {
+    if !docker_engine::answers() {
         return;
     }
     let docker = Docker::connect_with_local_defaults().unwrap();

@@ -71,14 +71,17 @@ pub async fn onboard(
         customers: Vec::new(),
         merchants: Vec::new(),
     };
-    for n in 0..customers {
-        let customer = expect(
-            http.post(format!("{edge}/v1/customers"))
+    // `POST /v1/customers` or `/v1/merchants`.
+    let new_party = |collection: &'static str, name: String| {
+        expect(
+            http.post(format!("{edge}/v1/{collection}"))
                 .bearer_auth(operator_token)
-                .json(&json!({"name": format!("Customer {n}"), "currency": "GBP"})),
+                .json(&json!({"name": name, "currency": "GBP"})),
             201,
         )
-        .await?;
+    };
+    for n in 0..customers {
+        let customer = new_party("customers", format!("Customer {n}")).await?;
         let account = customer["account_id"].as_str().context("account_id")?;
         expect(
             http.post(format!("{edge}/v1/accounts/{account}/top-ups"))
@@ -93,13 +96,7 @@ pub async fn onboard(
         });
     }
     for (n, url) in webhook_urls.iter().enumerate() {
-        let merchant = expect(
-            http.post(format!("{edge}/v1/merchants"))
-                .bearer_auth(operator_token)
-                .json(&json!({"name": format!("Merchant {n}"), "currency": "GBP"})),
-            201,
-        )
-        .await?;
+        let merchant = new_party("merchants", format!("Merchant {n}")).await?;
         let token = token(http, edge, &merchant).await?;
         expect(
             http.post(format!("{edge}/v1/webhook-endpoints"))
