@@ -27,3 +27,5 @@ pub use capabilities::{
     CallFaults, MerchantEndpoints, MetricsReader, ProcessFaults, ReplicaControl, Restarts,
 };
 pub use driver::*;
+/// The W3C baggage member naming the scenario a request is made for (its namespace).
+pub use minibank::rpc::SCENARIO_BAGGAGE_KEY;
