@@ -85,8 +85,12 @@ impl MerchantEndpoints for HarnessSide {
 
 #[async_trait]
 impl MetricsReader for HarnessSide {
-    async fn route_metrics(&self, service: &str) -> anyhow::Result<Vec<RouteMetrics>> {
-        crate::metrics::route_metrics(&self.metrics, service).await
+    async fn route_metrics(
+        &self,
+        service: &str,
+        scenario: Option<&str>,
+    ) -> anyhow::Result<Vec<RouteMetrics>> {
+        crate::metrics::route_metrics(&self.metrics, service, scenario).await
     }
 
     async fn pool_use(&self) -> anyhow::Result<PoolUse> {
