@@ -14,7 +14,11 @@
 //! - Settle latency: the spans of a payment-shaped trace are inserted into an in-memory store
 //!   after the settle started; latency is from the last insert to `settle` returning, with a
 //!   zero quiet period (the notification path alone) and the default 20 ms one. Kinds: the
-//!   services alone; plus one needed selector (the webhook's delivery span, inserted last).
+//!   services alone; plus one needed selector (the webhook's delivery span, inserted last);
+//!   a closed tree naming every span (structural: complete once it matches, so no quiet
+//!   period is waited; also run with the local staging profile's 1 s quiet period to show
+//!   it is not waited). Each settle's outcome is checked: quiet for the first two kinds,
+//!   structure for the tree.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,8 +27,9 @@ use harness::fetch::InMemoryFetcher;
 use harness::model::{
     AttrValue, Attributes, Resource, Span, SpanId, SpanKind, SpanStatus, StatusCode, Trace, TraceId,
 };
+use harness::selector::shape::TreePattern;
 use harness::selector::{Selector, parse_assertions};
-use harness::settle::{DEFAULT_QUIET_PERIOD, Expectation, settle};
+use harness::settle::{Completeness, DEFAULT_QUIET_PERIOD, Expectation, SettledBy, settle_outcome};
 use harness::store::TraceStore;
 
 const RUNS: usize = 200;
@@ -127,11 +132,21 @@ async fn main() {
     if quick {
         return;
     }
-    for (kind, need) in [
-        ("services only", false),
-        ("services + needed selector", true),
-    ] {
-        for quiet in [Duration::ZERO, DEFAULT_QUIET_PERIOD] {
+    let tree = TreePattern::parse(
+        "edge POST /v1/payments\n  payments POST /v1/payments\n    ledger POST /holds\n",
+    )
+    .expect("valid");
+    let kinds = [
+        ("services only", Kind::Services, vec![Duration::ZERO, DEFAULT_QUIET_PERIOD]),
+        ("services + needed selector", Kind::Needing, vec![Duration::ZERO, DEFAULT_QUIET_PERIOD]),
+        (
+            "closed tree, structural",
+            Kind::Tree,
+            vec![DEFAULT_QUIET_PERIOD, Duration::from_secs(1)],
+        ),
+    ];
+    for (label, kind, quiets) in kinds {
+        for quiet in quiets {
             let mut samples = Vec::with_capacity(SETTLE_RUNS);
             for run in 0..SETTLE_RUNS as u64 {
                 let store = Arc::new(TraceStore::default());
@@ -139,16 +154,21 @@ async fn main() {
                 let trace_id = TraceId::parse(&format!("{:032x}", run + 2)).expect("id");
                 let mut expectation =
                     Expectation::services(["edge", "payments", "ledger"]).quiet_for(quiet);
-                if need {
-                    expectation = expectation.needing(
-                        Selector::parse(r#"span[service="webhooks" kind=client]"#).expect("valid"),
-                    );
+                match kind {
+                    Kind::Services => {}
+                    Kind::Needing => {
+                        expectation = expectation.needing(
+                            Selector::parse(r#"span[service="webhooks" kind=client]"#)
+                                .expect("valid"),
+                        )
+                    }
+                    Kind::Tree => expectation = expectation.complete_when(Completeness::tree(&tree)),
                 }
                 let waiter = tokio::spawn(async move {
-                    settle(&fetcher, &trace_id, &expectation)
+                    let settled = settle_outcome(&fetcher, &trace_id, &expectation)
                         .await
                         .expect("settles");
-                    Instant::now()
+                    (Instant::now(), settled.by)
                 });
                 tokio::task::yield_now().await;
                 let mut spans = vec![
@@ -156,7 +176,7 @@ async fn main() {
                     span(run + 2, 2, Some(1), "payments", "POST /v1/payments"),
                     span(run + 2, 4, Some(2), "ledger", "POST /holds"),
                 ];
-                if need {
+                if kind == Kind::Needing {
                     spans.push(span(run + 2, 3, Some(2), "webhooks", "POST"));
                 }
                 let mut last = Instant::now();
@@ -164,13 +184,26 @@ async fn main() {
                     last = Instant::now();
                     store.insert(vec![s]);
                 }
-                let done = waiter.await.expect("waiter");
+                let (done, by) = waiter.await.expect("waiter");
+                assert_eq!(
+                    matches!(by, SettledBy::Structure(_)),
+                    kind == Kind::Tree,
+                    "{label}: settled by {by:?}"
+                );
                 samples.push(done.saturating_duration_since(last));
             }
             println!(
-                "settle, {kind}, quiet {quiet:?}: median {:.2?} from the last span ({SETTLE_RUNS} runs)",
+                "settle, {label}, quiet {quiet:?}: median {:.2?} from the last span ({SETTLE_RUNS} runs)",
                 median(samples)
             );
         }
     }
+}
+
+/// The kinds of expectation whose settle latency is measured.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Services,
+    Needing,
+    Tree,
 }
