@@ -11,7 +11,7 @@ use drivers::Capability;
 use harness::{
     checks::{self, Peers, SpanSelector},
     model::{SpanKind, Trace, TraceId},
-    settle::{Completeness, Expectation, Settled, is_connected, settle_outcome},
+    settle::{Completeness, Expectation, Settled, SettledBy, is_connected, settle_outcome},
 };
 
 use crate::{
@@ -80,7 +80,7 @@ pub(crate) async fn settle_expecting(
         )
         .await?;
     }
-    context::count_trace_checked();
+    context::count_trace_checked(matches!(settled.by, SettledBy::Structure(_)));
     Ok(settled)
 }
 
