@@ -6,6 +6,8 @@
 //! `valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.selector target/release/examples/selector_bench quick`
 //! then `callgrind_annotate /tmp/cg.selector | head -30` (`quick` runs each selector 20 times
 //! and skips the settle part, so the count is per 20 selections plus building the trace).
+//! `quick N` runs only the N-th selector (1-5; 0: none, the cost of building the trace), so
+//! one selector's count is its run's total less the `quick 0` one.
 //!
 //! Method
 //! - The trace: 1,000 spans, 10 services, a tree of depth up to 8 (each span's parent is
@@ -105,14 +107,19 @@ const SELECTORS: [&str; 5] = [
 
 #[tokio::main]
 async fn main() {
-    let quick = std::env::args().any(|a| a == "quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "quick");
+    let only: Option<usize> = args.last().and_then(|a| a.parse().ok());
     let trace = big_trace();
     let runs = if quick { 20 } else { RUNS };
     println!(
         "selector over a {}-span trace ({runs} runs each, median):",
         trace.len()
     );
-    for text in SELECTORS {
+    for (n, text) in SELECTORS.into_iter().enumerate() {
+        if only.is_some_and(|only| only != n + 1) {
+            continue;
+        }
         let selector = Selector::parse(text).expect("valid");
         let count = parse_assertions("count >= 0").expect("valid");
         let mut samples = Vec::with_capacity(runs);
@@ -137,8 +144,16 @@ async fn main() {
     )
     .expect("valid");
     let kinds = [
-        ("services only", Kind::Services, vec![Duration::ZERO, DEFAULT_QUIET_PERIOD]),
-        ("services + needed selector", Kind::Needing, vec![Duration::ZERO, DEFAULT_QUIET_PERIOD]),
+        (
+            "services only",
+            Kind::Services,
+            vec![Duration::ZERO, DEFAULT_QUIET_PERIOD],
+        ),
+        (
+            "services + needed selector",
+            Kind::Needing,
+            vec![Duration::ZERO, DEFAULT_QUIET_PERIOD],
+        ),
         (
             "closed tree, structural",
             Kind::Tree,
@@ -162,7 +177,9 @@ async fn main() {
                                 .expect("valid"),
                         )
                     }
-                    Kind::Tree => expectation = expectation.complete_when(Completeness::tree(&tree)),
+                    Kind::Tree => {
+                        expectation = expectation.complete_when(Completeness::tree(&tree))
+                    }
                 }
                 let waiter = tokio::spawn(async move {
                     let settled = settle_outcome(&fetcher, &trace_id, &expectation)

@@ -359,9 +359,7 @@ pub async fn settle_outcome(
             (Some(rule), Some(trace)) if complete && rule.holds_for(trace) => {
                 Some(SettledBy::Structure(rule.to_string()))
             }
-            _ if complete && now >= quiet_until => {
-                Some(SettledBy::Quiet(expectation.quiet_period))
-            }
+            _ if complete && now >= quiet_until => Some(SettledBy::Quiet(expectation.quiet_period)),
             _ => None,
         };
         if let Some(by) = by {

@@ -534,7 +534,8 @@ harness POST /v1/payments
 
     #[test]
     fn a_tree_without_dots_is_closed_and_counts_its_span_lines() {
-        let closed = TreePattern::parse("edge A\n  payments B\n    ledger C\n    ledger D\n").unwrap();
+        let closed =
+            TreePattern::parse("edge A\n  payments B\n    ledger C\n    ledger D\n").unwrap();
         assert!(closed.is_closed());
         assert_eq!(closed.span_count(), 4);
         let open = TreePattern::parse("edge A\n  ...\n    ledger C\n").unwrap();

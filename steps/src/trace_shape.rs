@@ -5,8 +5,11 @@
 //! matching '<selector>' <assertion>`, whose selector language is documented in
 //! `features/README.md`. Each check waits only until what it needs is in the trace (the spans
 //! its rows, tree lines or selector name; the webhook's delivery span for the webhook's
-//! timing) and the trace is connected and quiet, so a trace still arriving is never passed
-//! early; past the deadline it names the deadline and what was missing. Failures name the rows
+//! timing) and the trace is connected, then until it is complete: at once when the check's
+//! structure says so (a closed tree, an exact count, or a check that only asks for spans to
+//! be there and passes: `harness::settle::Completeness`), else after a quiet period. A trace
+//! still arriving is never passed early; past the deadline a check names the deadline and
+//! what was missing. Failures name the rows
 //! or selectors that matched nothing, the spans that came closest, and print the tree.
 
 use anyhow::Context as _;

@@ -2,8 +2,9 @@
 //!
 //! "The trace" is the trace of the last request the scenario kept as its answer (the payment,
 //! the sign-in, ...). Every check first waits for the trace to settle (the services the
-//! sentence names have reported, then a quiet period), then runs `harness::checks`; a failure
-//! shows the whole trace as a tree.
+//! sentence names have reported, then complete: by the check's own structure where it can say
+//! so, else a quiet period), then runs `harness::checks`; a failure shows the whole trace as a
+//! tree.
 
 use anyhow::Context as _;
 use cucumber::{then, when};

@@ -260,12 +260,10 @@ async fn a_needed_span_arriving_long_after_the_quiet_period_is_waited_for() {
     assert_eq!(Instant::now() - start, Duration::from_millis(320));
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_trace_whose_spans_are_still_arriving_is_never_passed_early() {
-    // The provider is called twice; the second call's span arrives last, while spans keep
-    // trickling in faster than the quiet period. "Called exactly once" must see both calls.
-    let store = Arc::new(TraceStore::default());
-    let fetcher = InMemoryFetcher::new(Arc::clone(&store));
+/// Trace 7, 14 spans: a first provider call at once, then ledger spans every 15 ms (faster
+/// than the quiet period), a second provider call, and last the payments span they hang from
+/// and the root. Returns the writer.
+fn trickle_two_provider_calls(store: &Arc<TraceStore>) -> tokio::task::JoinHandle<()> {
     let provider_call = |id: u64| {
         span(7, id, "payments")
             .parent(2)
@@ -274,20 +272,27 @@ async fn a_trace_whose_spans_are_still_arriving_is_never_passed_early() {
             .build()
     };
     store.insert(vec![provider_call(3)]);
-    let writer = {
-        let store = Arc::clone(&store);
-        tokio::spawn(async move {
-            for id in 10..20 {
-                tokio::time::sleep(Duration::from_millis(15)).await;
-                store.insert(vec![span(7, id, "ledger").parent(2).build()]);
-            }
+    let store = Arc::clone(store);
+    tokio::spawn(async move {
+        for id in 10..20 {
             tokio::time::sleep(Duration::from_millis(15)).await;
-            store.insert(vec![provider_call(4)]);
-            tokio::time::sleep(Duration::from_millis(15)).await;
-            store.insert(vec![span(7, 2, "payments").parent(1).build()]);
-            store.insert(vec![span(7, 1, "edge").build()]);
-        })
-    };
+            store.insert(vec![span(7, id, "ledger").parent(2).build()]);
+        }
+        tokio::time::sleep(Duration::from_millis(15)).await;
+        store.insert(vec![provider_call(4)]);
+        tokio::time::sleep(Duration::from_millis(15)).await;
+        store.insert(vec![span(7, 2, "payments").parent(1).build()]);
+        store.insert(vec![span(7, 1, "edge").build()]);
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_trace_whose_spans_are_still_arriving_is_never_passed_early() {
+    // The provider is called twice; the second call's span arrives last, while spans keep
+    // trickling in faster than the quiet period. "Called exactly once" must see both calls.
+    let store = Arc::new(TraceStore::default());
+    let fetcher = InMemoryFetcher::new(Arc::clone(&store));
+    let writer = trickle_two_provider_calls(&store);
     let calls = selector(r#"span[service="payments" name="POST /transfers"]"#);
     let expectation = Expectation::services(["payments"])
         .quiet_for(quiet())
@@ -344,10 +349,19 @@ fn long_quiet() -> Duration {
 fn payment_spans() -> Vec<harness::model::Span> {
     vec![
         span(9, 1, "harness").name("POST /v1/payments").build(),
-        span(9, 2, "edge").parent(1).name("POST /v1/payments").build(),
-        span(9, 3, "payments").parent(2).name("POST /v1/payments").build(),
+        span(9, 2, "edge")
+            .parent(1)
+            .name("POST /v1/payments")
+            .build(),
+        span(9, 3, "payments")
+            .parent(2)
+            .name("POST /v1/payments")
+            .build(),
         span(9, 4, "ledger").parent(3).name("POST /holds").build(),
-        span(9, 5, "ledger").parent(3).name("POST /captures").build(),
+        span(9, 5, "ledger")
+            .parent(3)
+            .name("POST /captures")
+            .build(),
     ]
 }
 
@@ -413,7 +427,11 @@ async fn a_missing_child_of_a_closed_tree_is_waited_for_and_then_ends_the_wait()
         .expect("settles");
     writer.await.expect("writer");
     assert_eq!(settled.trace.len(), 5, "the late child is in");
-    assert!(matches!(settled.by, SettledBy::Structure(_)), "{:?}", settled.by);
+    assert!(
+        matches!(settled.by, SettledBy::Structure(_)),
+        "{:?}",
+        settled.by
+    );
 }
 
 #[test]
@@ -455,28 +473,7 @@ async fn an_exact_count_never_passes_early_a_trace_whose_spans_are_still_arrivin
     // in yet), and the whole trace, with two calls, does not meet it, so it ends quiet.
     let store = Arc::new(TraceStore::default());
     let fetcher = InMemoryFetcher::new(Arc::clone(&store));
-    let provider_call = |id: u64| {
-        span(7, id, "payments")
-            .parent(2)
-            .name("POST /transfers")
-            .kind(harness::model::SpanKind::Client)
-            .build()
-    };
-    store.insert(vec![provider_call(3)]);
-    let writer = {
-        let store = Arc::clone(&store);
-        tokio::spawn(async move {
-            for id in 10..20 {
-                tokio::time::sleep(Duration::from_millis(15)).await;
-                store.insert(vec![span(7, id, "ledger").parent(2).build()]);
-            }
-            tokio::time::sleep(Duration::from_millis(15)).await;
-            store.insert(vec![provider_call(4)]);
-            tokio::time::sleep(Duration::from_millis(15)).await;
-            store.insert(vec![span(7, 2, "payments").parent(1).build()]);
-            store.insert(vec![span(7, 1, "edge").build()]);
-        })
-    };
+    let writer = trickle_two_provider_calls(&store);
     let calls = selector(r#"span[service="payments" name="POST /transfers"]"#);
     let expectation = Expectation::services(["payments"])
         .quiet_for(quiet())
@@ -486,7 +483,11 @@ async fn an_exact_count_never_passes_early_a_trace_whose_spans_are_still_arrivin
         .await
         .expect("settles");
     writer.await.expect("writer");
-    assert_eq!(settled.trace.len(), 14, "every span, the late call included");
+    assert_eq!(
+        settled.trace.len(),
+        14,
+        "every span, the late call included"
+    );
     assert_eq!(calls.select(&settled.trace).len(), 2);
     assert_eq!(settled.by, SettledBy::Quiet(quiet()));
 }
@@ -514,20 +515,30 @@ async fn a_second_check_of_a_trace_that_stayed_quiet_waits_no_second_quiet_perio
     let store = Arc::new(TraceStore::default());
     let fetcher = InMemoryFetcher::new(Arc::clone(&store));
     store.insert(payment_spans());
-    let expectation = Expectation::services(["harness", "ledger"]).quiet_for(Duration::from_secs(1));
+    let expectation =
+        Expectation::services(["harness", "ledger"]).quiet_for(Duration::from_secs(1));
     let first = settle_outcome(&fetcher, &trace_id(9), &expectation)
         .await
         .expect("settles");
     assert_eq!(first.by, SettledBy::Quiet(Duration::from_secs(1)));
     let after_first = Instant::now();
     let (count, since) = first.unchanged_since;
-    let second = settle_outcome(&fetcher, &trace_id(9), &expectation.clone().seen(count, since))
-        .await
-        .expect("settles");
+    let second = settle_outcome(
+        &fetcher,
+        &trace_id(9),
+        &expectation.clone().seen(count, since),
+    )
+    .await
+    .expect("settles");
     assert_eq!(second.trace.len(), 5);
     assert_eq!(Instant::now(), after_first, "quiet since the first check");
     // A span that arrived since then starts the quiet period again.
-    store.insert(vec![span(9, 6, "ledger").parent(3).name("POST /releases").build()]);
+    store.insert(vec![
+        span(9, 6, "ledger")
+            .parent(3)
+            .name("POST /releases")
+            .build(),
+    ]);
     let third = settle_outcome(&fetcher, &trace_id(9), &expectation.seen(count, since))
         .await
         .expect("settles");

@@ -285,11 +285,14 @@ impl DeliveryWorker {
     /// One claimed attempt (claim ending at `lease_until`): sign, send, record. False when the
     /// claim was lost before recording.
     async fn attempt(&self, delivery: &DueDelivery, lease_until: i64) -> anyhow::Result<bool> {
-        let ctx = self.attempt_context(&RequestContext::continuing(&PropagatedContext {
-            traceparent: delivery.traceparent.clone().unwrap_or_default(),
-            tracestate: delivery.tracestate.clone(),
-            baggage: delivery.baggage.clone(),
-        }), delivery);
+        let ctx = self.attempt_context(
+            &RequestContext::continuing(&PropagatedContext {
+                traceparent: delivery.traceparent.clone().unwrap_or_default(),
+                tracestate: delivery.tracestate.clone(),
+                baggage: delivery.baggage.clone(),
+            }),
+            delivery,
+        );
         let outcome = match self.prepare(delivery).await {
             Ok(secret) => match self.send(&ctx, delivery, &secret).await {
                 Sent::Answered(outcome) => outcome,
