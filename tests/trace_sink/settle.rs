@@ -260,10 +260,19 @@ async fn a_needed_span_arriving_long_after_the_quiet_period_is_waited_for() {
     assert_eq!(Instant::now() - start, Duration::from_millis(320));
 }
 
-/// Trace 7, 14 spans: a first provider call at once, then ledger spans every 15 ms (faster
-/// than the quiet period), a second provider call, and last the payments span they hang from
-/// and the root. Returns the writer.
-fn trickle_two_provider_calls(store: &Arc<TraceStore>) -> tokio::task::JoinHandle<()> {
+/// The provider's calls in trace 7.
+fn provider_calls() -> harness::selector::Selector {
+    selector(r#"span[service="payments" name="POST /transfers"]"#)
+}
+
+/// Settles trace 7 needing a provider call, with `rule`, while its 14 spans trickle in: a
+/// first provider call at once, then ledger spans every 15 ms (faster than the quiet period),
+/// a second provider call, and last the payments span they hang from and the root.
+async fn settle_two_trickling_provider_calls(
+    rule: Option<Completeness>,
+) -> harness::settle::Settled {
+    let store = Arc::new(TraceStore::default());
+    let fetcher = InMemoryFetcher::new(Arc::clone(&store));
     let provider_call = |id: u64| {
         span(7, id, "payments")
             .parent(2)
@@ -272,40 +281,42 @@ fn trickle_two_provider_calls(store: &Arc<TraceStore>) -> tokio::task::JoinHandl
             .build()
     };
     store.insert(vec![provider_call(3)]);
-    let store = Arc::clone(store);
-    tokio::spawn(async move {
-        for id in 10..20 {
+    let writer = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            for id in 10..20 {
+                tokio::time::sleep(Duration::from_millis(15)).await;
+                store.insert(vec![span(7, id, "ledger").parent(2).build()]);
+            }
             tokio::time::sleep(Duration::from_millis(15)).await;
-            store.insert(vec![span(7, id, "ledger").parent(2).build()]);
-        }
-        tokio::time::sleep(Duration::from_millis(15)).await;
-        store.insert(vec![provider_call(4)]);
-        tokio::time::sleep(Duration::from_millis(15)).await;
-        store.insert(vec![span(7, 2, "payments").parent(1).build()]);
-        store.insert(vec![span(7, 1, "edge").build()]);
-    })
+            store.insert(vec![provider_call(4)]);
+            tokio::time::sleep(Duration::from_millis(15)).await;
+            store.insert(vec![span(7, 2, "payments").parent(1).build()]);
+            store.insert(vec![span(7, 1, "edge").build()]);
+        })
+    };
+    let expectation = Expectation::services(["payments"])
+        .quiet_for(quiet())
+        .needing(provider_calls())
+        .complete_when(rule);
+    let settled = settle_outcome(&fetcher, &trace_id(7), &expectation)
+        .await
+        .expect("settles");
+    writer.await.expect("writer");
+    settled
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_trace_whose_spans_are_still_arriving_is_never_passed_early() {
     // The provider is called twice; the second call's span arrives last, while spans keep
     // trickling in faster than the quiet period. "Called exactly once" must see both calls.
-    let store = Arc::new(TraceStore::default());
-    let fetcher = InMemoryFetcher::new(Arc::clone(&store));
-    let writer = trickle_two_provider_calls(&store);
-    let calls = selector(r#"span[service="payments" name="POST /transfers"]"#);
-    let expectation = Expectation::services(["payments"])
-        .quiet_for(quiet())
-        .needing(calls.clone());
-    let trace = settle(&fetcher, &trace_id(7), &expectation)
-        .await
-        .expect("settles");
-    writer.await.expect("writer");
+    let trace = settle_two_trickling_provider_calls(None).await.trace;
     assert_eq!(
         trace.len(),
         14,
         "every span, the late provider call included"
     );
+    let calls = provider_calls();
     assert_eq!(calls.select(&trace).len(), 2);
     let once = harness::selector::parse_assertions("count = 1").unwrap();
     let error = once[0]
@@ -468,27 +479,17 @@ async fn a_structural_rule_does_not_end_the_wait_while_a_span_still_misses_its_p
 
 #[tokio::test(start_paused = true)]
 async fn an_exact_count_never_passes_early_a_trace_whose_spans_are_still_arriving() {
-    // As in a_trace_whose_spans_are_still_arriving_is_never_passed_early, with "exactly once"
-    // as the completeness rule: the first call alone never ends the wait (its parent is not
-    // in yet), and the whole trace, with two calls, does not meet it, so it ends quiet.
-    let store = Arc::new(TraceStore::default());
-    let fetcher = InMemoryFetcher::new(Arc::clone(&store));
-    let writer = trickle_two_provider_calls(&store);
-    let calls = selector(r#"span[service="payments" name="POST /transfers"]"#);
-    let expectation = Expectation::services(["payments"])
-        .quiet_for(quiet())
-        .needing(calls.clone())
-        .complete_when(Completeness::exactly(calls.clone(), 1));
-    let settled = settle_outcome(&fetcher, &trace_id(7), &expectation)
-        .await
-        .expect("settles");
-    writer.await.expect("writer");
+    // As above, with "exactly once" as the completeness rule: the first call alone never ends
+    // the wait (its parent is not in yet), and the whole trace, with two calls, does not meet
+    // it, so the wait ends quiet.
+    let rule = Completeness::exactly(provider_calls(), 1);
+    let settled = settle_two_trickling_provider_calls(rule).await;
     assert_eq!(
         settled.trace.len(),
         14,
         "every span, the late call included"
     );
-    assert_eq!(calls.select(&settled.trace).len(), 2);
+    assert_eq!(provider_calls().select(&settled.trace).len(), 2);
     assert_eq!(settled.by, SettledBy::Quiet(quiet()));
 }
 
