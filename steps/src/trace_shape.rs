@@ -641,6 +641,22 @@ mod tests {
     }
 
     #[test]
+    fn only_exact_and_at_least_counts_can_end_the_wait_without_a_quiet_period() {
+        let ledger = Selector::parse(r#"span[service="ledger"]"#).unwrap();
+        let rule = |t: &str| {
+            completeness(&ledger, &selector::parse_assertions(t).unwrap()).map(|c| c.to_string())
+        };
+        assert_eq!(
+            rule("count = 2 and status != error").as_deref(),
+            Some(r#"`span[service="ledger"]` selects exactly 2 span(s)"#)
+        );
+        assert!(rule("count >= 1").is_some());
+        for quiet in ["count = 0", "count <= 2", "duration < 5ms", "count >= 1 and status != error"] {
+            assert!(rule(quiet).is_none(), "{quiet}");
+        }
+    }
+
+    #[test]
     fn only_assertions_that_need_a_span_wait_for_one() {
         let read = |t: &str| selector::parse_assertions(t).unwrap();
         assert!(needs_a_match(&read("count = 1")));
