@@ -20,7 +20,7 @@ use harness::{
 
 use crate::{
     MerchantEndpoint, MerchantEndpoints, MetricsReader, PoolUse, RouteMetrics,
-    stand_ins::{ProviderStandIn, WiremockMerchantEndpoint},
+    stand_ins::{MerchantStandIn, ProviderStandIn},
 };
 
 /// The sink, the provider stand-in and merchant endpoints, on `ip`.
@@ -79,7 +79,7 @@ impl HarnessSide {
 #[async_trait]
 impl MerchantEndpoints for HarnessSide {
     async fn new_merchant_endpoint(&self) -> anyhow::Result<Arc<dyn MerchantEndpoint>> {
-        Ok(Arc::new(WiremockMerchantEndpoint::start_on(self.ip).await?))
+        Ok(Arc::new(MerchantStandIn::start_on(self.ip).await?))
     }
 }
 
