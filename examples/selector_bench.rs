@@ -6,6 +6,8 @@
 //! `valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.selector target/release/examples/selector_bench quick`
 //! then `callgrind_annotate /tmp/cg.selector | head -30` (`quick` runs each selector 20 times
 //! and skips the settle part, so the count is per 20 selections plus building the trace).
+//! `quick N` runs only the N-th selector (1-5; 0: none, the cost of building the trace), so
+//! one selector's count is its run's total less the `quick 0` one.
 //!
 //! Method
 //! - The trace: 1,000 spans, 10 services, a tree of depth up to 8 (each span's parent is
@@ -14,7 +16,11 @@
 //! - Settle latency: the spans of a payment-shaped trace are inserted into an in-memory store
 //!   after the settle started; latency is from the last insert to `settle` returning, with a
 //!   zero quiet period (the notification path alone) and the default 20 ms one. Kinds: the
-//!   services alone; plus one needed selector (the webhook's delivery span, inserted last).
+//!   services alone; plus one needed selector (the webhook's delivery span, inserted last);
+//!   a closed tree naming every span (structural: complete once it matches, so no quiet
+//!   period is waited; also run with the local staging profile's 1 s quiet period to show
+//!   it is not waited). Each settle's outcome is checked: quiet for the first two kinds,
+//!   structure for the tree.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,8 +29,9 @@ use harness::fetch::InMemoryFetcher;
 use harness::model::{
     AttrValue, Attributes, Resource, Span, SpanId, SpanKind, SpanStatus, StatusCode, Trace, TraceId,
 };
+use harness::selector::shape::TreePattern;
 use harness::selector::{Selector, parse_assertions};
-use harness::settle::{DEFAULT_QUIET_PERIOD, Expectation, settle};
+use harness::settle::{Completeness, DEFAULT_QUIET_PERIOD, Expectation, SettledBy, settle_outcome};
 use harness::store::TraceStore;
 
 const RUNS: usize = 200;
@@ -100,14 +107,19 @@ const SELECTORS: [&str; 5] = [
 
 #[tokio::main]
 async fn main() {
-    let quick = std::env::args().any(|a| a == "quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "quick");
+    let only: Option<usize> = args.last().and_then(|a| a.parse().ok());
     let trace = big_trace();
     let runs = if quick { 20 } else { RUNS };
     println!(
         "selector over a {}-span trace ({runs} runs each, median):",
         trace.len()
     );
-    for text in SELECTORS {
+    for (n, text) in SELECTORS.into_iter().enumerate() {
+        if only.is_some_and(|only| only != n + 1) {
+            continue;
+        }
         let selector = Selector::parse(text).expect("valid");
         let count = parse_assertions("count >= 0").expect("valid");
         let mut samples = Vec::with_capacity(runs);
@@ -127,11 +139,29 @@ async fn main() {
     if quick {
         return;
     }
-    for (kind, need) in [
-        ("services only", false),
-        ("services + needed selector", true),
-    ] {
-        for quiet in [Duration::ZERO, DEFAULT_QUIET_PERIOD] {
+    let tree = TreePattern::parse(
+        "edge POST /v1/payments\n  payments POST /v1/payments\n    ledger POST /holds\n",
+    )
+    .expect("valid");
+    let kinds = [
+        (
+            "services only",
+            Kind::Services,
+            vec![Duration::ZERO, DEFAULT_QUIET_PERIOD],
+        ),
+        (
+            "services + needed selector",
+            Kind::Needing,
+            vec![Duration::ZERO, DEFAULT_QUIET_PERIOD],
+        ),
+        (
+            "closed tree, structural",
+            Kind::Tree,
+            vec![DEFAULT_QUIET_PERIOD, Duration::from_secs(1)],
+        ),
+    ];
+    for (label, kind, quiets) in kinds {
+        for quiet in quiets {
             let mut samples = Vec::with_capacity(SETTLE_RUNS);
             for run in 0..SETTLE_RUNS as u64 {
                 let store = Arc::new(TraceStore::default());
@@ -139,16 +169,23 @@ async fn main() {
                 let trace_id = TraceId::parse(&format!("{:032x}", run + 2)).expect("id");
                 let mut expectation =
                     Expectation::services(["edge", "payments", "ledger"]).quiet_for(quiet);
-                if need {
-                    expectation = expectation.needing(
-                        Selector::parse(r#"span[service="webhooks" kind=client]"#).expect("valid"),
-                    );
+                match kind {
+                    Kind::Services => {}
+                    Kind::Needing => {
+                        expectation = expectation.needing(
+                            Selector::parse(r#"span[service="webhooks" kind=client]"#)
+                                .expect("valid"),
+                        )
+                    }
+                    Kind::Tree => {
+                        expectation = expectation.complete_when(Completeness::tree(&tree))
+                    }
                 }
                 let waiter = tokio::spawn(async move {
-                    settle(&fetcher, &trace_id, &expectation)
+                    let settled = settle_outcome(&fetcher, &trace_id, &expectation)
                         .await
                         .expect("settles");
-                    Instant::now()
+                    (Instant::now(), settled.by)
                 });
                 tokio::task::yield_now().await;
                 let mut spans = vec![
@@ -156,7 +193,7 @@ async fn main() {
                     span(run + 2, 2, Some(1), "payments", "POST /v1/payments"),
                     span(run + 2, 4, Some(2), "ledger", "POST /holds"),
                 ];
-                if need {
+                if kind == Kind::Needing {
                     spans.push(span(run + 2, 3, Some(2), "webhooks", "POST"));
                 }
                 let mut last = Instant::now();
@@ -164,13 +201,26 @@ async fn main() {
                     last = Instant::now();
                     store.insert(vec![s]);
                 }
-                let done = waiter.await.expect("waiter");
+                let (done, by) = waiter.await.expect("waiter");
+                assert_eq!(
+                    matches!(by, SettledBy::Structure(_)),
+                    kind == Kind::Tree,
+                    "{label}: settled by {by:?}"
+                );
                 samples.push(done.saturating_duration_since(last));
             }
             println!(
-                "settle, {kind}, quiet {quiet:?}: median {:.2?} from the last span ({SETTLE_RUNS} runs)",
+                "settle, {label}, quiet {quiet:?}: median {:.2?} from the last span ({SETTLE_RUNS} runs)",
                 median(samples)
             );
         }
     }
+}
+
+/// The kinds of expectation whose settle latency is measured.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Services,
+    Needing,
+    Tree,
 }

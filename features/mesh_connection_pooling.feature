@@ -1,8 +1,8 @@
 @needs-operator @needs-metrics
 Feature: Services keep their connections to each other open and reuse them
   Opening a connection for every call between services would cost time on every request.
-  Calls go over a shared pool of open connections instead. The counters are shared by every
-  scenario, so this reads them alone.
+  Calls go over a shared pool of open connections instead. A pooled connection serves whichever
+  scenario calls next, so its counters are the platform's: this reads them alone.
 
   @serial @mesh-connection-pooling
   Scenario: Twenty balance reads reuse the connections already open

@@ -5,9 +5,10 @@ Feature: When a customer gives up, the bank stops working on the request and sta
   nobody. The payment saga is persisted step by step, so the payment is still brought to an
   end: the transfer never reached the provider, the saga asks the provider, learns that, and
   releases the money. Sending the payment again with the same idempotency key shows how it
-  ended. The slow provider is shared by every payment, so this runs alone.
+  ended. The provider is slow only for this scenario's transfer, so other scenarios run beside
+  it untouched.
 
-  @serial @mesh-request-cancellation
+  @mesh-request-cancellation
   Scenario: A customer gives up on a slow payment; the work stops and the money is released
     Given Alice is a customer with 80.00 GBP
     And "Acme Coffee" is a merchant settling in GBP

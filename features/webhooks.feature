@@ -31,6 +31,7 @@ Feature: Telling the merchant about payments
     Given "Acme Coffee"'s endpoint fails the next 2 deliveries
     When Alice pays "Acme Coffee" 7.00 GBP
     Then "Acme Coffee" receives a payment.settled webhook for the payment
+    And spans matching 'span[service="webhooks" name="webhook delivery" event="delivery.retry"]' count = 2
     And "Acme Coffee"'s delivery for the payment is delivered after 3 attempts
     And "Acme Coffee"'s endpoint was called 3 times for the payment
     And the money in the ledger is conserved

@@ -5,7 +5,9 @@
 # the memory limit fails the stage; the input is kept in fuzz/artifacts/<target>/ and the
 # command that replays it is printed.
 #
-#   fuzz/run.sh [target ...]      # default: every target
+#   fuzz/run.sh [target ...]          # build, then run; default: every target
+#   fuzz/run.sh --build [target ...]  # only build (CI builds beside the suites, niced)
+#   fuzz/run.sh --run [target ...]    # only run what --build built
 #
 # Stable Rust: cargo-fuzz needs `-Z` flags, which RUSTC_BOOTSTRAP=1 allows. No sanitizer: the
 # fuzzed code is safe Rust, so AddressSanitizer would add build time and find nothing a panic,
@@ -18,21 +20,29 @@ target_dir="${CARGO_TARGET_DIR:-$root/target}/fuzz"
 export RUSTC_BOOTSTRAP=1
 say() { echo "fuzz: $*"; }
 
+build=true run=true
+case "${1:-}" in
+  --build) run=false; shift ;;
+  --run) build=false; shift ;;
+esac
 targets=("$@")
 if [ "${#targets[@]}" = 0 ]; then
   mapfile -t targets < <(cargo fuzz list)
 fi
 
-started=$(date +%s)
-for target in "${targets[@]}"; do
-  cargo fuzz build --sanitizer none --debug-assertions --target-dir "$target_dir" "$target" \
-    2>&1 | grep -v '^ *Compiling ' || true
-done
+if $build; then
+  started=$(date +%s)
+  for target in "${targets[@]}"; do
+    cargo fuzz build --sanitizer none --debug-assertions --target-dir "$target_dir" "$target" \
+      2>&1 | grep -v '^ *Compiling ' || true
+  done
+  say "built ${#targets[@]} targets in $(( $(date +%s) - started ))s"
+fi
 for target in "${targets[@]}"; do
   binary="$target_dir/x86_64-unknown-linux-gnu/release/$target"
   [ -x "$binary" ] || { say "$target did not build ($binary)"; exit 1; }
 done
-say "built ${#targets[@]} targets in $(( $(date +%s) - started ))s"
+$run || exit 0
 
 scratch="$(mktemp -d /tmp/minibank-fuzz.XXXXXX)"
 trap 'rm -rf "$scratch"' EXIT

@@ -2,13 +2,24 @@
 //!
 //! A trace is settled when every expected service has reported at least one span, every
 //! selector the check needs selects at least one span (the webhook's delivery, for the
-//! webhook's timing), and no new span arrived for a quiet period. A deadline bounds the wait; when it passes,
-//! the error names the deadline, which services were expected and which reported, which
-//! needed selectors still selected nothing, and how many spans arrived. Late spans after a first fetch are handled by fetching again after every
-//! wake-up: in-process the wake-up is the store's notification, over HTTP it is one
-//! poll interval (see [`TraceFetcher::wait_for_more`]).
+//! webhook's timing), and then either
+//! - the expectation's own [`Completeness`] rule holds on a connected trace (a root present
+//!   and every span's parent present): a structural expectation that says what the whole
+//!   trace holds (a closed tree, exact counts) or whose verdict more spans cannot change (a
+//!   table of spans that must be there) ends the wait at once, with no quiet period; or
+//! - no new span arrived for a quiet period: for expectations that cannot say when the trace
+//!   is complete (an absence, "at most N", "no span has an error"), only silence can.
+//!
+//! [`settle_outcome`] says which of the two ended the wait ([`SettledBy`]). A deadline bounds
+//! the wait; when it passes, the error names the deadline, which services were expected and
+//! which reported, which needed selectors still selected nothing, and how many spans arrived.
+//! Late spans after a first fetch are handled by fetching again after every wake-up:
+//! in-process the wake-up is the store's notification, over HTTP it is one poll interval (see
+//! [`TraceFetcher::wait_for_more`]).
 
 use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -17,14 +28,103 @@ use crate::fetch::TraceFetcher;
 use crate::model::{Trace, TraceId};
 use crate::render::render_tree;
 use crate::selector::Selector;
+use crate::selector::shape::TreePattern;
 
 /// Quiet period for in-process runs: exporters there flush every few milliseconds.
 pub const DEFAULT_QUIET_PERIOD: Duration = Duration::from_millis(20);
 /// Default bound on the whole wait.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A rule saying a trace is complete, given by a structural expectation: when it holds on a
+/// connected trace, settling ends without a quiet period.
+///
+/// Only two kinds of rule are sound, and the constructors are named for them:
+/// - the expectation states the whole of something ([`Completeness::tree`] for a closed tree,
+///   [`Completeness::exactly`] for an exact count): once it holds, a further span would
+///   contradict the expectation itself, so there is nothing left to wait for;
+/// - the expectation only asks for spans to be there (a table of spans, "passes through", "a
+///   span has this attribute"): its verdict more spans cannot change, so once it passes,
+///   waiting cannot turn it into a failure ([`Completeness::when`] with the check itself).
+///
+/// Why connected matters: a service exports a span when it ends, after the spans it parented
+/// (its own calls end first, and its exporter sends in order), so a span whose parent is not
+/// in yet says more of that subtree is on its way. A connected trace can still grow where work
+/// continues after its parent ended (the outbox's webhook delivery): an expectation that
+/// states the whole trace must name that work too, or it is not the whole trace.
+#[derive(Clone)]
+pub struct Completeness {
+    what: String,
+    holds: Arc<dyn Fn(&Trace) -> bool + Send + Sync>,
+}
+
+impl Completeness {
+    /// Complete once `selector` selects exactly `count` spans (`count` at least 1: a count
+    /// of 0 is an absence, which only a quiet period can show).
+    pub fn exactly(selector: Selector, count: usize) -> Option<Self> {
+        (count > 0).then(|| Self {
+            what: format!("`{selector}` selects exactly {count} span(s)"),
+            holds: Arc::new(move |trace: &Trace| selector.select(trace).len() == count),
+        })
+    }
+
+    /// Complete once the closed `tree` (no `...` line: it lists every span) matches the trace
+    /// from its root. `None` for a tree with `...`, which says only part of the trace.
+    pub fn tree(tree: &TreePattern) -> Option<Self> {
+        if !tree.is_closed() || tree.roots.len() != 1 {
+            return None;
+        }
+        let tree = tree.clone();
+        Some(Self {
+            what: format!(
+                "the closed tree of {} span(s) matches the whole trace",
+                tree.span_count()
+            ),
+            holds: Arc::new(move |trace: &Trace| {
+                trace.roots().len() == 1
+                    && tree.span_count() == trace.len()
+                    && tree.check(trace).is_ok()
+            }),
+        })
+    }
+
+    /// Complete once `holds` does; `what` says what it is. Only for the two sound kinds above:
+    /// the caller says in a comment which one its rule is.
+    pub fn when(
+        what: impl Into<String>,
+        holds: impl Fn(&Trace) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            what: what.into(),
+            holds: Arc::new(holds),
+        }
+    }
+
+    /// True when `trace` is connected (a root, no span whose parent is missing) and the rule
+    /// holds on it.
+    pub fn holds_for(&self, trace: &Trace) -> bool {
+        is_connected(trace) && (self.holds)(trace)
+    }
+}
+
+impl fmt::Display for Completeness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl fmt::Debug for Completeness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Completeness({})", self.what)
+    }
+}
+
+/// A root present and every span's parent present: no span is still waiting for its parent.
+pub fn is_connected(trace: &Trace) -> bool {
+    !trace.roots().is_empty() && trace.orphans().is_empty()
+}
+
 /// What "settled" means for one trace.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Expectation {
     /// `service.name`s that must each report at least one span.
     pub services: BTreeSet<String>,
@@ -36,6 +136,11 @@ pub struct Expectation {
     pub min_spans: usize,
     /// Selectors that must each select at least one span: what the check needs present.
     pub needs: Vec<Selector>,
+    /// The structural rule that ends the wait without a quiet period, when the check has one.
+    pub complete: Option<Completeness>,
+    /// What an earlier settle of this trace saw: it held this many spans, unchanged since
+    /// that instant, so the quiet period may count from there.
+    pub unchanged_since: Option<(usize, Instant)>,
 }
 
 impl Expectation {
@@ -51,6 +156,8 @@ impl Expectation {
             timeout: DEFAULT_TIMEOUT,
             min_spans: 1,
             needs: Vec::new(),
+            complete: None,
+            unchanged_since: None,
         }
     }
 
@@ -75,6 +182,20 @@ impl Expectation {
     /// The same expectation also waiting until `selector` selects at least one span.
     pub fn needing(mut self, selector: Selector) -> Self {
         self.needs.push(selector);
+        self
+    }
+
+    /// The same expectation, complete (no quiet period) once `rule` holds on a connected trace.
+    pub fn complete_when(mut self, rule: Option<Completeness>) -> Self {
+        self.complete = rule;
+        self
+    }
+
+    /// The same expectation, knowing an earlier settle saw `span_count` spans unchanged since
+    /// `since` (see [`Settled::unchanged_since`]): a second check of a trace that stayed
+    /// quiet does not wait another quiet period.
+    pub fn seen(mut self, span_count: usize, since: Instant) -> Self {
+        self.unchanged_since = Some((span_count, since));
         self
     }
 
@@ -171,18 +292,51 @@ impl SettleError {
     }
 }
 
-/// Waits until `trace_id` meets `expectation` and has been quiet, and returns it.
+/// What ended the wait for a settled trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettledBy {
+    /// The expectation's [`Completeness`] rule held on a connected trace (its text): no quiet
+    /// period was waited.
+    Structure(String),
+    /// No new span arrived for this quiet period.
+    Quiet(Duration),
+}
+
+/// A settled trace, what ended the wait, and what a later settle of it may reuse.
+#[derive(Debug, Clone)]
+pub struct Settled {
+    /// The trace.
+    pub trace: Trace,
+    /// Why it counts as complete.
+    pub by: SettledBy,
+    /// The span count and the instant since which it had not changed, when the wait ended
+    /// (for [`Expectation::seen`]).
+    pub unchanged_since: (usize, Instant),
+}
+
+/// Waits until `trace_id` meets `expectation` and is complete (by its structure, or quiet),
+/// and returns it.
 pub async fn settle(
     fetcher: &dyn TraceFetcher,
     trace_id: &TraceId,
     expectation: &Expectation,
 ) -> Result<Trace, SettleError> {
+    settle_outcome(fetcher, trace_id, expectation)
+        .await
+        .map(|settled| settled.trace)
+}
+
+/// Like [`settle`], also saying what ended the wait.
+pub async fn settle_outcome(
+    fetcher: &dyn TraceFetcher,
+    trace_id: &TraceId,
+    expectation: &Expectation,
+) -> Result<Settled, SettleError> {
     let started = Instant::now();
     let deadline = started + expectation.timeout;
     let mut latest: Option<Trace> = None;
     let mut last_error: Option<String>;
-    let mut count = 0usize;
-    let mut last_change = started;
+    let (mut count, mut last_change) = expectation.unchanged_since.unwrap_or((0, started));
     loop {
         match fetcher.fetch(trace_id).await {
             Ok(found) => {
@@ -201,9 +355,20 @@ pub async fn settle(
         let now = Instant::now();
         let complete = latest.as_ref().is_some_and(|t| expectation.is_met_by(t));
         let quiet_until = last_change + expectation.quiet_period;
-        if complete && now >= quiet_until {
+        let by = match (&expectation.complete, &latest) {
+            (Some(rule), Some(trace)) if complete && rule.holds_for(trace) => {
+                Some(SettledBy::Structure(rule.to_string()))
+            }
+            _ if complete && now >= quiet_until => Some(SettledBy::Quiet(expectation.quiet_period)),
+            _ => None,
+        };
+        if let Some(by) = by {
             if let Some(trace) = latest {
-                return Ok(trace);
+                return Ok(Settled {
+                    trace,
+                    by,
+                    unchanged_since: (count, last_change),
+                });
             }
         }
         if now >= deadline {

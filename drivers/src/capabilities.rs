@@ -62,8 +62,14 @@ pub trait ReplicaControl: Send + Sync {
 /// Each service's request figures and the connection pools' counters, as exported over OTLP.
 #[async_trait]
 pub trait MetricsReader: Send + Sync {
-    /// `service`'s request metrics per route.
-    async fn route_metrics(&self, service: &str) -> anyhow::Result<Vec<RouteMetrics>>;
+    /// `service`'s request metrics per route: of every request, or of those made for
+    /// `scenario` (a namespace), when the platform labels its figures with their scenario
+    /// (test platforms do: `MINIBANK_METRICS_BY_SCENARIO`).
+    async fn route_metrics(
+        &self,
+        service: &str,
+        scenario: Option<&str>,
+    ) -> anyhow::Result<Vec<RouteMetrics>>;
     /// Calls and connections between services so far.
     async fn pool_use(&self) -> anyhow::Result<PoolUse>;
 }

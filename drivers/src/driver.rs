@@ -273,6 +273,10 @@ pub struct CallFault {
     /// Only calls to this replica of the target (1 = the first, 2 = the first added with
     /// [`Driver::add_replica`], ...), or any.
     pub replica: Option<usize>,
+    /// Only calls made for this scenario (its namespace, which every request of a scenario
+    /// names in its W3C baggage: [`crate::SCENARIO_BAGGAGE_KEY`]), or every scenario's. Scenarios
+    /// running beside it never meet a scoped fault.
+    pub scenario: Option<String>,
     /// What happens to them.
     pub kind: CallFaultKind,
     /// The next `n` matching calls, or every one until cleared.

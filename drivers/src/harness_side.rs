@@ -20,7 +20,7 @@ use harness::{
 
 use crate::{
     MerchantEndpoint, MerchantEndpoints, MetricsReader, PoolUse, RouteMetrics,
-    stand_ins::{ProviderStandIn, WiremockMerchantEndpoint},
+    stand_ins::{MerchantStandIn, ProviderStandIn},
 };
 
 /// The sink, the provider stand-in and merchant endpoints, on `ip`.
@@ -79,14 +79,18 @@ impl HarnessSide {
 #[async_trait]
 impl MerchantEndpoints for HarnessSide {
     async fn new_merchant_endpoint(&self) -> anyhow::Result<Arc<dyn MerchantEndpoint>> {
-        Ok(Arc::new(WiremockMerchantEndpoint::start_on(self.ip).await?))
+        Ok(Arc::new(MerchantStandIn::start_on(self.ip).await?))
     }
 }
 
 #[async_trait]
 impl MetricsReader for HarnessSide {
-    async fn route_metrics(&self, service: &str) -> anyhow::Result<Vec<RouteMetrics>> {
-        crate::metrics::route_metrics(&self.metrics, service).await
+    async fn route_metrics(
+        &self,
+        service: &str,
+        scenario: Option<&str>,
+    ) -> anyhow::Result<Vec<RouteMetrics>> {
+        crate::metrics::route_metrics(&self.metrics, service, scenario).await
     }
 
     async fn pool_use(&self) -> anyhow::Result<PoolUse> {

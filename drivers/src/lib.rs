@@ -6,7 +6,7 @@
 //! - [`Driver`]: the core trait (edge URL, operator, traces, timings); [`capabilities`]: what a
 //!   driver may offer besides, one trait each, from which [`Driver::capabilities`] is derived.
 //! - [`in_process`]: every service as tasks in the test process (default).
-//! - [`stand_ins`]: wiremock stand-ins for the provider and merchant endpoints.
+//! - [`stand_ins`]: stand-ins for the provider and merchant endpoints (small HTTP servers).
 //! - [`staging`]: a deployed environment described by a profile file.
 //! - [`containers`]: one container per service on a Docker network, a real collector.
 //! - [`select`]: a driver by name (`--driver`).
@@ -27,3 +27,5 @@ pub use capabilities::{
     CallFaults, MerchantEndpoints, MetricsReader, ProcessFaults, ReplicaControl, Restarts,
 };
 pub use driver::*;
+/// The W3C baggage member naming the scenario a request is made for (its namespace).
+pub use minibank::rpc::SCENARIO_BAGGAGE_KEY;

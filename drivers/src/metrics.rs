@@ -16,18 +16,23 @@ use crate::{PoolUse, RouteMetrics, SERVICES};
 /// How long a read waits for a fresh collection (export intervals are 100-200 ms in tests).
 const FRESH_WITHIN: Duration = Duration::from_secs(10);
 
-/// `service`'s request count, errors and time per route, as of now.
+/// `service`'s request count, errors and time per route, as of now: of every request, or of
+/// those made for `scenario` (figures the platform labelled with it).
 pub(crate) async fn route_metrics(
     store: &MetricsStore,
     service: &str,
+    scenario: Option<&str>,
 ) -> anyhow::Result<Vec<RouteMetrics>> {
     anyhow::ensure!(
         SERVICES.contains(&service),
         "`{service}` is not a minibank service (known: {SERVICES:?})"
     );
-    let figures = fresh(store, service, now_unix_nanos()).await?;
-    Ok(figures
-        .routes
+    let mut figures = fresh(store, service, now_unix_nanos()).await?;
+    let routes = match scenario {
+        None => figures.routes,
+        Some(scenario) => figures.scenarios.remove(scenario).unwrap_or_default(),
+    };
+    Ok(routes
         .into_iter()
         .map(|route| RouteMetrics {
             method: route.method,

@@ -1,8 +1,8 @@
 //! A merchant endpoint stand-in fails as told, then recovers, recording what it answered.
 
-use drivers::{MerchantEndpoint, stand_ins::WiremockMerchantEndpoint};
+use drivers::{MerchantEndpoint, stand_ins::MerchantStandIn};
 
-async fn deliver(endpoint: &WiremockMerchantEndpoint, body: &str) -> u16 {
+async fn deliver(endpoint: &MerchantStandIn, body: &str) -> u16 {
     reqwest::Client::new()
         .post(endpoint.url())
         .header("minibank-event-id", "evt_1")
@@ -16,7 +16,9 @@ async fn deliver(endpoint: &WiremockMerchantEndpoint, body: &str) -> u16 {
 
 #[tokio::test]
 async fn fail_next_fails_that_many_times_then_answers_200_and_records_each_status() {
-    let endpoint = WiremockMerchantEndpoint::start().await;
+    let endpoint = MerchantStandIn::start()
+        .await
+        .expect("merchant stand-in starts");
     endpoint.fail_next(2, 500).await;
     let statuses = [
         deliver(&endpoint, "a").await,
@@ -38,7 +40,9 @@ async fn fail_next_fails_that_many_times_then_answers_200_and_records_each_statu
 
 #[tokio::test]
 async fn always_answer_holds_until_changed() {
-    let endpoint = WiremockMerchantEndpoint::start().await;
+    let endpoint = MerchantStandIn::start()
+        .await
+        .expect("merchant stand-in starts");
     endpoint.always_answer(410).await;
     assert_eq!(deliver(&endpoint, "x").await, 410);
     assert_eq!(deliver(&endpoint, "y").await, 410);
@@ -48,8 +52,12 @@ async fn always_answer_holds_until_changed() {
 
 #[tokio::test]
 async fn each_endpoint_has_its_own_address_and_record() {
-    let first = WiremockMerchantEndpoint::start().await;
-    let second = WiremockMerchantEndpoint::start().await;
+    let first = MerchantStandIn::start()
+        .await
+        .expect("merchant stand-in starts");
+    let second = MerchantStandIn::start()
+        .await
+        .expect("merchant stand-in starts");
     assert_ne!(first.url(), second.url());
     deliver(&first, "only first").await;
     assert_eq!(first.received().await.len(), 1);

@@ -25,7 +25,7 @@ static TRACES: LazyLock<TraceStore> =
     LazyLock::new(|| {
         TraceStore::new(StoreConfig {
             max_spans: 10_000,
-            max_bytes: 16 * 1024 * 1024,
+            ..StoreConfig::default()
         })
     });
 static METRICS: LazyLock<MetricsStore> = LazyLock::new(|| {

@@ -33,6 +33,11 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+/// The allocator the `minibank` binary runs with (`services/src/main.rs`), so the figures are
+/// the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug, Clone)]
 #[command(about = "minibank payments through edge: throughput, latency, peak RSS")]
 struct Args {
@@ -76,6 +81,11 @@ struct Args {
     /// Span limit of the embedded sink's store (older traces are evicted beyond it).
     #[arg(long, default_value_t = 200_000)]
     sink_max_spans: usize,
+    /// Byte limit (estimated span bytes) of the embedded sink's store; older traces are
+    /// evicted beyond it. 48 MiB (about 55k spans, 70 MiB of heap) keeps a 60 s run under
+    /// 200 MiB; the store's own default (96 MiB) costs about 145 MiB of heap (BENCHMARKS.md).
+    #[arg(long, default_value_t = 48 << 20)]
+    sink_max_bytes: usize,
 }
 
 /// Counts webhook deliveries and remembers when each payment's first one arrived.
@@ -298,9 +308,15 @@ async fn run_phase(args: &Args, tracing_on: bool) -> anyhow::Result<PhaseReport>
     let stubs = start_stubs(&args.stubs, merchants_state.clone()).await?;
     let sink = if tracing_on {
         Some(
-            TraceSink::start(SinkConfig::ephemeral().with_max_spans(args.sink_max_spans))
-                .await
-                .context("starting the trace sink")?,
+            TraceSink::start(SinkConfig {
+                store: harness::store::StoreConfig {
+                    max_spans: args.sink_max_spans,
+                    max_bytes: args.sink_max_bytes,
+                },
+                ..SinkConfig::ephemeral()
+            })
+            .await
+            .context("starting the trace sink")?,
         )
     } else {
         None
@@ -690,13 +706,14 @@ fn print_report(args: &Args, r: &PhaseReport) {
     );
     if let Some(t) = &r.tracing {
         println!(
-            "sink: {} spans accepted ({:.1} per payment), {} duplicates, {} dropped by the sink, {} evicted (store limit {}); dropped by services: {:?}",
+            "sink: {} spans accepted ({:.1} per payment), {} duplicates, {} dropped by the sink, {} evicted (store limit {} spans, {} MiB); dropped by services: {:?}",
             t.accepted,
             t.spans_per_payment,
             t.duplicates,
             t.sink_dropped,
             t.evicted_spans,
             args.sink_max_spans,
+            args.sink_max_bytes >> 20,
             t.service_dropped
         );
         println!("span profile (traces still in the sink; by total time):");

@@ -6,9 +6,10 @@
 //! port of its own, so it is never reachable through a service's (or edge's public) port.
 //! Routes (JSON; errors are `{"code","message"}`):
 //! - `POST /faults` `{"target","kind":"latency|error|drop|hang","latency_ms"?,"status"?,
-//!   "method"?,"path_contains"?,"address"?,"times"?}` → 201 `{"id"}`: from the next call on,
-//!   calls from this service to `target` that match meet the fault (for `times` calls, or
-//!   until removed);
+//!   "method"?,"path_contains"?,"address"?,"scenario"?,"times"?}` → 201 `{"id"}`: from the
+//!   next call on, calls from this service to `target` that match (`scenario`: only calls made
+//!   for that scenario, named in their baggage) meet the fault (for `times` calls, or until
+//!   removed);
 //! - `GET /faults/{id}` → `{"id","hits","active"}`; `DELETE /faults/{id}` → 204;
 //! - `GET /circuits/{target}` → `{"caller","target","state","replicas":[{"url","state"}]}`:
 //!   the circuit towards `target` (its worst replica) and the replicas the client balances
@@ -95,6 +96,7 @@ struct NewFault {
     method: Option<String>,
     path_contains: Option<String>,
     address: Option<String>,
+    scenario: Option<String>,
     times: Option<u32>,
 }
 
@@ -158,6 +160,7 @@ impl NewFault {
             method,
             path_contains: self.path_contains,
             address: self.address,
+            scenario: self.scenario,
             kind,
             times: self.times,
         })

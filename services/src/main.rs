@@ -20,6 +20,12 @@ use minibank::service::{self, ServiceName, SettingsFrom};
 use minibank::telemetry::{self, Telemetry, TelemetrySettings};
 use minibank::webhooks::{destination, sealed_secret};
 
+/// mimalloc instead of glibc's malloc: a payment makes thousands of small allocations across
+/// tokio's workers and sqlx's SQLite threads, and glibc's malloc and free were a quarter of the
+/// instructions per payment (BENCHMARKS.md, issue 16).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "minibank",

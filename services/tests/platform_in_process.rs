@@ -5,12 +5,11 @@ mod foundation_support;
 
 use std::time::Duration;
 
-use foundation_support::http;
+use foundation_support::{accepting_provider, http};
 use harness::sink::{SinkConfig, TraceSink};
 use minibank::platform::{self, PlatformConfig, RunningPlatform, ServiceName};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
 async fn start(
     provider: &MockServer,
@@ -60,12 +59,7 @@ async fn every_service_starts_and_answers_live_and_ready() {
 
 #[tokio::test]
 async fn a_payment_through_edge_settles_and_its_spans_reach_the_trace_sink_under_each_service() {
-    let provider = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/transfers"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"status": "accepted"})))
-        .mount(&provider)
-        .await;
+    let provider = accepting_provider().await;
     let sink = TraceSink::start(SinkConfig::ephemeral()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let running = start(&provider, &dir, Some(sink.otlp_traces_url())).await;
@@ -175,12 +169,7 @@ async fn a_restarted_service_listens_on_the_same_address_with_its_data() {
 
 #[tokio::test]
 async fn after_every_service_is_restarted_in_turn_a_payment_still_settles() {
-    let provider = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/transfers"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"status": "accepted"})))
-        .mount(&provider)
-        .await;
+    let provider = accepting_provider().await;
     let dir = tempfile::tempdir().unwrap();
     let running = start(&provider, &dir, None).await;
     let edge = running.edge_url();
@@ -235,12 +224,7 @@ async fn after_every_service_is_restarted_in_turn_a_payment_still_settles() {
 
 #[tokio::test]
 async fn with_the_collector_down_payments_still_settle_and_the_lost_spans_are_counted() {
-    let provider = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/transfers"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"status": "accepted"})))
-        .mount(&provider)
-        .await;
+    let provider = accepting_provider().await;
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let collector = format!("http://{}/v1/traces", closed.local_addr().unwrap());
     drop(closed);

@@ -3,6 +3,7 @@
 //! after the last try, the merchant's listing, and delivery claims that racing workers respect.
 
 mod database_support;
+mod webhooks_support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +18,6 @@ use minibank::telemetry::Telemetry;
 use minibank::webhooks::delivery::DeliveryWorker;
 use minibank::webhooks::destination::DestinationPolicy;
 use minibank::webhooks::model::{EventType, WebhookUrl};
-use minibank::webhooks::schedule::RetrySchedule;
 use minibank::webhooks::store;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -55,15 +55,8 @@ async fn spawn_webhooks_on(
     database_url: String,
     adjust: impl FnOnce(&mut minibank::webhooks::Settings),
 ) -> Webhooks {
-    let mut settings = minibank::webhooks::Settings::new(database_url.clone());
-    settings.retry_schedule = RetrySchedule::new(vec![
-        Duration::from_millis(20),
-        Duration::from_millis(40),
-        Duration::from_millis(80),
-    ]);
+    let mut settings = webhooks_support::test_settings(database_url.clone());
     settings.delivery_timeout = Duration::from_millis(500);
-    // The wiremock endpoints listen on 127.0.0.1, ephemeral ports.
-    settings.destinations = DestinationPolicy::loopback_stand_ins();
     adjust(&mut settings);
     let app = minibank::webhooks::build(
         settings.clone(),
@@ -564,9 +557,8 @@ impl CompetingWorkers {
         for _ in 0..count {
             let pool = minibank::db::connect(&webhooks.database_url).await.unwrap();
             let wake = Arc::new(Notify::new());
+            // Millisecond retries and a 500 ms attempt, as the service under test.
             let mut settings = webhooks.settings.clone();
-            settings.delivery_timeout = Duration::from_millis(500);
-            settings.retry_schedule = test_schedule();
             settings.sweep = Duration::from_millis(1);
             let worker = Arc::new(DeliveryWorker::new(
                 pool,
@@ -593,14 +585,6 @@ impl CompetingWorkers {
             task.await.unwrap();
         }
     }
-}
-
-fn test_schedule() -> RetrySchedule {
-    RetrySchedule::new(vec![
-        Duration::from_millis(20),
-        Duration::from_millis(40),
-        Duration::from_millis(80),
-    ])
 }
 
 /// Waits until every delivery of `merchant` (expecting `count`) has `status`.

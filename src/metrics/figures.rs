@@ -17,6 +17,8 @@ pub const POOL_CONNECTIONS_METRIC: &str = "minibank.rpc.client.connections.opene
 
 /// The route a request is counted under when the semconv `http.route` is absent.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
+/// The label a test platform puts on request figures: the scenario the request was made for.
+pub const SCENARIO_LABEL: &str = "minibank.scenario";
 
 /// What one route of one service has served.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -52,8 +54,30 @@ pub struct ServiceFigures {
     pub collected_unix_nanos: u64,
     /// Per route, by method then route.
     pub routes: Vec<RouteFigures>,
+    /// The same, of the requests made for each scenario (by [`SCENARIO_LABEL`]; empty when
+    /// the platform does not label its figures so).
+    pub scenarios: BTreeMap<String, Vec<RouteFigures>>,
     /// Its RPC client's connection pool.
     pub pool: PoolFigures,
+}
+
+/// Route figures by method then route, while they are added up.
+type Routes = BTreeMap<(String, String), RouteFigures>;
+
+/// Adds `count` requests (`errors` of them failed, `seconds` spent) to `method` `route`.
+fn add(routes: &mut Routes, method: &str, route: &str, count: u64, errors: u64, seconds: f64) {
+    let entry = routes
+        .entry((method.to_owned(), route.to_owned()))
+        .or_insert_with(|| RouteFigures {
+            method: method.to_owned(),
+            route: route.to_owned(),
+            requests: 0,
+            errors: 0,
+            duration_seconds: 0.0,
+        });
+    entry.requests += count;
+    entry.errors += errors;
+    entry.duration_seconds += seconds;
 }
 
 impl ServiceFigures {
@@ -63,7 +87,8 @@ impl ServiceFigures {
         collected_unix_nanos: u64,
         streams: &[(StreamKey, StreamValue)],
     ) -> Self {
-        let mut routes: BTreeMap<(String, String), RouteFigures> = BTreeMap::new();
+        let mut routes = Routes::new();
+        let mut scenarios: BTreeMap<String, Routes> = BTreeMap::new();
         let mut pool = PoolFigures::default();
         for (key, value) in streams {
             match (key.metric.as_str(), value) {
@@ -75,18 +100,12 @@ impl ServiceFigures {
                         Some(status) => status.parse::<u16>().is_ok_and(|s| s >= 500),
                         None => key.attributes.contains_key("error.type"),
                     };
-                    let entry = routes
-                        .entry((method.clone(), route.clone()))
-                        .or_insert_with(|| RouteFigures {
-                            method,
-                            route,
-                            requests: 0,
-                            errors: 0,
-                            duration_seconds: 0.0,
-                        });
-                    entry.requests += count;
-                    entry.errors += if failed { *count } else { 0 };
-                    entry.duration_seconds += sum;
+                    let errors = if failed { *count } else { 0 };
+                    if let Some(scenario) = attr(SCENARIO_LABEL) {
+                        let served = scenarios.entry(scenario).or_default();
+                        add(served, &method, &route, *count, errors, *sum);
+                    }
+                    add(&mut routes, &method, &route, *count, errors, *sum);
                 }
                 (POOL_CALLS_METRIC, StreamValue::Number(n)) => pool.calls += *n as u64,
                 (POOL_CONNECTIONS_METRIC, StreamValue::Number(n)) => {
@@ -99,6 +118,10 @@ impl ServiceFigures {
             service: service.to_owned(),
             collected_unix_nanos,
             routes: routes.into_values().collect(),
+            scenarios: scenarios
+                .into_iter()
+                .map(|(scenario, routes)| (scenario, routes.into_values().collect()))
+                .collect(),
             pool,
         }
     }
@@ -108,5 +131,49 @@ impl ServiceFigures {
         self.routes
             .iter()
             .find(|r| r.method == method && r.route == route)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(status: &str, scenario: Option<&str>, count: u64) -> (StreamKey, StreamValue) {
+        let mut attributes = BTreeMap::from([
+            ("http.request.method".to_owned(), "GET".to_owned()),
+            (
+                "http.route".to_owned(),
+                "/v1/accounts/{account_id}".to_owned(),
+            ),
+            ("http.response.status_code".to_owned(), status.to_owned()),
+        ]);
+        if let Some(scenario) = scenario {
+            attributes.insert(SCENARIO_LABEL.to_owned(), scenario.to_owned());
+        }
+        let key = StreamKey {
+            service: "edge".into(),
+            instance: "1".into(),
+            metric: REQUEST_DURATION_METRIC.into(),
+            attributes,
+        };
+        (key, StreamValue::Distribution { count, sum: 0.5 })
+    }
+
+    #[test]
+    fn each_scenario_has_its_own_figures_and_the_route_adds_them_all_up() {
+        let streams = [
+            request("200", Some("s1"), 3),
+            request("503", Some("s1"), 1),
+            request("200", Some("s2"), 5),
+            request("200", None, 2),
+        ];
+        let figures = ServiceFigures::from_streams("edge", 0, &streams);
+        let route = figures.route("GET", "/v1/accounts/{account_id}").unwrap();
+        assert_eq!((route.requests, route.errors), (11, 1));
+        let s1 = &figures.scenarios["s1"][0];
+        assert_eq!((s1.requests, s1.errors), (4, 1));
+        let s2 = &figures.scenarios["s2"][0];
+        assert_eq!((s2.requests, s2.errors), (5, 0));
+        assert_eq!(figures.scenarios.len(), 2);
     }
 }

@@ -207,13 +207,14 @@ pub fn merge_cucumber_json(shards: Vec<Value>, html_report: &str) -> anyhow::Res
     Ok(Value::Array(merged))
 }
 
-/// The file name of a feature's `uri`.
-fn file_of(feature: &Value) -> String {
+/// The file name of a Cucumber JSON feature's `uri` (how reports of one run name a feature).
+pub fn file_of(feature: &Value) -> String {
     let uri = feature["uri"].as_str().unwrap_or_default();
     uri.rsplit('/').next().unwrap_or(uri).to_owned()
 }
 
-fn escape(text: &str) -> String {
+/// `text` made safe inside an XML attribute or element (the JUnit report).
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('"', "&quot;")
         .replace('<', "&lt;")

@@ -160,6 +160,29 @@ impl TreePattern {
         Ok(Self { roots })
     }
 
+    /// True when no `...` line stands anywhere in the tree: below its top lines it lists every
+    /// span, so a trace it matches holds nothing else.
+    pub fn is_closed(&self) -> bool {
+        fn closed(node: &Node) -> bool {
+            match node {
+                Node::Span { children, .. } => children.iter().all(closed),
+                Node::Any { .. } => false,
+            }
+        }
+        self.roots.iter().all(closed)
+    }
+
+    /// How many `service span name` lines the tree has.
+    pub fn span_count(&self) -> usize {
+        fn count(node: &Node) -> usize {
+            match node {
+                Node::Span { children, .. } => 1 + children.iter().map(count).sum::<usize>(),
+                Node::Any { children, .. } => children.iter().map(count).sum(),
+            }
+        }
+        self.roots.iter().map(count).sum()
+    }
+
     /// Checks the trace has this shape; the error says which line found nothing, what came
     /// closest, and shows the trace as a tree.
     pub fn check(&self, trace: &Trace) -> Result<(), String> {
@@ -507,5 +530,16 @@ harness POST /v1/payments
         assert_eq!(error.line, 2);
         assert!(TreePattern::parse("\n\n").is_err());
         assert!(TreePattern::parse("edge X\n\tledger Y").is_err());
+    }
+
+    #[test]
+    fn a_tree_without_dots_is_closed_and_counts_its_span_lines() {
+        let closed =
+            TreePattern::parse("edge A\n  payments B\n    ledger C\n    ledger D\n").unwrap();
+        assert!(closed.is_closed());
+        assert_eq!(closed.span_count(), 4);
+        let open = TreePattern::parse("edge A\n  ...\n    ledger C\n").unwrap();
+        assert!(!open.is_closed());
+        assert_eq!(open.span_count(), 2, "`...` is not a span");
     }
 }

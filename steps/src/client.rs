@@ -159,8 +159,17 @@ impl Exchange {
     }
 }
 
+/// The W3C `baggage` member naming the scenario `namespace` (`minibank.scenario=<namespace>`),
+/// which every request a scenario sends carries. Every hop passes baggage on (the saga and the
+/// outbox store it with their work), so a fault or behaviour scoped to the scenario finds its
+/// requests anywhere behind edge, and only them.
+pub fn scenario_baggage(namespace: &str) -> String {
+    format!("{}={namespace}", drivers::SCENARIO_BAGGAGE_KEY)
+}
+
 /// Sends `request` to `base_url` (edge), traced from the harness; exports the root span to
-/// `otlp_url` when given. `namespace` tags the root span with the scenario.
+/// `otlp_url` when given. `namespace` names the scenario: on the root span, and in the
+/// request's W3C baggage (`minibank.scenario`), which scoped faults match.
 ///
 /// # Errors
 /// Only when no HTTP answer came at all (connection refused, timeout).
@@ -175,6 +184,10 @@ pub async fn send(
     let mut builder = http().request(request.method.clone(), &url);
     for (name, value) in &request.headers {
         builder = builder.header(name.as_str(), value.as_str());
+    }
+    if !namespace.is_empty() {
+        // A scenario's own `baggage` header stays: W3C Baggage allows several, joined.
+        builder = builder.header("baggage", scenario_baggage(namespace));
     }
     builder = match &request.body {
         Body::None => builder,

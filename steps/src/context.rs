@@ -16,6 +16,7 @@ static SEED: OnceLock<u64> = OnceLock::new();
 static RUN_ID: OnceLock<String> = OnceLock::new();
 static HTTP_CALLS: AtomicU64 = AtomicU64::new(0);
 static TRACES_CHECKED: AtomicU64 = AtomicU64::new(0);
+static TRACES_COMPLETE_BY_STRUCTURE: AtomicU64 = AtomicU64::new(0);
 
 /// Installs the driver every scenario of this run talks to. Call once, before running.
 ///
@@ -68,6 +69,8 @@ pub struct Stats {
     pub http_calls: u64,
     /// Traces the steps waited for and checked.
     pub traces_checked: u64,
+    /// Of those, the waits a check's structure ended, without a quiet period.
+    pub traces_complete_by_structure: u64,
 }
 
 /// The counters so far.
@@ -75,6 +78,7 @@ pub fn stats() -> Stats {
     Stats {
         http_calls: HTTP_CALLS.load(Ordering::Relaxed),
         traces_checked: TRACES_CHECKED.load(Ordering::Relaxed),
+        traces_complete_by_structure: TRACES_COMPLETE_BY_STRUCTURE.load(Ordering::Relaxed),
     }
 }
 
@@ -82,6 +86,9 @@ pub(crate) fn count_http_call() {
     HTTP_CALLS.fetch_add(1, Ordering::Relaxed);
 }
 
-pub(crate) fn count_trace_checked() {
+pub(crate) fn count_trace_checked(by_structure: bool) {
     TRACES_CHECKED.fetch_add(1, Ordering::Relaxed);
+    if by_structure {
+        TRACES_COMPLETE_BY_STRUCTURE.fetch_add(1, Ordering::Relaxed);
+    }
 }

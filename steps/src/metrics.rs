@@ -1,8 +1,11 @@
 //! Metrics and connection pooling, read through the driver: each service's request count,
 //! errors and time per route, and the calls and connections between services, as the services
 //! exported them over OTLP to the harness's sink. A scenario notes the figures, acts, and checks
-//! the difference; the figures are shared by every scenario, so the scenarios using these run
-//! `@serial`.
+//! the difference. Request figures are its own: the platform labels them with the scenario
+//! each request was made for (the `minibank.scenario` baggage member every request of a
+//! scenario carries), so scenarios running beside it do not move them. Connections are shared
+//! by every scenario (a pooled connection serves whoever calls next), so the pool's counters
+//! are the platform's, and the scenarios reading them run `@serial`.
 //!
 //! Every driver read waits for a collection made after it started; the checks also wait (up to
 //! [`FIGURES_DEADLINE`], one fresh read after another, never a sleep) for the counter to reach
@@ -32,20 +35,24 @@ impl MinibankWorld {
     }
 }
 
-/// Notes edge's request metrics and the connection pool's counters, to compare later.
+/// Notes edge's request metrics for this scenario's requests, and the connection pool's
+/// counters, to compare later.
 /// Needs: metrics
 /// Example: Given the bank's figures are noted
 #[given(expr = "the bank's figures are noted")]
 async fn note(world: &mut MinibankWorld) -> anyhow::Result<()> {
     let driver = world.require(Capability::Metrics)?;
-    let metrics = crate::offers::metrics(&*driver)?.route_metrics("edge").await?;
+    let metrics = crate::offers::metrics(&*driver)?
+        .route_metrics("edge", Some(world.ns.tag()))
+        .await?;
     let pool = crate::offers::metrics(&*driver)?.pool_use().await?;
     world.noted = Some((metrics, pool));
     Ok(())
 }
 
-/// Since the figures were noted, edge counted exactly this many requests and 5xx errors on the
-/// route, and time spent on them.
+/// Since the figures were noted, edge counted exactly this many of this scenario's requests
+/// and 5xx errors on the route, and time spent on them (other scenarios' requests are not
+/// counted here).
 /// Needs: metrics
 /// Example: Then edge counted 4 more requests to GET "/v1/accounts/{account_id}", 1 of them failed
 #[then(expr = "edge counted {int} more requests to {method} {string}, {int} of them failed")]
@@ -66,7 +73,9 @@ async fn counted(
     // Wait on the condition: the route's counter reaching the expected value (or the deadline).
     let started = Instant::now();
     let after = loop {
-        let after = crate::offers::metrics(&*driver)?.route_metrics("edge").await?;
+        let after = crate::offers::metrics(&*driver)?
+            .route_metrics("edge", Some(world.ns.tag()))
+            .await?;
         let reached =
             route(&after, &method, &path).is_some_and(|m| m.requests - old_requests >= requests);
         if reached || started.elapsed() > FIGURES_DEADLINE {
@@ -75,7 +84,8 @@ async fn counted(
     };
     let now = route(&after, &method, &path).ok_or_else(|| {
         anyhow::anyhow!(
-            "within {FIGURES_DEADLINE:?} edge reported no metrics for {method} {path}; it has {after:?}"
+            "within {FIGURES_DEADLINE:?} edge reported no metrics for this scenario's {method} {path} \
+             (a platform labels its figures by scenario with MINIBANK_METRICS_BY_SCENARIO=true); it has {after:?}"
         )
     })?;
     anyhow::ensure!(

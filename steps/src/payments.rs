@@ -412,12 +412,14 @@ async fn pays_and_gives_up(
     let traceparent = format!("00-{trace_id}-{:016x}-01", rand::random::<u64>() | 1);
     let body = world.payment_body(&payee.0, &money)?;
     // Sent on the raw client, not through `MinibankWorld::call`: the step must close the
-    // connection itself, which the World's one door to edge never does.
+    // connection itself, which the World's one door to edge never does. Like every request
+    // of the scenario, it names the scenario in its baggage (scoped faults find it so).
     let sent = client::http()
         .post(format!("{}/v1/payments", driver.edge_url()))
         .bearer_auth(token)
         .header("idempotency-key", &key)
         .header("traceparent", traceparent)
+        .header("baggage", client::scenario_baggage(world.ns.tag()))
         .json(&body)
         .timeout(Duration::from_millis(millis))
         .send()

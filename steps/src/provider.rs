@@ -126,9 +126,9 @@ async fn transfers_received(
     Ok(())
 }
 
-/// payments' next transfer request to the provider is delayed by `seconds`.
+/// payments' next transfer request to the provider made for this scenario is delayed by
+/// `seconds` (other scenarios' transfers are not).
 /// Needs: faults
-/// Scope: platform: every payment's next transfer, whoever makes it
 /// Example: Given the bank provider takes 2 seconds to answer the next transfer
 #[given(expr = "the bank provider takes {int} seconds to answer the next transfer")]
 async fn provider_slow(world: &mut MinibankWorld, seconds: u64) -> anyhow::Result<()> {
@@ -139,6 +139,7 @@ async fn provider_slow(world: &mut MinibankWorld, seconds: u64) -> anyhow::Resul
             method: Some("POST".into()),
             path_contains: Some("/transfers".into()),
             replica: None,
+            scenario: Some(world.ns.tag().to_owned()),
             kind: CallFaultKind::Latency(Duration::from_secs(seconds)),
             times: Some(1),
         })

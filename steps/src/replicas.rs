@@ -85,6 +85,7 @@ async fn second_replica_fails(world: &mut MinibankWorld) -> anyhow::Result<()> {
             method: None,
             path_contains: None,
             replica: Some(2),
+            scenario: None,
             kind: CallFaultKind::Error(503),
             times: None,
         })
@@ -132,6 +133,7 @@ async fn health_fails(world: &mut MinibankWorld) -> anyhow::Result<()> {
             method: Some("GET".into()),
             path_contains: Some("/health/ready".into()),
             replica: Some(2),
+            scenario: None,
             kind: CallFaultKind::Error(503),
             times: None,
         })

@@ -37,7 +37,7 @@ impl MinibankWorld {
             .ok_or_else(|| anyhow::anyhow!("this scenario injected no fault yet"))
     }
 
-    /// Edge's calls to the ledger about `alias`'s account (scoped by the account id).
+    /// Edge's calls to the ledger about `alias`'s account, made for this scenario.
     fn ledger_fault(
         &self,
         alias: &str,
@@ -53,6 +53,7 @@ impl MinibankWorld {
             method: Some(method.into()),
             path_contains: Some(format!("{account_id}{path_suffix}")),
             replica: None,
+            scenario: Some(self.ns.tag().to_owned()),
             kind,
             times,
         })

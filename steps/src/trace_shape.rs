@@ -5,8 +5,11 @@
 //! matching '<selector>' <assertion>`, whose selector language is documented in
 //! `features/README.md`. Each check waits only until what it needs is in the trace (the spans
 //! its rows, tree lines or selector name; the webhook's delivery span for the webhook's
-//! timing) and the trace is connected and quiet, so a trace still arriving is never passed
-//! early; past the deadline it names the deadline and what was missing. Failures name the rows
+//! timing) and the trace is connected, then until it is complete: at once when the check's
+//! structure says so (a closed tree, an exact count, or a check that only asks for spans to
+//! be there and passes: `harness::settle::Completeness`), else after a quiet period. A trace
+//! still arriving is never passed early; past the deadline a check names the deadline and
+//! what was missing. Failures name the rows
 //! or selectors that matched nothing, the spans that came closest, and print the tree.
 
 use anyhow::Context as _;
@@ -21,7 +24,9 @@ use harness::{
     },
 };
 
-use crate::{MinibankWorld, params::ActorName, traces::settle_connected_needing};
+use harness::settle::{Completeness, Expectation};
+
+use crate::{MinibankWorld, params::ActorName};
 
 /// A check's failure followed by the trace it looked at.
 fn with_tree(message: impl std::fmt::Display, trace: &Trace) -> anyhow::Error {
@@ -56,6 +61,30 @@ fn read_selector_sentence(
     let assertions = selector::parse_assertions(assertions_text)
         .map_err(|e| format!("the assertion `{assertions_text}` is not valid: {e}"))?;
     Ok((selector, assertions))
+}
+
+/// When the check may end the wait without a quiet period: an exact count of at least one
+/// states how many spans there are (more would contradict it); counts of "at least" alone only
+/// ask for spans to be there, so a pass is final. Anything else (`count = 0`, `count <= n`,
+/// every span's `duration`, an absent event) can be broken by a span still to come: quiet.
+fn completeness(selector: &Selector, assertions: &[Assertion]) -> Option<Completeness> {
+    let exact = assertions.iter().find_map(|a| match a {
+        Assertion::Count(Op::Eq, n) if *n > 0 => Some(*n),
+        _ => None,
+    });
+    if let Some(n) = exact {
+        return Completeness::exactly(selector.clone(), usize::try_from(n).ok()?);
+    }
+    let only_at_least = assertions
+        .iter()
+        .all(|a| matches!(a, Assertion::Count(Op::Ge | Op::Gt, _)));
+    only_at_least.then(|| {
+        let (selector, assertions) = (selector.clone(), assertions.to_vec());
+        Completeness::when(format!("`{selector}` holds enough spans"), move |trace| {
+            let selection = selector.run(trace);
+            assertions.iter().all(|a| a.check(&selector, &selection).is_ok())
+        })
+    })
 }
 
 /// True when the assertions can only hold if the selector selects something: then the check
@@ -159,14 +188,19 @@ impl MinibankWorld {
     }
 
     /// The trace `trace_id`, once the harness's root span and every `needs` selector are in it,
-    /// it is connected and quiet.
+    /// it is connected, and either `complete` holds (the check's structure says the trace is
+    /// complete) or it went quiet.
     async fn trace_needing(
         &self,
         trace_id: &TraceId,
         needs: Vec<Selector>,
+        complete: Option<Completeness>,
     ) -> anyhow::Result<Trace> {
-        let driver = self.driver()?;
-        settle_connected_needing(driver.as_ref(), trace_id, &["harness"], needs).await
+        let expectation = needs
+            .into_iter()
+            .fold(Expectation::services(["harness"]), Expectation::needing)
+            .complete_when(complete);
+        self.settled_for_check(trace_id, expectation).await
     }
 }
 
@@ -188,7 +222,8 @@ async fn spans_matching(
     } else {
         Vec::new()
     };
-    let trace = world.trace_needing(&trace_id, needs).await?;
+    let complete = completeness(&selector, &assertions);
+    let trace = world.trace_needing(&trace_id, needs, complete).await?;
     let selection = selector.run(&trace);
     for assertion in &assertions {
         assertion
@@ -223,7 +258,15 @@ async fn has_these_spans(world: &mut MinibankWorld, step: &GherkinStep) -> anyho
         })
         .collect();
     let trace_id = world.payment_trace_id()?;
-    let trace = world.trace_needing(&trace_id, needs).await?;
+    // Complete once passing: each row only asks for a span to be there.
+    let complete = {
+        let rows = rows.clone();
+        Completeness::when(
+            format!("every row of the table ({}) matches a span", rows.len()),
+            move |trace| expect_spans(trace, &rows).is_ok(),
+        )
+    };
+    let trace = world.trace_needing(&trace_id, needs, Some(complete)).await?;
     expect_spans(&trace, &rows).map_err(|e| with_tree(e, &trace))
 }
 
@@ -261,7 +304,16 @@ async fn check_calls(world: &MinibankWorld, node: &str, op: Op, wanted: u64) -> 
     } else {
         Vec::new()
     };
-    let trace = world.trace_needing(&trace_id, needs).await?;
+    // "Exactly N" (N at least 1) states how many calls there are: complete once there are N.
+    // "At most N" cannot say when the calls are all in: quiet.
+    let complete = (op == Op::Eq && wanted > 0).then(|| {
+        let (merchants, node) = (world.merchant_urls(), node.clone());
+        Completeness::when(format!("{node} is called exactly {wanted} time(s)"), move |trace| {
+            let peers = crate::traces::peers_of(&merchants, trace);
+            calls_to(trace, &peers, &node).iter().map(|(_, n)| n).sum::<u64>() == wanted
+        })
+    });
+    let trace = world.trace_needing(&trace_id, needs, complete).await?;
     let peers = world.peers(&trace);
     let calls = calls_to(&trace, &peers, &node);
     let count: u64 = calls.iter().map(|(_, n)| n).sum();
@@ -306,7 +358,8 @@ async fn called_at_most(world: &mut MinibankWorld, node: String, most: u64) -> a
 #[then(expr = "no span in the trace has an error")]
 async fn no_error_spans(world: &mut MinibankWorld) -> anyhow::Result<()> {
     let trace_id = world.current_trace_id()?;
-    let trace = world.trace_needing(&trace_id, Vec::new()).await?;
+    // No completeness rule: an error span may still be on its way, only quiet can tell.
+    let trace = world.trace_needing(&trace_id, Vec::new(), None).await?;
     harness::checks::no_errors(&trace)?;
     Ok(())
 }
@@ -323,12 +376,25 @@ async fn span_has_error(
 ) -> anyhow::Result<()> {
     let selector = named(&service, &name);
     let trace_id = world.current_trace_id()?;
-    let trace = world.trace_needing(&trace_id, vec![selector.clone()]).await?;
+    let has_error = {
+        let (selector, message) = (selector.clone(), message.clone());
+        move |trace: &Trace| {
+            selector
+                .select(trace)
+                .iter()
+                .any(|s| s.is_error() && s.status.message.contains(&message))
+        }
+    };
+    // Complete once passing: the sentence only asks for one such span to be there.
+    let complete = Completeness::when(
+        format!("a `{selector}` span has an error mentioning {message:?}"),
+        has_error.clone(),
+    );
+    let trace = world
+        .trace_needing(&trace_id, vec![selector.clone()], Some(complete))
+        .await?;
     let selection = selector.run(&trace);
-    let hit = selection
-        .spans
-        .iter()
-        .any(|s| s.is_error() && s.status.message.contains(&message));
+    let hit = has_error(&trace);
     if hit {
         return Ok(());
     }
@@ -358,7 +424,10 @@ async fn span_takes_less_than(
 ) -> anyhow::Result<()> {
     let selector = named(&service, &name);
     let trace_id = world.payment_trace_id()?;
-    let trace = world.trace_needing(&trace_id, vec![selector.clone()]).await?;
+    // No completeness rule: it is about every such span, and another may still come.
+    let trace = world
+        .trace_needing(&trace_id, vec![selector.clone()], None)
+        .await?;
     let assertion = Assertion::Each(Predicate {
         key: Key::Duration,
         op: Op::Lt,
@@ -399,8 +468,17 @@ async fn webhook_delivery(world: &MinibankWorld) -> anyhow::Result<Delivery> {
     let delivery_span = harness::model::SpanId::parse(span).map_err(|e| anyhow::anyhow!("{e}"))?;
     let payment_trace = world.payment_trace_id()?;
     let delivery_need = Selector::parse(r#"span[service="webhooks" kind=client]"#)?;
+    // Complete once the delivery span the merchant named is in: its timing and its relation
+    // to the payment (on a connected trace) are then fixed.
+    let delivered = {
+        let delivery_span = delivery_span.clone();
+        Completeness::when(
+            format!("the delivery span {delivery_span} is in the trace"),
+            move |trace| trace.span(&delivery_span).is_some(),
+        )
+    };
     let trace = world
-        .trace_needing(&delivery_trace, vec![delivery_need])
+        .trace_needing(&delivery_trace, vec![delivery_need], Some(delivered))
         .await?;
     let span = trace.span(&delivery_span).cloned().ok_or_else(|| {
         with_tree(
@@ -411,7 +489,11 @@ async fn webhook_delivery(world: &MinibankWorld) -> anyhow::Result<Delivery> {
     let payment = if delivery_trace == payment_trace {
         trace.clone()
     } else {
-        world.trace_needing(&payment_trace, Vec::new()).await?
+        // Only its root is read, which a connected trace has: complete once connected.
+        let rooted = Completeness::when("the trace has its root", |_| true);
+        world
+            .trace_needing(&payment_trace, Vec::new(), Some(rooted))
+            .await?
     };
     let payment_root = payment
         .roots()
@@ -530,7 +612,10 @@ async fn trace_looks_like(world: &mut MinibankWorld, step: &GherkinStep) -> anyh
         }
     }
     let trace_id = world.current_trace_id()?;
-    let trace = world.trace_needing(&trace_id, needs).await?;
+    // A closed tree (no `...`) lists every span: complete once it matches the whole trace. A
+    // tree with `...` says only part of it: quiet.
+    let complete = Completeness::tree(&pattern);
+    let trace = world.trace_needing(&trace_id, needs, complete).await?;
     pattern.check(&trace).map_err(|e| with_tree(e, &trace))
 }
 
@@ -553,6 +638,22 @@ mod tests {
         assert!(e.starts_with("the selector 'span[service=]' is not valid: column 14"), "{e}");
         let e = read_selector_sentence("span", "count == 1").unwrap_err();
         assert!(e.contains("assertion `count == 1` is not valid: column 8"), "{e}");
+    }
+
+    #[test]
+    fn only_exact_and_at_least_counts_can_end_the_wait_without_a_quiet_period() {
+        let ledger = Selector::parse(r#"span[service="ledger"]"#).unwrap();
+        let rule = |t: &str| {
+            completeness(&ledger, &selector::parse_assertions(t).unwrap()).map(|c| c.to_string())
+        };
+        assert_eq!(
+            rule("count = 2 and status != error").as_deref(),
+            Some(r#"`span[service="ledger"]` selects exactly 2 span(s)"#)
+        );
+        assert!(rule("count >= 1").is_some());
+        for quiet in ["count = 0", "count <= 2", "duration < 5ms", "count >= 1 and status != error"] {
+            assert!(rule(quiet).is_none(), "{quiet}");
+        }
     }
 
     #[test]

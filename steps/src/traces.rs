@@ -2,8 +2,9 @@
 //!
 //! "The trace" is the trace of the last request the scenario kept as its answer (the payment,
 //! the sign-in, ...). Every check first waits for the trace to settle (the services the
-//! sentence names have reported, then a quiet period), then runs `harness::checks`; a failure
-//! shows the whole trace as a tree.
+//! sentence names have reported, then complete: by the check's own structure where it can say
+//! so, else a quiet period), then runs `harness::checks`; a failure shows the whole trace as a
+//! tree.
 
 use anyhow::Context as _;
 use cucumber::{then, when};
@@ -11,8 +12,7 @@ use drivers::Capability;
 use harness::{
     checks::{self, Peers, SpanSelector},
     model::{SpanKind, Trace, TraceId},
-    selector::Selector,
-    settle::{Expectation, settle},
+    settle::{Completeness, Expectation, Settled, SettledBy, is_connected, settle_outcome},
 };
 
 use crate::{
@@ -52,41 +52,71 @@ pub(crate) async fn settle_connected(
     trace_id: &TraceId,
     services: &[&str],
 ) -> anyhow::Result<Trace> {
-    settle_connected_needing(driver, trace_id, services, Vec::new()).await
+    let expectation = Expectation::services(services.iter().copied());
+    Ok(settle_expecting(driver, trace_id, expectation).await?.trace)
 }
 
-/// Like [`settle_connected`], also waiting until each of `needs` selects at least one span
-/// (what a check needs present, such as the webhook's delivery span).
-pub(crate) async fn settle_connected_needing(
+/// Like [`settle_connected`] for any `expectation` (its services, needed selectors and
+/// completeness rule; the driver's deadline and quiet period replace its own), saying what
+/// ended the wait.
+pub(crate) async fn settle_expecting(
     driver: &dyn drivers::Driver,
     trace_id: &TraceId,
-    services: &[&str],
-    needs: Vec<Selector>,
-) -> anyhow::Result<Trace> {
+    expectation: Expectation,
+) -> anyhow::Result<Settled> {
     let (timeout, quiet) = driver.settle_timing();
     let deadline = tokio::time::Instant::now() + timeout;
-    let expectation = needs.into_iter().fold(
-        Expectation::services(services.iter().copied())
-            .within(timeout)
-            .quiet_for(quiet),
-        Expectation::needing,
-    );
+    let expectation = expectation.within(timeout).quiet_for(quiet);
     let fetcher = driver.traces();
-    let mut trace = settle(fetcher.as_ref(), trace_id, &expectation).await?;
-    while (trace.roots().is_empty() || !trace.orphans().is_empty())
-        && tokio::time::Instant::now() < deadline
-    {
-        fetcher.wait_for_more(trace_id, trace.len(), deadline).await;
+    let mut settled = settle_outcome(fetcher.as_ref(), trace_id, &expectation).await?;
+    while !is_connected(&settled.trace) && tokio::time::Instant::now() < deadline {
+        fetcher
+            .wait_for_more(trace_id, settled.trace.len(), deadline)
+            .await;
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        trace = settle(
+        settled = settle_outcome(
             fetcher.as_ref(),
             trace_id,
             &expectation.clone().within(left.max(quiet * 2)),
         )
         .await?;
     }
-    context::count_trace_checked();
-    Ok(trace)
+    context::count_trace_checked(matches!(settled.by, SettledBy::Structure(_)));
+    Ok(settled)
+}
+
+/// Names for the outside systems a scenario talks to: its merchants' endpoints
+/// (`merchant_urls`), and the provider as whatever payments called on `/transfers` in `trace`.
+pub(crate) fn peers_of(merchant_urls: &[String], trace: &Trace) -> Peers {
+    let mut peers = Peers::new();
+    for url in merchant_urls {
+        peers.add("merchant", url);
+    }
+    for span in &trace.spans {
+        if !matches!(span.kind, SpanKind::Client) || span.service() != "payments" {
+            continue;
+        }
+        let url = span
+            .attr("url.full")
+            .or_else(|| span.attr("http.url"))
+            .map(|v| v.to_string());
+        let path = span
+            .attr("url.path")
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        if let Some(url) = url.filter(|u| u.contains("/transfers")) {
+            peers.add("provider", &url);
+        } else if path.contains("/transfers") || span.name.contains("/transfers") {
+            if let Some(host) = span.attr("server.address") {
+                let port = span
+                    .attr("server.port")
+                    .map(|p| format!(":{p}"))
+                    .unwrap_or_default();
+                peers.add("provider", &format!("{host}{port}"));
+            }
+        }
+    }
+    peers
 }
 
 impl MinibankWorld {
@@ -105,49 +135,49 @@ impl MinibankWorld {
         trace_id: &TraceId,
         services: &[&str],
     ) -> anyhow::Result<Trace> {
+        self.settled_for_check(trace_id, Expectation::services(services.iter().copied()))
+            .await
+    }
+
+    /// Waits for `trace_id` to meet `expectation` for a check (see [`settle_expecting`]). The
+    /// quiet period counts from the last change any earlier check of this scenario saw in the
+    /// trace: a second check of a trace that stayed quiet waits no second quiet period.
+    pub(crate) async fn settled_for_check(
+        &self,
+        trace_id: &TraceId,
+        expectation: Expectation,
+    ) -> anyhow::Result<Trace> {
         let driver = self.driver()?;
-        if let Some(error) = &self.last()?.export_error {
+        if let Some(error) = self.last.as_ref().and_then(|l| l.export_error.as_ref()) {
             anyhow::bail!(
                 "the harness could not export the trace's root span, so the trace has no root: {error}"
             );
         }
-        settle_connected(driver.as_ref(), trace_id, services).await
+        let key = trace_id.to_string();
+        let seen = self.traces_seen.lock().expect("not poisoned").get(&key).copied();
+        let expectation = match seen {
+            Some((count, since)) => expectation.seen(count, since),
+            None => expectation,
+        };
+        let settled = settle_expecting(driver.as_ref(), trace_id, expectation).await?;
+        self.traces_seen
+            .lock()
+            .expect("not poisoned")
+            .insert(key, settled.unchanged_since);
+        Ok(settled.trace)
     }
 
-    /// Names for the outside systems this scenario talks to: the merchants' endpoints, and the
-    /// provider as whatever payments called on `/transfers`.
+    /// The URLs of this scenario's merchants' endpoints.
+    pub(crate) fn merchant_urls(&self) -> Vec<String> {
+        self.actors
+            .values()
+            .filter_map(|actor| actor.endpoint.as_ref().map(|e| e.url()))
+            .collect()
+    }
+
+    /// Names for the outside systems this scenario talks to (see [`peers_of`]).
     pub(crate) fn peers(&self, trace: &Trace) -> Peers {
-        let mut peers = Peers::new();
-        for actor in self.actors.values() {
-            if let Some(endpoint) = &actor.endpoint {
-                peers.add("merchant", &endpoint.url());
-            }
-        }
-        for span in &trace.spans {
-            if !matches!(span.kind, SpanKind::Client) || span.service() != "payments" {
-                continue;
-            }
-            let url = span
-                .attr("url.full")
-                .or_else(|| span.attr("http.url"))
-                .map(|v| v.to_string());
-            let path = span
-                .attr("url.path")
-                .map(|v| v.to_string())
-                .unwrap_or_default();
-            if let Some(url) = url.filter(|u| u.contains("/transfers")) {
-                peers.add("provider", &url);
-            } else if path.contains("/transfers") || span.name.contains("/transfers") {
-                if let Some(host) = span.attr("server.address") {
-                    let port = span
-                        .attr("server.port")
-                        .map(|p| format!(":{p}"))
-                        .unwrap_or_default();
-                    peers.add("provider", &format!("{host}{port}"));
-                }
-            }
-        }
-        peers
+        peers_of(&self.merchant_urls(), trace)
     }
 }
 
@@ -157,7 +187,7 @@ impl MinibankWorld {
 /// Example: Then the trace passes through edge, auth, payments, ledger, the provider and webhooks
 #[then(regex = r"^the trace passes through (.+)$")]
 async fn passes_through(world: &mut MinibankWorld, nodes: String) -> anyhow::Result<()> {
-    let (trace, peers, nodes) = settled_with_nodes(world, &nodes).await?;
+    let (trace, peers, nodes) = settled_with_nodes(world, &nodes, checks::visits_all).await?;
     let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
     checks::visits_all(&trace, &peers, &nodes)?;
     Ok(())
@@ -168,17 +198,22 @@ async fn passes_through(world: &mut MinibankWorld, nodes: String) -> anyhow::Res
 /// Example: Then the trace visits edge, payments, ledger and the provider in that order
 #[then(regex = r"^the trace visits (.+) in that order$")]
 async fn visits_in_order(world: &mut MinibankWorld, nodes: String) -> anyhow::Result<()> {
-    let (trace, peers, nodes) = settled_with_nodes(world, &nodes).await?;
+    let (trace, peers, nodes) = settled_with_nodes(world, &nodes, checks::visits_in_order).await?;
     let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
     checks::visits_in_order(&trace, &peers, &nodes)?;
     Ok(())
 }
 
+/// A check of the nodes a trace visited.
+type VisitCheck = fn(&Trace, &Peers, &[&str]) -> Result<(), checks::CheckFailure>;
+
 /// The last request's trace, settled once the harness and every service among `nodes` (a
-/// sentence's list) reported; with the peers its client spans name and the parsed node list.
+/// sentence's list) reported and `check` passes on it (or it went quiet); with the peers its
+/// client spans name and the parsed node list.
 async fn settled_with_nodes(
     world: &mut MinibankWorld,
     nodes: &str,
+    check: VisitCheck,
 ) -> anyhow::Result<(Trace, Peers, Vec<String>)> {
     let nodes = node_list(nodes);
     let trace_id = world.current_trace_id()?;
@@ -189,7 +224,19 @@ async fn settled_with_nodes(
             .map(String::as_str)
             .filter(|n| drivers::SERVICES.contains(n)),
     );
-    let trace = world.settled(&trace_id, &services).await?;
+    // Complete once passing: both sentences only ask for visits (in an order), which more
+    // spans cannot undo, so a pass on a connected trace is final.
+    let merchants = world.merchant_urls();
+    let wanted = nodes.clone();
+    let rule = Completeness::when(
+        format!("the trace visits {}", nodes.join(", ")),
+        move |trace| {
+            let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+            check(trace, &peers_of(&merchants, trace), &wanted).is_ok()
+        },
+    );
+    let expectation = Expectation::services(services).complete_when(Some(rule));
+    let trace = world.settled_for_check(&trace_id, expectation).await?;
     let peers = world.peers(&trace);
     Ok((trace, peers, nodes))
 }
@@ -200,6 +247,8 @@ async fn settled_with_nodes(
 #[then(expr = "the trace has one root and no orphan spans")]
 async fn well_formed(world: &mut MinibankWorld) -> anyhow::Result<()> {
     let trace_id = world.current_trace_id()?;
+    // No completeness rule: a span still to come may be a second root or an orphan, which
+    // only a quiet period gives the chance to arrive.
     let trace = world.settled(&trace_id, &["harness", "edge"]).await?;
     let root = checks::single_root(&trace)?;
     anyhow::ensure!(
@@ -229,13 +278,22 @@ async fn span_attribute(
     value: String,
 ) -> anyhow::Result<()> {
     let trace_id = world.current_trace_id()?;
-    let trace = world.settled(&trace_id, &["harness", &service]).await?;
     let mut selector = SpanSelector::service(&service).named(&name);
     match kind.trim() {
         "server" => selector = selector.kind(SpanKind::Server),
         "client" => selector = selector.kind(SpanKind::Client),
         _ => {}
     }
+    // Complete once passing: "a span has this attribute" only asks for a span to be there.
+    let rule = {
+        let (selector, key, value) = (selector.clone(), key.clone(), value.clone());
+        Completeness::when(
+            format!("a {selector} has {key}={value}"),
+            move |trace| checks::span_attribute(trace, &selector, &key, &value).is_ok(),
+        )
+    };
+    let expectation = Expectation::services(["harness", service.as_str()]).complete_when(Some(rule));
+    let trace = world.settled_for_check(&trace_id, expectation).await?;
     checks::span_attribute(&trace, &selector, &key, &value)?;
     Ok(())
 }
@@ -294,6 +352,7 @@ async fn started_new_trace(world: &mut MinibankWorld) -> anyhow::Result<()> {
         "edge kept the trace id of the invalid traceparent {sent:?}"
     );
     let driver = world.driver()?;
+    // No completeness rule, as for "one root and no orphan spans".
     let trace = settle_connected(driver.as_ref(), &trace_id, &["edge"]).await?;
     let root = checks::single_root(&trace)?;
     anyhow::ensure!(

@@ -151,6 +151,10 @@ pub struct MinibankWorld {
     pub(crate) delivery: Option<Value>,
     /// The trace id of every request the scenario sent, in order (for the replay report).
     pub(crate) trace_ids: std::sync::Mutex<Vec<String>>,
+    /// For each trace a check settled: its span count and the instant since which it had not
+    /// changed (a later check's quiet period counts from there).
+    pub(crate) traces_seen:
+        std::sync::Mutex<std::collections::HashMap<String, (usize, tokio::time::Instant)>>,
     /// Every request the scenario sent and its answer, masked (for the HTML report).
     pub(crate) exchanges: crate::exchange_log::ExchangeLog,
     /// The payment the customer gave up on, if any.
@@ -209,6 +213,7 @@ impl MinibankWorld {
             webhook: None,
             delivery: None,
             trace_ids: Default::default(),
+            traces_seen: Default::default(),
             exchanges: Default::default(),
             abandoned: None,
             faults: Vec::new(),

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+use harness::report::merge::{escape, file_of};
 use regex::{Captures, Regex};
 use serde_json::{Value, json};
 
@@ -175,20 +176,6 @@ pub fn cucumber_json(
         }
     }
     features
-}
-
-/// The file name of a feature's `uri`.
-fn file_of(feature: &Value) -> String {
-    let uri = feature["uri"].as_str().unwrap_or_default();
-    uri.rsplit('/').next().unwrap_or(uri).to_owned()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('\'', "&apos;")
 }
 
 /// Rewrites both report files in place.

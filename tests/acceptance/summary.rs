@@ -88,8 +88,10 @@ impl Summary<'_> {
         );
         let _ = writeln!(
             s,
-            "traces checked: {}; HTTP calls: {}",
-            self.stats.traces_checked, self.stats.http_calls
+            "traces checked: {} ({} complete by their check's structure, no quiet period); HTTP calls: {}",
+            self.stats.traces_checked,
+            self.stats.traces_complete_by_structure,
+            self.stats.http_calls
         );
         // The scenarios that ran, with the trace of their last request: every one for a
         // staging replay (the release engineer's report), the failed ones elsewhere, where a

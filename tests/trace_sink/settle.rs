@@ -1,10 +1,12 @@
-//! Settle: expected services + quiet period, late spans, deadline errors.
+//! Settle: expected services + quiet period, late spans, deadline errors, and the structural
+//! rules that end the wait without a quiet period.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use harness::fetch::{InMemoryFetcher, JaegerFetcher};
-use harness::settle::{Expectation, settle};
+use harness::selector::shape::TreePattern;
+use harness::settle::{Completeness, Expectation, SettledBy, settle, settle_outcome};
 use harness::store::TraceStore;
 use tokio::time::Instant;
 use wiremock::matchers::{method, path};
@@ -258,10 +260,17 @@ async fn a_needed_span_arriving_long_after_the_quiet_period_is_waited_for() {
     assert_eq!(Instant::now() - start, Duration::from_millis(320));
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_trace_whose_spans_are_still_arriving_is_never_passed_early() {
-    // The provider is called twice; the second call's span arrives last, while spans keep
-    // trickling in faster than the quiet period. "Called exactly once" must see both calls.
+/// The provider's calls in trace 7.
+fn provider_calls() -> harness::selector::Selector {
+    selector(r#"span[service="payments" name="POST /transfers"]"#)
+}
+
+/// Settles trace 7 needing a provider call, with `rule`, while its 14 spans trickle in: a
+/// first provider call at once, then ledger spans every 15 ms (faster than the quiet period),
+/// a second provider call, and last the payments span they hang from and the root.
+async fn settle_two_trickling_provider_calls(
+    rule: Option<Completeness>,
+) -> harness::settle::Settled {
     let store = Arc::new(TraceStore::default());
     let fetcher = InMemoryFetcher::new(Arc::clone(&store));
     let provider_call = |id: u64| {
@@ -286,19 +295,28 @@ async fn a_trace_whose_spans_are_still_arriving_is_never_passed_early() {
             store.insert(vec![span(7, 1, "edge").build()]);
         })
     };
-    let calls = selector(r#"span[service="payments" name="POST /transfers"]"#);
     let expectation = Expectation::services(["payments"])
         .quiet_for(quiet())
-        .needing(calls.clone());
-    let trace = settle(&fetcher, &trace_id(7), &expectation)
+        .needing(provider_calls())
+        .complete_when(rule);
+    let settled = settle_outcome(&fetcher, &trace_id(7), &expectation)
         .await
         .expect("settles");
     writer.await.expect("writer");
+    settled
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_trace_whose_spans_are_still_arriving_is_never_passed_early() {
+    // The provider is called twice; the second call's span arrives last, while spans keep
+    // trickling in faster than the quiet period. "Called exactly once" must see both calls.
+    let trace = settle_two_trickling_provider_calls(None).await.trace;
     assert_eq!(
         trace.len(),
         14,
         "every span, the late provider call included"
     );
+    let calls = provider_calls();
     assert_eq!(calls.select(&trace).len(), 2);
     let once = harness::selector::parse_assertions("count = 1").unwrap();
     let error = once[0]
@@ -330,4 +348,201 @@ async fn the_deadline_error_names_the_deadline_and_what_is_still_missing() {
         text.contains(r#"still selecting nothing: `span[service="webhooks" kind=client]`"#),
         "{text}"
     );
+}
+
+/// A long quiet period: a wait it ends is visible in the outcome, and a structural rule that
+/// ends the wait first is the only way to return before it.
+fn long_quiet() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// A payment-shaped trace 9: harness -> edge -> payments -> ledger holds and captures.
+fn payment_spans() -> Vec<harness::model::Span> {
+    vec![
+        span(9, 1, "harness").name("POST /v1/payments").build(),
+        span(9, 2, "edge")
+            .parent(1)
+            .name("POST /v1/payments")
+            .build(),
+        span(9, 3, "payments")
+            .parent(2)
+            .name("POST /v1/payments")
+            .build(),
+        span(9, 4, "ledger").parent(3).name("POST /holds").build(),
+        span(9, 5, "ledger")
+            .parent(3)
+            .name("POST /captures")
+            .build(),
+    ]
+}
+
+fn closed_tree() -> TreePattern {
+    TreePattern::parse(
+        "harness POST /v1/payments\n  edge POST /v1/payments\n    payments POST /v1/payments\n      ledger POST /holds\n      ledger POST /captures\n",
+    )
+    .expect("a valid tree")
+}
+
+fn tree_expectation() -> Expectation {
+    Expectation::services(["harness"])
+        .quiet_for(long_quiet())
+        .within(Duration::from_secs(30))
+        .complete_when(Completeness::tree(&closed_tree()))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_closed_tree_that_matches_the_whole_trace_ends_the_wait_without_a_quiet_period() {
+    let store = Arc::new(TraceStore::default());
+    let fetcher = InMemoryFetcher::new(Arc::clone(&store));
+    store.insert(payment_spans());
+    let settled = settle_outcome(&fetcher, &trace_id(9), &tree_expectation())
+        .await
+        .expect("settles");
+    assert_eq!(settled.trace.len(), 5);
+    assert_eq!(
+        settled.by,
+        SettledBy::Structure("the closed tree of 5 span(s) matches the whole trace".into())
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_closed_tree_met_but_for_one_missing_child_waits_the_quiet_period() {
+    let store = Arc::new(TraceStore::default());
+    let fetcher = InMemoryFetcher::new(Arc::clone(&store));
+    let mut spans = payment_spans();
+    spans.pop(); // ledger's capture never comes: connected, but not the whole tree
+    store.insert(spans);
+    let settled = settle_outcome(&fetcher, &trace_id(9), &tree_expectation())
+        .await
+        .expect("settles");
+    assert_eq!(settled.trace.len(), 4);
+    assert_eq!(settled.by, SettledBy::Quiet(long_quiet()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_missing_child_of_a_closed_tree_is_waited_for_and_then_ends_the_wait() {
+    let store = Arc::new(TraceStore::default());
+    let fetcher = InMemoryFetcher::new(Arc::clone(&store));
+    let mut spans = payment_spans();
+    let capture = spans.pop().expect("five spans");
+    store.insert(spans);
+    let writer = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            store.insert(vec![capture]);
+        })
+    };
+    let settled = settle_outcome(&fetcher, &trace_id(9), &tree_expectation())
+        .await
+        .expect("settles");
+    writer.await.expect("writer");
+    assert_eq!(settled.trace.len(), 5, "the late child is in");
+    assert!(
+        matches!(settled.by, SettledBy::Structure(_)),
+        "{:?}",
+        settled.by
+    );
+}
+
+#[test]
+fn a_tree_with_an_ellipsis_gives_no_completeness_rule() {
+    let open = TreePattern::parse("harness POST /v1/payments\n  ...\n    ledger POST /holds\n")
+        .expect("a valid tree");
+    assert!(Completeness::tree(&open).is_none());
+    assert!(Completeness::tree(&closed_tree()).is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_structural_rule_does_not_end_the_wait_while_a_span_still_misses_its_parent() {
+    let store = Arc::new(TraceStore::default());
+    let fetcher = InMemoryFetcher::new(Arc::clone(&store));
+    // The held amount arrives before the payments span it hangs from.
+    store.insert(vec![
+        span(9, 1, "harness").name("POST /v1/payments").build(),
+        span(9, 4, "ledger").parent(3).name("POST /holds").build(),
+    ]);
+    let holds = selector(r#"span[service="ledger" name="POST /holds"]"#);
+    let expectation = Expectation::services(["harness"])
+        .quiet_for(long_quiet())
+        .within(Duration::from_secs(30))
+        .complete_when(Completeness::exactly(holds, 1));
+    let settled = settle_outcome(&fetcher, &trace_id(9), &expectation)
+        .await
+        .expect("settles");
+    assert_eq!(
+        settled.by,
+        SettledBy::Quiet(long_quiet()),
+        "an orphan span: the trace is not connected, so the count alone says nothing"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_exact_count_never_passes_early_a_trace_whose_spans_are_still_arriving() {
+    // As above, with "exactly once" as the completeness rule: the first call alone never ends
+    // the wait (its parent is not in yet), and the whole trace, with two calls, does not meet
+    // it, so the wait ends quiet.
+    let rule = Completeness::exactly(provider_calls(), 1);
+    let settled = settle_two_trickling_provider_calls(rule).await;
+    assert_eq!(
+        settled.trace.len(),
+        14,
+        "every span, the late call included"
+    );
+    assert_eq!(provider_calls().select(&settled.trace).len(), 2);
+    assert_eq!(settled.by, SettledBy::Quiet(quiet()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_check_that_only_asks_for_spans_to_be_there_ends_the_wait_once_it_passes() {
+    let store = Arc::new(TraceStore::default());
+    let fetcher = InMemoryFetcher::new(Arc::clone(&store));
+    store.insert(payment_spans());
+    let holds = selector(r#"span[service="ledger" name="POST /holds"]"#);
+    let rule = Completeness::when("the hold is there", move |trace| {
+        !holds.select(trace).is_empty()
+    });
+    let expectation = Expectation::services(["harness"])
+        .quiet_for(long_quiet())
+        .complete_when(Some(rule));
+    let settled = settle_outcome(&fetcher, &trace_id(9), &expectation)
+        .await
+        .expect("settles");
+    assert_eq!(settled.by, SettledBy::Structure("the hold is there".into()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_check_of_a_trace_that_stayed_quiet_waits_no_second_quiet_period() {
+    let store = Arc::new(TraceStore::default());
+    let fetcher = InMemoryFetcher::new(Arc::clone(&store));
+    store.insert(payment_spans());
+    let expectation =
+        Expectation::services(["harness", "ledger"]).quiet_for(Duration::from_secs(1));
+    let first = settle_outcome(&fetcher, &trace_id(9), &expectation)
+        .await
+        .expect("settles");
+    assert_eq!(first.by, SettledBy::Quiet(Duration::from_secs(1)));
+    let after_first = Instant::now();
+    let (count, since) = first.unchanged_since;
+    let second = settle_outcome(
+        &fetcher,
+        &trace_id(9),
+        &expectation.clone().seen(count, since),
+    )
+    .await
+    .expect("settles");
+    assert_eq!(second.trace.len(), 5);
+    assert_eq!(Instant::now(), after_first, "quiet since the first check");
+    // A span that arrived since then starts the quiet period again.
+    store.insert(vec![
+        span(9, 6, "ledger")
+            .parent(3)
+            .name("POST /releases")
+            .build(),
+    ]);
+    let third = settle_outcome(&fetcher, &trace_id(9), &expectation.seen(count, since))
+        .await
+        .expect("settles");
+    assert_eq!(third.trace.len(), 6);
+    assert_eq!(Instant::now() - after_first, Duration::from_secs(1));
 }

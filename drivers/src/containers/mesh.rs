@@ -56,6 +56,7 @@ pub fn fault_body(fault: &CallFault, address: Option<String>) -> Value {
         "method": fault.method,
         "path_contains": fault.path_contains,
         "address": address,
+        "scenario": fault.scenario,
         "times": fault.times,
     });
     let kind = match fault.kind {
@@ -211,6 +212,7 @@ mod tests {
             method: Some("GET".into()),
             path_contains: Some("acc_1".into()),
             replica: Some(2),
+            scenario: Some("s3f9a1".into()),
             kind: CallFaultKind::Latency(Duration::from_millis(1500)),
             times: Some(3),
         };
@@ -218,7 +220,8 @@ mod tests {
         assert_eq!(
             body,
             json!({"target": "ledger", "kind": "latency", "latency_ms": 1500, "method": "GET",
-                   "path_contains": "acc_1", "address": "10.0.0.7:8080", "times": 3})
+                   "path_contains": "acc_1", "address": "10.0.0.7:8080", "scenario": "s3f9a1",
+                   "times": 3})
         );
         let error = CallFault {
             kind: CallFaultKind::Error(503),

@@ -7,7 +7,7 @@
 //! - a Docker network of its own ([`network`]); everything carries the run's labels ([`run`]),
 //!   so a crashed run's leftovers are removed by the next run, and Ctrl-C removes this run's;
 //! - on the network's gateway (the host's address on it, never 0.0.0.0): the harness's trace
-//!   sink, the provider stand-in and the merchant endpoints (wiremock, [`crate::stand_ins`]);
+//!   sink, the provider stand-in and the merchant endpoints ([`crate::stand_ins`]);
 //! - the `rotel` collector container, receiving OTLP from every service and forwarding it to
 //!   the trace sink, and one `minibank serve <service>` container per service, configured by
 //!   environment variables only ([`spec`]); readiness is each service's `/health/ready`;

@@ -145,6 +145,8 @@ pub fn replica(
             ),
         ),
         ("OTEL_METRIC_EXPORT_INTERVAL", "200".to_owned()),
+        // Scenarios run side by side; each reads the figures of its own requests.
+        ("MINIBANK_METRICS_BY_SCENARIO", "true".to_owned()),
         (
             "OTEL_BSP_SCHEDULE_DELAY",
             settings.export_delay.as_millis().to_string(),

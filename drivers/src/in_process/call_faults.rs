@@ -45,6 +45,7 @@ pub(super) fn inject(
         method,
         path_contains: fault.path_contains,
         address,
+        scenario: fault.scenario,
         kind,
         times: fault.times,
     });

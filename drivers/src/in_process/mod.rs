@@ -3,12 +3,13 @@
 //! Boots once per run and is shared by every concurrently running scenario:
 //! - the harness's trace sink (OTLP/HTTP + gRPC + query) on 127.0.0.1 ephemeral ports; traces
 //!   are read straight from its store, so waiting for a trace is notified, not polled;
-//! - the external bank provider stand-in ([`ProviderStandIn`], wiremock, stubs from
+//! - the external bank provider stand-in ([`ProviderStandIn`], a small HTTP server, stubs from
 //!   `fixtures/provider/`), scoped per scenario by debtor account;
 //! - every minibank service through `minibank::platform::start`, SQLite files in a temp dir;
 //! - one process-wide log capture ([`logs::LogCapture`]).
 //!
-//! Merchant endpoints are wiremock servers started on demand, one per call.
+//! Merchant endpoints are small HTTP servers started on demand, one per call. Neither stand-in
+//! grows per request (each keeps the newest requests only).
 
 mod call_faults;
 mod driver;

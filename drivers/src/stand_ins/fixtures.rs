@@ -3,16 +3,13 @@
 
 use std::{
     path::{Path, PathBuf},
-    sync::Arc,
     time::Duration,
 };
 
 use serde::Deserialize;
 use serde_json::Value;
-use wiremock::{
-    Mock, Request, Respond, ResponseTemplate,
-    matchers::{method, path, path_regex},
-};
+
+use super::server::{IncomingRequest, StubAnswer};
 
 /// Why the provider stubs could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +39,7 @@ pub struct ProviderStub {
     /// Why the stub exists (documentation only).
     #[serde(default)]
     pub description: String,
-    /// Wiremock priority; lower wins. Per-scenario behaviours use 1 and the status of a
+    /// Priority; lower wins, and stubs of equal priority are tried in file-name order. Per-scenario behaviours use 1 and the status of a
     /// transfer the stand-in processed 50, so defaults must be above 50.
     #[serde(default = "default_priority")]
     pub priority: u8,
@@ -64,6 +61,9 @@ pub struct StubRequest {
     /// Regex over the path.
     #[serde(default)]
     pub path_regex: Option<String>,
+    /// `path_regex` compiled (by [`load_provider_stubs`]).
+    #[serde(skip)]
+    compiled: Option<regex::Regex>,
 }
 
 /// The response side of a [`ProviderStub`].
@@ -85,7 +85,8 @@ fn default_priority() -> u8 {
 }
 
 impl ProviderStub {
-    fn validate(&self, file: &Path) -> Result<(), FixtureError> {
+    /// Checks the stub and compiles its `path_regex`.
+    fn validate(&mut self, file: &Path) -> Result<(), FixtureError> {
         let invalid = |reason: &str| FixtureError::Invalid {
             path: file.to_path_buf(),
             reason: reason.to_string(),
@@ -94,10 +95,9 @@ impl ProviderStub {
             (Some(_), Some(_)) => return Err(invalid("give `path` or `path_regex`, not both")),
             (None, None) => return Err(invalid("give `path` or `path_regex`")),
             (None, Some(re)) => {
-                // wiremock panics on a bad regex when mounting; fail here with the file name.
-                if let Err(e) = regex_lite_check(re) {
-                    return Err(invalid(&e));
-                }
+                let compiled = regex::Regex::new(re)
+                    .map_err(|e| invalid(&format!("`path_regex` does not compile: {e}")))?;
+                self.request.compiled = Some(compiled);
             }
             (Some(_), None) => {}
         }
@@ -110,42 +110,28 @@ impl ProviderStub {
         Ok(())
     }
 
-    /// The wiremock mock that plays this stub.
-    pub fn to_mock(&self) -> Mock {
-        self.to_mock_observed(None)
+    /// Whether this stub answers `request`.
+    pub(crate) fn matches(&self, request: &IncomingRequest) -> bool {
+        request.method.as_str() == self.request.method
+            && match (&self.request.path, &self.request.compiled) {
+                (Some(exact), _) => request.path == *exact,
+                (None, Some(re)) => re.is_match(&request.path),
+                (None, None) => false,
+            }
     }
 
-    /// The wiremock mock that plays this stub, telling `observer` about every request it
-    /// answers and the status it answered with (the provider stand-in remembers which
-    /// transfers it accepted this way).
-    pub fn to_mock_observed(&self, observer: Option<AnswerObserver>) -> Mock {
-        let builder = Mock::given(method(self.request.method.as_str()));
-        let builder = match (&self.request.path, &self.request.path_regex) {
-            (Some(p), _) => builder.and(path(p.as_str())),
-            (None, Some(re)) => builder.and(path_regex(re.as_str())),
-            (None, None) => builder,
+    /// This stub's answer to `request` (whose JSON body is `request_body`), placeholders
+    /// filled.
+    pub(crate) fn answer(&self, request: &IncomingRequest, request_body: &Value) -> StubAnswer {
+        let response = &self.response;
+        let answer = match &response.body {
+            Some(body) => {
+                StubAnswer::json(response.status, fill(body, request_body, &request.path))
+            }
+            None => StubAnswer::status(response.status),
         };
-        builder
-            .respond_with(TemplatedResponder {
-                response: self.response.clone(),
-                observer,
-            })
-            .with_priority(self.priority)
-            .named(if self.description.is_empty() {
-                format!("{} stub", self.request.method)
-            } else {
-                self.description.clone()
-            })
+        answer.after(Duration::from_millis(response.delay_ms))
     }
-}
-
-/// Told about each request a stub answers, with the status it answered.
-pub type AnswerObserver = Arc<dyn Fn(&Request, u16) + Send + Sync>;
-
-fn regex_lite_check(re: &str) -> Result<(), String> {
-    regex::Regex::new(re)
-        .map(|_| ())
-        .map_err(|e| format!("`path_regex` does not compile: {e}"))
 }
 
 /// Every `*.json` stub in `dir`, in file-name order (so priorities tie-break predictably).
@@ -164,7 +150,7 @@ pub fn load_provider_stubs(dir: &Path) -> Result<Vec<ProviderStub>, FixtureError
         .iter()
         .map(|file| {
             let text = std::fs::read_to_string(file).map_err(|e| read_err(file, e))?;
-            let stub: ProviderStub =
+            let mut stub: ProviderStub =
                 serde_json::from_str(&text).map_err(|e| FixtureError::Invalid {
                     path: file.clone(),
                     reason: e.to_string(),
@@ -173,30 +159,6 @@ pub fn load_provider_stubs(dir: &Path) -> Result<Vec<ProviderStub>, FixtureError
             Ok(stub)
         })
         .collect()
-}
-
-/// Answers with a [`StubResponse`], filling placeholders from the request.
-struct TemplatedResponder {
-    response: StubResponse,
-    observer: Option<AnswerObserver>,
-}
-
-impl Respond for TemplatedResponder {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let response = &self.response;
-        if let Some(observer) = &self.observer {
-            observer(request, response.status);
-        }
-        let mut template = ResponseTemplate::new(response.status);
-        if let Some(body) = &response.body {
-            let request_body: Value = request.body_json().unwrap_or(Value::Null);
-            template = template.set_body_json(fill(body, &request_body, request.url.path()));
-        }
-        if response.delay_ms > 0 {
-            template = template.set_delay(Duration::from_millis(response.delay_ms));
-        }
-        template
-    }
 }
 
 /// `template` with every placeholder string replaced by what it names (null when absent).

@@ -1,13 +1,21 @@
-//! A merchant's webhook endpoint stand-in: its own wiremock server, answering 200 unless told
-//! otherwise, recording every request with the status it answered.
+//! A merchant's webhook endpoint stand-in: its own small HTTP server, answering 200 unless told
+//! otherwise, recording every request with the status it answered (the newest
+//! [`REMEMBERED_WEBHOOKS`], so a long run does not grow with every delivery).
 
-use std::{net::IpAddr, sync::Arc};
+use std::{
+    collections::VecDeque,
+    net::{IpAddr, Ipv4Addr},
+    sync::Arc,
+};
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
 
+use super::server::{IncomingRequest, StubAnswer, StubServer};
 use crate::{MerchantEndpoint, ReceivedWebhook};
+
+/// How many requests an endpoint remembers, newest first: far more than a scenario receives.
+pub const REMEMBERED_WEBHOOKS: usize = 10_000;
 
 /// What the endpoint answers next, and what it has received.
 #[derive(Default)]
@@ -17,20 +25,19 @@ struct State {
     fail_status: u16,
     /// Answer every request with this, overriding everything else.
     always: Option<u16>,
-    received: Vec<ReceivedWebhook>,
+    received: VecDeque<ReceivedWebhook>,
 }
 
-/// A merchant endpoint on its own wiremock server on 127.0.0.1.
-pub struct WiremockMerchantEndpoint {
-    server: MockServer,
+/// A merchant endpoint on its own server.
+pub struct MerchantStandIn {
+    server: StubServer,
     state: Arc<Mutex<State>>,
 }
 
-impl WiremockMerchantEndpoint {
-    /// Start a fresh endpoint answering 200 to everything.
-    pub async fn start() -> Self {
-        let server = MockServer::builder().start().await;
-        Self::serve(server).await
+impl MerchantStandIn {
+    /// Start a fresh endpoint on 127.0.0.1 answering 200 to everything.
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::start_on(Ipv4Addr::LOCALHOST.into()).await
     }
 
     /// A fresh endpoint listening on `ip` (an ephemeral port): e.g. the gateway of a container
@@ -38,26 +45,19 @@ impl WiremockMerchantEndpoint {
     pub async fn start_on(ip: IpAddr) -> anyhow::Result<Self> {
         let listener = std::net::TcpListener::bind((ip, 0))
             .map_err(|e| anyhow::anyhow!("binding a merchant endpoint to {ip}: {e}"))?;
-        Ok(Self::serve(MockServer::builder().listener(listener).start().await).await)
-    }
-
-    async fn serve(server: MockServer) -> Self {
         let state = Arc::new(Mutex::new(State::default()));
-        server
-            .register(
-                Mock::given(any())
-                    .respond_with(Recorder(state.clone()))
-                    .named("merchant endpoint"),
-            )
-            .await;
-        WiremockMerchantEndpoint { server, state }
+        let answering = state.clone();
+        let server = StubServer::start(listener, move |request| {
+            record(&mut answering.lock(), request)
+        })?;
+        Ok(MerchantStandIn { server, state })
     }
 }
 
 #[async_trait]
-impl MerchantEndpoint for WiremockMerchantEndpoint {
+impl MerchantEndpoint for MerchantStandIn {
     fn url(&self) -> String {
-        format!("{}/webhooks", self.server.uri())
+        format!("{}/webhooks", self.server.url())
     }
 
     async fn fail_next(&self, times: u64, status: u16) {
@@ -74,38 +74,36 @@ impl MerchantEndpoint for WiremockMerchantEndpoint {
     }
 
     async fn received(&self) -> Vec<ReceivedWebhook> {
-        self.state.lock().received.clone()
+        self.state.lock().received.iter().cloned().collect()
     }
 }
 
 /// Decides the status under the lock, so concurrent deliveries each consume one failure.
-struct Recorder(Arc<Mutex<State>>);
-
-impl Respond for Recorder {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let mut state = self.0.lock();
-        let status = match state.always {
-            Some(status) => status,
-            None if state.fail_remaining > 0 => {
-                state.fail_remaining -= 1;
-                state.fail_status
-            }
-            None => 200,
-        };
-        state.received.push(ReceivedWebhook {
-            headers: request
-                .headers
-                .iter()
-                .map(|(name, value)| {
-                    (
-                        name.as_str().to_ascii_lowercase(),
-                        String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                    )
-                })
-                .collect(),
-            body: request.body.clone(),
-            answered: status,
-        });
-        ResponseTemplate::new(status)
+fn record(state: &mut State, request: &IncomingRequest) -> StubAnswer {
+    let status = match state.always {
+        Some(status) => status,
+        None if state.fail_remaining > 0 => {
+            state.fail_remaining -= 1;
+            state.fail_status
+        }
+        None => 200,
+    };
+    if state.received.len() >= REMEMBERED_WEBHOOKS {
+        state.received.pop_front();
     }
+    state.received.push_back(ReceivedWebhook {
+        headers: request
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: request.body.to_vec(),
+        answered: status,
+    });
+    StubAnswer::status(status)
 }

@@ -1,24 +1,27 @@
-//! The external bank provider stand-in: one wiremock server shared by every scenario of a run.
+//! The external bank provider stand-in: one small HTTP server shared by every scenario of a run.
 //!
 //! Default answers come from `fixtures/provider/*.json` (accept every transfer; status queries
 //! 404). A scenario changes how the provider treats *its own* debtor accounts with
 //! [`ProviderControl::set_behaviour`]; other scenarios running at the same time are unaffected.
 //!
-//! How scoping works: per account, one `POST /transfers` mock matching
-//! `body_partial_json({"debtor_account": account})` with priority 1 (defaults use 100). It only
-//! matches while that account has a non-default behaviour, so `Accepts` simply steps aside and
-//! the default stubs answer again. The responder records `transfer_id -> account`, which is how
-//! the one `GET /transfers/{id}` override (a custom matcher) knows which scenario a status query
-//! belongs to: the transfer id is the payment id, unknown until the platform sends it.
+//! Which answer wins, first match in this order:
+//! 1. a `POST /transfers` whose `debtor_account` has a behaviour other than `Accepts` answers
+//!    by that behaviour, and the stand-in notes `transfer_id -> account`; a status query
+//!    `GET /transfers/{id}` of such a transfer answers by the account's behaviour still in
+//!    force (the transfer id is the payment id, unknown until the platform sends it);
+//! 2. a status query for a transfer the stand-in processed (accepted by a default stub, or
+//!    processed behind a `TimesOut { processed: true }`) answers `accepted`, whatever the
+//!    scope's behaviour later becomes, as the real provider would: a transfer answered too late
+//!    for the platform (a loaded machine) is still settled rather than failed;
+//! 3. the fixture stubs, lowest priority first (ties in file-name order);
+//! 4. anything else: 404 with no body.
 //!
-//! Like the real provider, the stand-in remembers the transfers it processed (accepted by a
-//! default stub, or processed behind a `TimesOut { processed: true }`): a status query for one
-//! answers `accepted` whatever the scope's behaviour later becomes, so a transfer answered
-//! too late for the platform (a loaded machine) is still settled rather than failed. Status
-//! queries for anything else get the default stub (404).
+//! Memory is bounded: what the stand-in remembers per transfer (processed ids, the accounts of
+//! overridden transfers, the transfer requests it received) keeps the newest
+//! [`REMEMBERED_TRANSFERS`] of each, so a long run does not grow with every payment.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{HashMap, VecDeque},
     net::{IpAddr, Ipv4Addr},
     path::Path,
     sync::Arc,
@@ -28,46 +31,65 @@ use std::{
 use async_trait::async_trait;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
-use wiremock::{
-    Match, Mock, MockServer, Request, Respond, ResponseTemplate,
-    matchers::{body_partial_json, method, path, path_regex},
-};
 
-use super::fixtures::{AnswerObserver, load_provider_stubs};
+use super::fixtures::{ProviderStub, load_provider_stubs};
+use super::recent::Recent;
+use super::server::{IncomingRequest, StubAnswer, StubServer};
 use crate::{ProviderBehaviour, ProviderControl};
 
-/// Priority of per-scenario overrides.
-const OVERRIDE_PRIORITY: u8 = 1;
-/// Priority of the status answer for transfers the stand-in processed; fixture defaults must
-/// use a larger number.
+/// Priority the fixture defaults must be above: per-scenario behaviours and the status of a
+/// processed transfer answer first (`fixtures/provider/README.md`).
 const PROCESSED_PRIORITY: u8 = 50;
 
-/// Who gets which behaviour, and which account each overridden transfer came from.
-#[derive(Default)]
+/// How many transfers the stand-in remembers, newest first (per kind of memory, see the
+/// module's documentation): far more than a test run makes, so only a long load forgets.
+pub const REMEMBERED_TRANSFERS: usize = 65_536;
+
+/// Who gets which behaviour, and what the stand-in remembers of the transfers it was sent.
 struct Scopes {
     /// Accounts with a behaviour other than `Accepts`.
     behaviours: HashMap<String, ProviderBehaviour>,
     /// `transfer_id -> debtor_account` for transfers answered by an override.
-    transfers: HashMap<String, String>,
+    transfers: Recent<String, String>,
     /// Transfers the provider processed (money moved), by id.
-    processed: HashSet<String>,
+    processed: Recent<String, ()>,
+    /// Every `POST /transfers` body received, as `(debtor_account, body)`, oldest first.
+    received: VecDeque<(String, Value)>,
+    /// How many of each `transfers`, `processed` and `received` keeps.
+    remembered: usize,
     /// How long a `TimesOut` answer is held back (beyond the platform's provider timeout).
     slow_answer_after: Duration,
 }
 
 impl Scopes {
+    fn new(slow_answer_after: Duration, remembered: usize) -> Self {
+        Scopes {
+            behaviours: HashMap::new(),
+            transfers: Recent::new(remembered),
+            processed: Recent::new(remembered),
+            received: VecDeque::new(),
+            remembered,
+            slow_answer_after,
+        }
+    }
+
     fn behaviour_of_transfer(&self, transfer_id: &str) -> Option<ProviderBehaviour> {
         let account = self.transfers.get(transfer_id)?;
         self.behaviours.get(account).cloned()
+    }
+
+    fn remember_received(&mut self, debtor: &str, body: &Value) {
+        if self.received.len() >= self.remembered {
+            self.received.pop_front();
+        }
+        self.received.push_back((debtor.to_owned(), body.clone()));
     }
 }
 
 /// The provider stand-in. Also implements [`ProviderControl`] for the steps.
 pub struct ProviderStandIn {
-    server: MockServer,
+    server: StubServer,
     scopes: Arc<Mutex<Scopes>>,
-    /// Accounts whose override mock is mounted (mounted once, then steered through `scopes`).
-    mounted: tokio::sync::Mutex<HashSet<String>>,
 }
 
 impl ProviderStandIn {
@@ -85,7 +107,7 @@ impl ProviderStandIn {
         fixtures_dir: &Path,
         slow_answer_after: Duration,
     ) -> anyhow::Result<Self> {
-        let stubs = load_provider_stubs(fixtures_dir)?;
+        let mut stubs = load_provider_stubs(fixtures_dir)?;
         if let Some(low) = stubs.iter().find(|s| s.priority <= PROCESSED_PRIORITY) {
             anyhow::bail!(
                 "provider stub {:?} has priority {}; defaults need a priority above {PROCESSED_PRIORITY} \
@@ -94,54 +116,24 @@ impl ProviderStandIn {
                 low.priority
             );
         }
+        // Stable: equal priorities stay in file-name order.
+        stubs.sort_by_key(|stub| stub.priority);
         let listener = std::net::TcpListener::bind((ip, 0))
             .map_err(|e| anyhow::anyhow!("binding the provider stand-in to {ip}: {e}"))?;
-        let server = MockServer::builder().listener(listener).start().await;
-        let scopes = Arc::new(Mutex::new(Scopes {
+        let scopes = Arc::new(Mutex::new(Scopes::new(
             slow_answer_after,
-            ..Scopes::default()
-        }));
-        let remember = remember_processed(scopes.clone());
-        for stub in &stubs {
-            server
-                .register(stub.to_mock_observed(Some(remember.clone())))
-                .await;
-        }
-        server
-            .register(
-                Mock::given(method("GET"))
-                    .and(path_regex(r"^/transfers/[^/]+$"))
-                    .and(ProcessedTransfer(scopes.clone()))
-                    .respond_with(|request: &Request| {
-                        ResponseTemplate::new(200).set_body_json(
-                            json!({"transfer_id": transfer_id_in_path(request), "status": "accepted"}),
-                        )
-                    })
-                    .with_priority(PROCESSED_PRIORITY)
-                    .named("status query of a transfer the provider processed"),
-            )
-            .await;
-        // One status-query override for every scope: it finds the scope through the transfer id.
-        server
-            .register(
-                Mock::given(method("GET"))
-                    .and(path_regex(r"^/transfers/[^/]+$"))
-                    .and(StatusOfOverriddenTransfer(scopes.clone()))
-                    .respond_with(StatusResponder(scopes.clone()))
-                    .with_priority(OVERRIDE_PRIORITY)
-                    .named("status query of a transfer with a per-scenario behaviour"),
-            )
-            .await;
-        Ok(ProviderStandIn {
-            server,
-            scopes,
-            mounted: tokio::sync::Mutex::new(HashSet::new()),
-        })
+            REMEMBERED_TRANSFERS,
+        )));
+        let answering = scopes.clone();
+        let server = StubServer::start(listener, move |request| {
+            answer(&mut answering.lock(), &stubs, request)
+        })?;
+        Ok(ProviderStandIn { server, scopes })
     }
 
     /// Base URL the platform should call, e.g. `http://127.0.0.1:40123`.
     pub fn url(&self) -> String {
-        self.server.uri()
+        self.server.url().to_owned()
     }
 
     /// Change how long a `TimesOut` answer is held back (e.g. once the platform's provider
@@ -154,170 +146,184 @@ impl ProviderStandIn {
 #[async_trait]
 impl ProviderControl for ProviderStandIn {
     async fn set_behaviour(&self, accounts: &[String], behaviour: ProviderBehaviour) {
-        {
-            let mut scopes = self.scopes.lock();
-            for account in accounts {
-                if behaviour == ProviderBehaviour::Accepts {
-                    scopes.behaviours.remove(account);
-                } else {
-                    scopes.behaviours.insert(account.clone(), behaviour.clone());
-                }
-            }
-        }
-        let mut mounted = self.mounted.lock().await;
+        let mut scopes = self.scopes.lock();
         for account in accounts {
-            if mounted.insert(account.clone()) {
-                self.server
-                    .register(
-                        Mock::given(method("POST"))
-                            .and(path("/transfers"))
-                            .and(body_partial_json(json!({ "debtor_account": account })))
-                            .and(AccountOverridden {
-                                account: account.clone(),
-                                scopes: self.scopes.clone(),
-                            })
-                            .respond_with(TransferResponder(self.scopes.clone()))
-                            .with_priority(OVERRIDE_PRIORITY)
-                            .named(format!("transfers from {account}")),
-                    )
-                    .await;
+            if behaviour == ProviderBehaviour::Accepts {
+                scopes.behaviours.remove(account);
+            } else {
+                scopes.behaviours.insert(account.clone(), behaviour.clone());
             }
         }
     }
 
     async fn transfers_received(&self, accounts: &[String]) -> Vec<Value> {
-        let requests = self.server.received_requests().await.unwrap_or_default();
-        requests
+        self.scopes
+            .lock()
+            .received
             .iter()
-            .filter(|r| r.method == http::Method::POST && r.url.path() == "/transfers")
-            .filter_map(|r| r.body_json::<Value>().ok())
-            .filter(|body| {
-                body.get("debtor_account")
-                    .and_then(Value::as_str)
-                    .is_some_and(|debtor| accounts.iter().any(|a| a == debtor))
-            })
+            .filter(|(debtor, _)| accounts.iter().any(|a| a == debtor))
+            .map(|(_, body)| body.clone())
             .collect()
     }
 }
 
-/// Remembers the transfers a default stub accepted (2xx to `POST /transfers`).
-fn remember_processed(scopes: Arc<Mutex<Scopes>>) -> AnswerObserver {
-    Arc::new(move |request: &Request, status: u16| {
-        let accepted = (200..300).contains(&status)
-            && request.method == http::Method::POST
-            && request.url.path() == "/transfers";
-        let id = request
-            .body_json::<Value>()
-            .ok()
-            .and_then(|b| b.get("transfer_id")?.as_str().map(str::to_string));
-        if let (true, Some(id)) = (accepted, id) {
-            scopes.lock().processed.insert(id);
-        }
-    })
-}
-
-/// Matches a status query for a transfer the provider processed.
-struct ProcessedTransfer(Arc<Mutex<Scopes>>);
-
-impl Match for ProcessedTransfer {
-    fn matches(&self, request: &Request) -> bool {
-        self.0
-            .lock()
-            .processed
-            .contains(transfer_id_in_path(request))
-    }
-}
-
-/// Matches while `account` has a behaviour other than the default.
-struct AccountOverridden {
-    account: String,
-    scopes: Arc<Mutex<Scopes>>,
-}
-
-impl Match for AccountOverridden {
-    fn matches(&self, _request: &Request) -> bool {
-        self.scopes.lock().behaviours.contains_key(&self.account)
-    }
-}
-
-/// Matches a status query for a transfer answered by an override still in force.
-struct StatusOfOverriddenTransfer(Arc<Mutex<Scopes>>);
-
-impl Match for StatusOfOverriddenTransfer {
-    fn matches(&self, request: &Request) -> bool {
-        let id = transfer_id_in_path(request);
-        self.0.lock().behaviour_of_transfer(id).is_some()
-    }
-}
-
-fn transfer_id_in_path(request: &Request) -> &str {
-    request.url.path().rsplit('/').next().unwrap_or_default()
-}
-
-/// Answers `POST /transfers` for an overridden account, and remembers whose transfer it was.
-struct TransferResponder(Arc<Mutex<Scopes>>);
-
-impl Respond for TransferResponder {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let body: Value = request.body_json().unwrap_or(Value::Null);
-        let transfer_id = body.get("transfer_id").cloned().unwrap_or(Value::Null);
+/// The stand-in's answer to `request` (the order is the module's documentation's).
+fn answer(scopes: &mut Scopes, stubs: &[ProviderStub], request: &IncomingRequest) -> StubAnswer {
+    let body = request.json();
+    let is_get = request.method == http::Method::GET;
+    let is_post = request.method == http::Method::POST;
+    if is_post && request.path == "/transfers" {
         let debtor = body
             .get("debtor_account")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let mut scopes = self.0.lock();
-        if let Some(id) = transfer_id.as_str() {
-            scopes.transfers.insert(id.to_string(), debtor.to_string());
+        scopes.remember_received(debtor, &body);
+        if scopes.behaviours.contains_key(debtor) {
+            return overridden_transfer(scopes, &body, debtor);
         }
-        match scopes.behaviours.get(debtor) {
-            Some(ProviderBehaviour::Rejects) => ResponseTemplate::new(422).set_body_json(
-                json!({"transfer_id": transfer_id, "status": "rejected", "reason": "rejected by the provider stand-in"}),
-            ),
-            Some(ProviderBehaviour::TimesOut { processed }) => {
-                if let (true, Some(id)) = (*processed, transfer_id.as_str()) {
-                    scopes.processed.insert(id.to_string());
-                }
-                ResponseTemplate::new(201)
-                    .set_body_json(json!({"transfer_id": transfer_id, "status": "accepted"}))
-                    .set_delay(scopes.slow_answer_after)
+    }
+    if let (true, Some(id)) = (is_get, status_query_id(&request.path)) {
+        if scopes.behaviour_of_transfer(id).is_some() {
+            return overridden_status(scopes, id);
+        }
+        if scopes.processed.get(id).is_some() {
+            return StubAnswer::json(200, json!({"transfer_id": id, "status": "accepted"}));
+        }
+    }
+    let Some(stub) = stubs.iter().find(|stub| stub.matches(request)) else {
+        return StubAnswer::status(404);
+    };
+    let answer = stub.answer(request, &body);
+    let accepted = (200..300).contains(&answer.status);
+    if let (true, true, Some(id)) = (is_post, accepted, transfer_id(&body)) {
+        if request.path == "/transfers" {
+            scopes.processed.insert(id.to_owned(), ());
+        }
+    }
+    answer
+}
+
+/// `{id}` of `/transfers/{id}`.
+fn status_query_id(path: &str) -> Option<&str> {
+    let id = path.strip_prefix("/transfers/")?;
+    (!id.is_empty() && !id.contains('/')).then_some(id)
+}
+
+fn transfer_id(body: &Value) -> Option<&str> {
+    body.get("transfer_id").and_then(Value::as_str)
+}
+
+/// Answers `POST /transfers` for an overridden account, and remembers whose transfer it was.
+fn overridden_transfer(scopes: &mut Scopes, body: &Value, debtor: &str) -> StubAnswer {
+    let transfer_id = body.get("transfer_id").cloned().unwrap_or(Value::Null);
+    if let Some(id) = transfer_id.as_str() {
+        scopes.transfers.insert(id.to_owned(), debtor.to_owned());
+    }
+    match scopes.behaviours.get(debtor) {
+        Some(ProviderBehaviour::Rejects) => StubAnswer::json(
+            422,
+            json!({"transfer_id": transfer_id, "status": "rejected", "reason": "rejected by the provider stand-in"}),
+        ),
+        Some(ProviderBehaviour::TimesOut { processed }) => {
+            if let (true, Some(id)) = (*processed, transfer_id.as_str()) {
+                scopes.processed.insert(id.to_owned(), ());
             }
-            Some(ProviderBehaviour::IsDown) => provider_down(),
-            // The matcher let the request through, then the behaviour changed: answer normally.
-            Some(ProviderBehaviour::Accepts) | None => {
-                if let Some(id) = transfer_id.as_str() {
-                    scopes.processed.insert(id.to_string());
-                }
-                ResponseTemplate::new(201)
-                    .set_body_json(json!({"transfer_id": transfer_id, "status": "accepted"}))
+            StubAnswer::json(
+                201,
+                json!({"transfer_id": transfer_id, "status": "accepted"}),
+            )
+            .after(scopes.slow_answer_after)
+        }
+        Some(ProviderBehaviour::IsDown) => provider_down(),
+        // Only called for an account with a behaviour; answer normally all the same.
+        Some(ProviderBehaviour::Accepts) | None => {
+            if let Some(id) = transfer_id.as_str() {
+                scopes.processed.insert(id.to_owned(), ());
             }
+            StubAnswer::json(
+                201,
+                json!({"transfer_id": transfer_id, "status": "accepted"}),
+            )
         }
     }
 }
 
 /// Answers `GET /transfers/{id}` for a transfer of an overridden account.
-struct StatusResponder(Arc<Mutex<Scopes>>);
-
-impl Respond for StatusResponder {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let id = transfer_id_in_path(request);
-        let behaviour = self.0.lock().behaviour_of_transfer(id);
-        match behaviour {
-            Some(ProviderBehaviour::TimesOut { processed: true }) => ResponseTemplate::new(200)
-                .set_body_json(json!({"transfer_id": id, "status": "accepted"})),
-            Some(ProviderBehaviour::Rejects) => ResponseTemplate::new(200).set_body_json(
-                json!({"transfer_id": id, "status": "rejected", "reason": "rejected by the provider stand-in"}),
-            ),
-            Some(ProviderBehaviour::IsDown) => provider_down(),
-            Some(ProviderBehaviour::TimesOut { processed: false })
-            | Some(ProviderBehaviour::Accepts)
-            | None => ResponseTemplate::new(404)
-                .set_body_json(json!({"code": "not_found", "message": "no such transfer"})),
+fn overridden_status(scopes: &Scopes, id: &str) -> StubAnswer {
+    match scopes.behaviour_of_transfer(id) {
+        Some(ProviderBehaviour::TimesOut { processed: true }) => {
+            StubAnswer::json(200, json!({"transfer_id": id, "status": "accepted"}))
         }
+        Some(ProviderBehaviour::Rejects) => StubAnswer::json(
+            200,
+            json!({"transfer_id": id, "status": "rejected", "reason": "rejected by the provider stand-in"}),
+        ),
+        Some(ProviderBehaviour::IsDown) => provider_down(),
+        Some(ProviderBehaviour::TimesOut { processed: false })
+        | Some(ProviderBehaviour::Accepts)
+        | None => StubAnswer::json(
+            404,
+            json!({"code": "not_found", "message": "no such transfer"}),
+        ),
     }
 }
 
-fn provider_down() -> ResponseTemplate {
-    ResponseTemplate::new(503).set_body_json(
+fn provider_down() -> StubAnswer {
+    StubAnswer::json(
+        503,
         json!({"code": "service_unavailable", "message": "provider stand-in is down"}),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post_transfer(id: &str, debtor: &str) -> IncomingRequest {
+        IncomingRequest {
+            method: http::Method::POST,
+            path: "/transfers".to_owned(),
+            headers: http::HeaderMap::new(),
+            body: json!({"transfer_id": id, "debtor_account": debtor})
+                .to_string()
+                .into(),
+        }
+    }
+
+    fn status_query(id: &str) -> IncomingRequest {
+        IncomingRequest {
+            method: http::Method::GET,
+            path: format!("/transfers/{id}"),
+            headers: http::HeaderMap::new(),
+            body: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_long_run_keeps_only_the_newest_transfers() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/provider");
+        let mut stubs = load_provider_stubs(&dir).expect("fixtures load");
+        stubs.sort_by_key(|stub| stub.priority);
+        let mut scopes = Scopes::new(Duration::ZERO, 3);
+        for n in 0..10 {
+            let answered = answer(
+                &mut scopes,
+                &stubs,
+                &post_transfer(&format!("pay_{n}"), "acc_a"),
+            );
+            assert_eq!(answered.status, 201);
+        }
+        assert_eq!(scopes.received.len(), 3, "received requests are bounded");
+        assert_eq!(scopes.processed.len(), 3, "processed ids are bounded");
+        assert_eq!(
+            answer(&mut scopes, &stubs, &status_query("pay_9")).status,
+            200,
+            "the newest processed transfer is still known"
+        );
+        assert_eq!(
+            answer(&mut scopes, &stubs, &status_query("pay_0")).status,
+            404,
+            "the oldest was forgotten"
+        );
+    }
 }

@@ -16,6 +16,7 @@
 
 pub mod credentials;
 pub mod error;
+mod hs256;
 pub mod ledger_client;
 pub mod model;
 pub mod onboarding;

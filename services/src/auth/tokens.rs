@@ -60,6 +60,7 @@ impl TokenSigner {
             "the token signing key must be at least 32 bytes long"
         );
         anyhow::ensure!(ttl.as_secs() >= 1, "the token lifetime must be at least 1s");
+        super::hs256::install();
         Ok(Self {
             encoding: EncodingKey::from_secret(key.expose().as_bytes()),
             decoding: DecodingKey::from_secret(key.expose().as_bytes()),
@@ -146,6 +147,57 @@ mod tests {
                 .verify("not a token")
                 .is_none()
         );
+    }
+
+    /// RFC 7515 appendix A.1: the HS256 example, key and signature, verifies (whatever its old
+    /// expiry and foreign issuer, which the format check below does not ask about).
+    #[test]
+    fn the_rfc_7515_hs256_example_verifies_and_a_changed_signature_does_not() {
+        use base64::Engine as _;
+        let _ = signer("0123456789abcdef0123456789abcdef"); // installs the provider
+        let key = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow")
+            .unwrap();
+        let signed = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
+        let mut format_only = Validation::new(Algorithm::HS256);
+        format_only.validate_exp = false;
+        format_only.set_required_spec_claims::<&str>(&[]);
+        let decode = |token: &str| {
+            jsonwebtoken::decode::<serde_json::Value>(
+                token,
+                &DecodingKey::from_secret(&key),
+                &format_only,
+            )
+        };
+        let claims = decode(&format!(
+            "{signed}.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+        ))
+        .unwrap()
+        .claims;
+        assert_eq!(claims["iss"], "joe");
+        assert!(
+            decode(&format!(
+                "{signed}.eBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+            ))
+            .is_err()
+        );
+    }
+
+    /// A token naming another algorithm (or none) is refused even with the right key.
+    #[test]
+    fn tokens_of_other_algorithms_are_refused() {
+        use base64::Engine as _;
+        let signer = signer("0123456789abcdef0123456789abcdef");
+        let (token, _) = signer.issue("cus_1", Role::Customer, &[]).unwrap();
+        let (_, rest) = token.split_once('.').unwrap();
+        for alg in ["HS512", "none", "RS256"] {
+            let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(format!(r#"{{"typ":"JWT","alg":"{alg}"}}"#));
+            assert!(
+                signer.verify(&format!("{header}.{rest}")).is_none(),
+                "{alg}"
+            );
+        }
     }
 
     #[test]

@@ -214,27 +214,34 @@ pub async fn account_refusal(
     account_id: &str,
     currency: Currency,
 ) -> Result<Option<AccountRefusal>, Internal> {
-    let account = load_account(conn, account_id)
-        .await?
-        .filter(|account| !account.is_funding());
-    let Some(account) = account else {
-        return Ok(Some(AccountRefusal::NotFound {
+    let account = load_account(conn, account_id).await?;
+    Ok(refusal_of(account, account_id, currency))
+}
+
+/// [`account_refusal`] of an account already loaded (`None`: there is no such account).
+pub fn refusal_of(
+    account: Option<AccountRow>,
+    account_id: &str,
+    currency: Currency,
+) -> Option<AccountRefusal> {
+    let Some(account) = account.filter(|account| !account.is_funding()) else {
+        return Some(AccountRefusal::NotFound {
             account_id: account_id.to_owned(),
-        }));
+        });
     };
     if account.currency != currency.as_str() {
-        return Ok(Some(AccountRefusal::CurrencyMismatch {
+        return Some(AccountRefusal::CurrencyMismatch {
             account_id: account_id.to_owned(),
             holds: account.currency,
             asked: currency.to_string(),
-        }));
+        });
     }
     if account.status != "open" {
-        return Ok(Some(AccountRefusal::Closed {
+        return Some(AccountRefusal::Closed {
             account_id: account_id.to_owned(),
-        }));
+        });
     }
-    Ok(None)
+    None
 }
 
 /// Credits an open customer or merchant account in the money's currency; whether one was.
@@ -316,25 +323,91 @@ pub async fn insert_hold(conn: &mut AnyConnection, hold: &HoldView) -> Result<()
     Ok(())
 }
 
+/// A hold row as read: id, account, amount, currency, status, payee.
+type HoldColumns = (String, String, i64, String, String, Option<String>);
+
+fn hold_view(
+    (hold_id, account_id, amount, currency, status, to_account_id): HoldColumns,
+) -> HoldView {
+    HoldView {
+        hold_id,
+        account_id,
+        amount,
+        currency,
+        status,
+        to_account_id,
+    }
+}
+
 /// Loads a hold.
 pub async fn load_hold(
     conn: &mut AnyConnection,
     hold_id: &str,
 ) -> Result<Option<HoldView>, Internal> {
-    let row: Option<(String, String, i64, String, String, Option<String>)> = sqlx::query_as(
+    let row: Option<HoldColumns> = sqlx::query_as(
         "SELECT hold_id, account_id, amount, currency, status, to_account_id FROM holds WHERE hold_id = $1",
     )
     .bind(hold_id)
     .fetch_optional(&mut *conn)
     .await?;
+    Ok(row.map(hold_view))
+}
+
+/// Loads a hold and, in the same statement, the account `account_id` (`None` when there is no
+/// such account): a capture reads both, and each statement is a round trip to SQLite's thread.
+pub async fn load_hold_and_account(
+    conn: &mut AnyConnection,
+    hold_id: &str,
+    account_id: &str,
+) -> Result<Option<(HoldView, Option<AccountRow>)>, Internal> {
+    #[allow(clippy::type_complexity)]
+    let row: Option<(
+        String,
+        String,
+        i64,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+    )> = sqlx::query_as(
+        "SELECT h.hold_id, h.account_id, h.amount, h.currency, h.status, h.to_account_id, \
+                a.account_id, a.owner_id, a.currency, a.kind, a.status, a.balance, a.held \
+         FROM holds h LEFT JOIN accounts a ON a.account_id = $2 WHERE h.hold_id = $1",
+    )
+    .bind(hold_id)
+    .bind(account_id)
+    .fetch_optional(&mut *conn)
+    .await?;
     Ok(row.map(
-        |(hold_id, account_id, amount, currency, status, to_account_id)| HoldView {
-            hold_id,
-            account_id,
-            amount,
-            currency,
-            status,
-            to_account_id,
+        |(id, payer, amount, currency, status, payee, a0, a1, a2, a3, a4, a5, a6)| {
+            let hold = hold_view((id, payer, amount, currency, status, payee));
+            let account = match (a0, a1, a2, a3, a4, a5, a6) {
+                (
+                    Some(account_id),
+                    Some(owner_id),
+                    Some(currency),
+                    Some(kind),
+                    Some(status),
+                    Some(balance),
+                    Some(held),
+                ) => Some(AccountRow {
+                    account_id,
+                    owner_id,
+                    currency,
+                    kind,
+                    status,
+                    balance,
+                    held,
+                }),
+                _ => None,
+            };
+            (hold, account)
         },
     ))
 }

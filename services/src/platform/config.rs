@@ -30,6 +30,8 @@ pub struct PlatformConfig {
     pub otlp_metrics_endpoint: Option<String>,
     /// How often every service exports its metrics (`OTEL_METRIC_EXPORT_INTERVAL`).
     pub metrics_interval: Duration,
+    /// Label request figures with their scenario (`TelemetrySettings::metrics_by_scenario`).
+    pub metrics_by_scenario: bool,
     /// Batch schedule delay of every service's span export (in-process: a few ms).
     pub export_delay: Duration,
     /// The bootstrap operator client.
@@ -75,6 +77,8 @@ impl PlatformConfig {
             otlp_metrics_endpoint: None,
             // Short, so a step reading the figures waits for a fresh collection briefly.
             metrics_interval: Duration::from_millis(100),
+            // Scenarios run side by side; each reads the figures of its own requests.
+            metrics_by_scenario: true,
             export_delay: Duration::from_millis(5),
             operator: OperatorCredentials::generate(),
             webhook_retry_schedule: vec![

@@ -248,6 +248,7 @@ impl RunningPlatform {
         );
         settings.otlp_metrics_endpoint = config.otlp_metrics_endpoint.clone();
         settings.metrics_interval = config.metrics_interval;
+        settings.metrics_by_scenario = config.metrics_by_scenario;
         let telemetry = Telemetry::init(&settings)?;
         // Each service (and replica) its own pool, as in its own process: its counters are
         // its own figures.

@@ -28,6 +28,8 @@ use crate::telemetry::Telemetry;
 pub struct RpcClient {
     target: String,
     base_url: String,
+    /// `base_url` parsed once (`None` if it is not a URL: each call then says so).
+    base: Option<reqwest::Url>,
     timeout: Duration,
     stack: RpcStack,
 }
@@ -73,9 +75,11 @@ impl RpcClient {
     ) -> Self {
         let target = target.into();
         let stack = build_stack(http, &telemetry, resilience, &target, None);
+        let base_url = base_url.into().trim_end_matches('/').to_owned();
         Self {
             target,
-            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            base: reqwest::Url::parse(&base_url).ok(),
+            base_url,
             timeout,
             stack,
         }
@@ -99,9 +103,11 @@ impl RpcClient {
             .cloned()
             .unwrap_or_else(|| "http://replica.invalid".to_owned());
         let stack = build_stack(http, &telemetry, resilience, &target, Some(replicas));
+        let base_url = base_url.trim_end_matches('/').to_owned();
         Self {
             target,
-            base_url: base_url.trim_end_matches('/').to_owned(),
+            base: reqwest::Url::parse(&base_url).ok(),
+            base_url,
             timeout,
             stack,
         }
@@ -214,7 +220,11 @@ impl RpcClient {
 
     /// `path` joined to the base URL, or `path` itself when it is an absolute URL.
     fn url(&self, path: &str) -> Result<reqwest::Url, RpcError> {
-        let url = if path.starts_with("http://") || path.starts_with("https://") {
+        let absolute = path.starts_with("http://") || path.starts_with("https://");
+        if let (false, Some(base), true) = (absolute, &self.base, path.starts_with('/')) {
+            return Ok(join(base, path));
+        }
+        let url = if absolute {
             path.to_owned()
         } else {
             format!("{}{path}", self.base_url)
@@ -222,5 +232,48 @@ impl RpcClient {
         reqwest::Url::parse(&url).map_err(|error| RpcError::Encode {
             message: format!("`{url}` is not a URL: {error}"),
         })
+    }
+}
+
+/// `base` with `path` (which starts with `/`, and may carry a query) after its own path: what
+/// parsing `{base}{path}` gives, without parsing (and IDNA-mapping) the host again per call.
+fn join(base: &reqwest::Url, path: &str) -> reqwest::Url {
+    let (path, query) = match path.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (path, None),
+    };
+    let mut url = base.clone();
+    if base.path() == "/" {
+        url.set_path(path);
+    } else {
+        url.set_path(&format!("{}{path}", base.path()));
+    }
+    url.set_query(query);
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joining_to_the_parsed_base_gives_what_parsing_the_whole_url_gives() {
+        for base in [
+            "http://127.0.0.1:8080",
+            "http://ledger.test",
+            "http://x.test/prefix",
+        ] {
+            let parsed = reqwest::Url::parse(base).unwrap();
+            for path in [
+                "/accounts/acc_1",
+                "/accounts?owner_id=cus_1&currency=GBP",
+                "/holds/h 1/capture",
+                "/a/../b",
+                "/",
+            ] {
+                let whole = reqwest::Url::parse(&format!("{base}{path}")).unwrap();
+                assert_eq!(join(&parsed, path), whole, "{base} + {path}");
+            }
+        }
     }
 }

@@ -54,7 +54,7 @@ pub use client::RpcClient;
 pub use context::{AccessDenied, Identity, RequestContext, Role};
 pub use dns::follow_dns;
 pub use error::{CallOutcome, RpcError};
-pub use fault::{FaultId, FaultInjector, FaultKind, FaultRule};
+pub use fault::{FaultId, FaultInjector, FaultKind, FaultRule, SCENARIO_BAGGAGE_KEY, scenario_of};
 pub use pool::PoolStats;
 pub use propagation::{
     PropagatedContext, extract_from_headers, inject_into_headers, with_own_member,

@@ -33,6 +33,7 @@ use tokio::time::Instant;
 use tracing::Instrument as _;
 
 use super::context::{Identity, RequestContext};
+use super::fault::SCENARIO_BAGGAGE_KEY;
 use super::headers;
 use super::propagation::extract_from_headers;
 use crate::http_error::ApiError;
@@ -193,11 +194,22 @@ async fn rpc_server(
         span.set_attribute(KeyValue::new("error.type", status.as_u16().to_string()));
         span.set_status(Status::error(format!("HTTP {}", status.as_u16())));
     }
-    layer.telemetry.metrics().record(
+    // The scenario the request was made for, when the figures are labelled so (test platforms).
+    let metrics = layer.telemetry.metrics();
+    let scenario = metrics
+        .labels_scenarios()
+        .then(|| {
+            otel.baggage()
+                .get(SCENARIO_BAGGAGE_KEY)
+                .map(|v| v.to_string())
+        })
+        .flatten();
+    metrics.record(
         &method,
         route.as_deref(),
         status.as_u16(),
         started.elapsed(),
+        scenario.as_deref(),
     );
     log_span.in_scope(|| {
         tracing::info!(

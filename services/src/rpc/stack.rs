@@ -188,6 +188,7 @@ mod tests {
             method: None,
             path_contains: None,
             address: None,
+            scenario: None,
             kind: FaultKind::Hang,
             times: None,
         });

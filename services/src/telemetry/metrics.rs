@@ -3,7 +3,8 @@
 //!
 //! - `http.server.request.duration` (semconv histogram, seconds), recorded by the RPC server
 //!   layer for every request with `http.request.method`, `http.route` and
-//!   `http.response.status_code`: request rate, errors and duration per route;
+//!   `http.response.status_code`: request rate, errors and duration per route; on a test
+//!   platform also `minibank.scenario`, the scenario the request was made for (its baggage);
 //! - `minibank.rpc.client.calls` and `minibank.rpc.client.connections.opened` (counters,
 //!   observed at each collection): how the service's RPC client used its connection pool.
 //!
@@ -32,7 +33,11 @@ pub const POOL_CONNECTIONS_OPENED: &str = "minibank.rpc.client.connections.opene
 #[derive(Debug)]
 pub struct ServiceMetrics {
     otlp: Option<Exported>,
+    by_scenario: bool,
 }
+
+/// The request figures' label naming the scenario a request was made for.
+pub const SCENARIO_LABEL: &str = "minibank.scenario";
 
 #[derive(Debug)]
 struct Exported {
@@ -45,7 +50,10 @@ struct Exported {
 impl ServiceMetrics {
     /// No export: recording does nothing.
     pub fn disabled() -> Self {
-        Self { otlp: None }
+        Self {
+            otlp: None,
+            by_scenario: false,
+        }
     }
 
     /// Metrics exported to the OTLP/HTTP metrics URL `endpoint` every `interval`, under
@@ -89,20 +97,43 @@ impl ServiceMetrics {
                 requests,
                 observed: Mutex::default(),
             }),
+            by_scenario: false,
         })
     }
 
-    /// Records one answered request (`route` `None`: no route matched).
-    pub fn record(&self, method: &str, route: Option<&str>, status: u16, duration: Duration) {
+    /// The same metrics, labelling request figures with their scenario when `on` (test
+    /// platforms: see `TelemetrySettings::metrics_by_scenario`).
+    pub fn by_scenario(mut self, on: bool) -> Self {
+        self.by_scenario = on;
+        self
+    }
+
+    /// Whether request figures are labelled with their scenario (the caller then passes it
+    /// to [`ServiceMetrics::record`]).
+    pub fn labels_scenarios(&self) -> bool {
+        self.by_scenario && self.otlp.is_some()
+    }
+
+    /// Records one answered request (`route` `None`: no route matched), made for `scenario`
+    /// (labelled only when [`ServiceMetrics::labels_scenarios`]).
+    pub fn record(
+        &self,
+        method: &str,
+        route: Option<&str>,
+        status: u16,
+        duration: Duration,
+        scenario: Option<&str>,
+    ) {
         let Some(otlp) = &self.otlp else { return };
-        otlp.requests.record(
-            duration.as_secs_f64(),
-            &[
-                KeyValue::new("http.request.method", method.to_owned()),
-                KeyValue::new("http.route", route.unwrap_or("unmatched").to_owned()),
-                KeyValue::new("http.response.status_code", i64::from(status)),
-            ],
-        );
+        let mut labels = vec![
+            KeyValue::new("http.request.method", method.to_owned()),
+            KeyValue::new("http.route", route.unwrap_or("unmatched").to_owned()),
+            KeyValue::new("http.response.status_code", i64::from(status)),
+        ];
+        if let (true, Some(scenario)) = (self.by_scenario, scenario) {
+            labels.push(KeyValue::new(SCENARIO_LABEL, scenario.to_owned()));
+        }
+        otlp.requests.record(duration.as_secs_f64(), &labels);
     }
 
     /// Exports the connection pool's counters, read at each collection: `calls()` as

@@ -29,7 +29,9 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider, SpanExporter};
 
 pub use export::ExportStats;
 pub use json_logs::JsonLogLayer;
-pub use metrics::{POOL_CALLS, POOL_CONNECTIONS_OPENED, REQUEST_DURATION, ServiceMetrics};
+pub use metrics::{
+    POOL_CALLS, POOL_CONNECTIONS_OPENED, REQUEST_DURATION, SCENARIO_LABEL, ServiceMetrics,
+};
 
 use crate::config::{env_parsed, env_var, parse_bool, parse_duration};
 
@@ -55,6 +57,11 @@ pub struct TelemetrySettings {
     pub otlp_metrics_endpoint: Option<String>,
     /// How often metrics are exported (`OTEL_METRIC_EXPORT_INTERVAL`, milliseconds).
     pub metrics_interval: Duration,
+    /// Label request figures with the scenario the request was made for (the
+    /// `minibank.scenario` baggage member) (`MINIBANK_METRICS_BY_SCENARIO`): for test
+    /// platforms, where scenarios run side by side and each reads the figures of its own
+    /// requests. Off by default: in production an unbounded label would only cost.
+    pub metrics_by_scenario: bool,
 }
 
 impl TelemetrySettings {
@@ -75,6 +82,7 @@ impl TelemetrySettings {
             export_timeout: Duration::from_secs(5),
             otlp_metrics_endpoint: None,
             metrics_interval: Duration::from_secs(60),
+            metrics_by_scenario: false,
         }
     }
 
@@ -116,6 +124,8 @@ impl TelemetrySettings {
         if let Some(interval) = env_parsed("OTEL_METRIC_EXPORT_INTERVAL", parse_millis)? {
             settings.metrics_interval = interval;
         }
+        settings.metrics_by_scenario =
+            env_parsed("MINIBANK_METRICS_BY_SCENARIO", parse_bool)?.unwrap_or(false);
         Ok(settings)
     }
 }
@@ -225,6 +235,7 @@ impl Telemetry {
         let metrics = match &settings.otlp_metrics_endpoint {
             Some(endpoint) => {
                 ServiceMetrics::exported(endpoint, resource_of(settings), settings.metrics_interval)
+                    .map(|metrics| metrics.by_scenario(settings.metrics_by_scenario))
                     .unwrap_or_else(|error| {
                         tracing::warn!(error = format!("{error:#}"), "metrics not exported");
                         ServiceMetrics::disabled()

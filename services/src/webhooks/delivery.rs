@@ -29,6 +29,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::Method;
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{SpanKind, TraceContextExt as _, Tracer as _};
 use parking_lot::Mutex;
 use sqlx::AnyPool;
 use tokio::sync::Notify;
@@ -296,11 +298,14 @@ impl DeliveryWorker {
     /// One claimed attempt (claim ending at `lease_until`): sign, send, record. False when the
     /// claim was lost before recording.
     async fn attempt(&self, delivery: &DueDelivery, lease_until: i64) -> anyhow::Result<bool> {
-        let ctx = RequestContext::continuing(&PropagatedContext {
-            traceparent: delivery.traceparent.clone().unwrap_or_default(),
-            tracestate: delivery.tracestate.clone(),
-            baggage: delivery.baggage.clone(),
-        });
+        let ctx = self.attempt_context(
+            &RequestContext::continuing(&PropagatedContext {
+                traceparent: delivery.traceparent.clone().unwrap_or_default(),
+                tracestate: delivery.tracestate.clone(),
+                baggage: delivery.baggage.clone(),
+            }),
+            delivery,
+        );
         let outcome = match self.prepare(delivery).await {
             Ok(secret) => match self.send(&ctx, delivery, &secret).await {
                 Sent::Answered(outcome) => outcome,
@@ -353,6 +358,19 @@ impl DeliveryWorker {
                 None => AttemptResult::DeadLettered { status, error },
             },
         };
+        if let AttemptResult::Retry {
+            status,
+            retry_at_ms,
+            ..
+        } = &result
+        {
+            let mut attributes = vec![
+                KeyValue::new("minibank.webhook.attempt", i64::from(attempts_made)),
+                KeyValue::new("minibank.webhook.retry_in_ms", retry_at_ms - now_ms()),
+            ];
+            attributes.extend(status.map(|s| KeyValue::new("http.response.status_code", s)));
+            ctx.otel().span().add_event("delivery.retry", attributes);
+        }
         tracing::info!(delivery_id = %delivery.delivery_id, attempt = attempts_made, result = ?result, "webhook delivery attempt");
         store::record_attempt(
             &self.pool,
@@ -363,6 +381,23 @@ impl DeliveryWorker {
             &result,
         )
         .await
+    }
+
+    /// The context of one attempt: an INTERNAL `webhook delivery` span under the stored
+    /// context, parent of the send's CLIENT span. A failed attempt that will be retried says so
+    /// on it (a `delivery.retry` event); the CLIENT span has ended by the time that is decided.
+    /// The span ends when the attempt drops its context.
+    fn attempt_context(&self, stored: &RequestContext, delivery: &DueDelivery) -> RequestContext {
+        let tracer = self.deps.telemetry.tracer();
+        let span = tracer
+            .span_builder("webhook delivery")
+            .with_kind(SpanKind::Internal)
+            .with_attributes([
+                KeyValue::new("minibank.webhook.delivery_id", delivery.delivery_id.clone()),
+                KeyValue::new("minibank.webhook.attempt", delivery.attempts + 1),
+            ])
+            .start_with_context(tracer, stored.otel());
+        stored.with_otel(stored.otel().with_span(span))
     }
 
     /// Signs and sends one delivery.

@@ -80,3 +80,18 @@ pub fn run(app: Application) -> Running {
 pub fn http() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
+
+/// A provider stand-in (wiremock) accepting every transfer with 201.
+pub async fn accepting_provider() -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    let provider = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("POST"))
+        .and(path("/transfers"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(201)
+                .set_body_json(serde_json::json!({"status": "accepted"})),
+        )
+        .mount(&provider)
+        .await;
+    provider
+}

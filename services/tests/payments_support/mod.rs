@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+#[path = "../webhooks_support/mod.rs"]
+mod webhooks_support;
+
 use minibank::service::Service;
 use std::time::Duration;
 
@@ -61,16 +64,8 @@ impl Money {
         let ledger_url = ledger.base_url();
         tokio::spawn(ledger.run_until_stopped());
 
-        let mut webhook_settings = minibank::webhooks::Settings::new(db.url("webhooks").await);
-        webhook_settings.retry_schedule = minibank::webhooks::schedule::RetrySchedule::new(vec![
-            Duration::from_millis(20),
-            Duration::from_millis(40),
-            Duration::from_millis(80),
-        ]);
+        let mut webhook_settings = webhooks_support::test_settings(db.url("webhooks").await);
         webhook_settings.sweep = Duration::from_millis(100);
-        // The merchants' wiremock endpoints listen on 127.0.0.1, ephemeral ports.
-        webhook_settings.destinations =
-            minibank::webhooks::destination::DestinationPolicy::loopback_stand_ins();
         let webhooks = minibank::webhooks::build(webhook_settings, deps("webhooks"))
             .await
             .unwrap();

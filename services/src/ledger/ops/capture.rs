@@ -68,7 +68,8 @@ impl Capture {
             Claim::Replay(first) => return Ok(first),
             Claim::Reused => return Err(SettleHoldError::OperationIdReused(operation_id)),
         }
-        let mut hold = store::load_hold(&mut tx, &hold_id)
+        // The hold and the payee in one read (one round trip).
+        let (mut hold, payee_account) = store::load_hold_and_account(&mut tx, &hold_id, payee)
             .await?
             .ok_or(SettleHoldError::HoldNotFound { hold_id })?;
         let currency = Currency::parse(&hold.currency)
@@ -79,7 +80,7 @@ impl Capture {
                 status: hold.status,
             })
         } else {
-            match payee_refusal(&mut tx, payee, currency).await? {
+            match payee_refusal(payee_account, payee, currency) {
                 Some(refusal @ AccountRefusal::NotFound { .. }) => return Err(refusal.into()),
                 Some(refusal) => Recorded::refused(refusal),
                 None => {
@@ -117,17 +118,17 @@ impl Capture {
     }
 }
 
-/// Why `payee` cannot receive a capture in `currency`: it does not exist (or is a funding
-/// account), or holds another currency. A closed payee is accepted (see the module doc).
-/// Existence, kind and currency never change, so checking before the writes is safe.
-async fn payee_refusal(
-    conn: &mut sqlx::AnyConnection,
+/// Why `payee` (as loaded: `None` if there is no such account) cannot receive a capture in
+/// `currency`: it does not exist (or is a funding account), or holds another currency. A
+/// closed payee is accepted (see the module doc). Existence, kind and currency never change,
+/// so checking before the writes is safe.
+fn payee_refusal(
+    account: Option<store::AccountRow>,
     payee: &str,
     currency: Currency,
-) -> Result<Option<AccountRefusal>, Internal> {
-    Ok(store::account_refusal(conn, payee, currency)
-        .await?
-        .filter(|refusal| !matches!(refusal, AccountRefusal::Closed { .. })))
+) -> Option<AccountRefusal> {
+    store::refusal_of(account, payee, currency)
+        .filter(|refusal| !matches!(refusal, AccountRefusal::Closed { .. }))
 }
 
 fn encode(answer: Recorded) -> Recorded {

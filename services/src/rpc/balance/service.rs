@@ -67,7 +67,7 @@ impl RoundRobin {
             members: Mutex::default(),
             make,
         });
-        shared.members();
+        shared.with_members(|_| ());
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(follow_loop(Arc::downgrade(&shared), follow));
         }
@@ -77,22 +77,19 @@ impl RoundRobin {
         }
     }
 
-    fn members(&self) -> Vec<Member> {
-        self.shared.members()
-    }
-
     /// The next member in turn that is in rotation; if none is, the next one (its breaker then
     /// fails the call fast, or the call tells whether it is really down).
     fn choose(&self) -> Option<Member> {
-        let members = self.members();
-        if members.is_empty() {
-            return None;
-        }
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let healthy = (0..members.len())
-            .map(|offset| &members[(start + offset) % members.len()])
-            .find(|member| member.in_rotation());
-        Some(healthy.unwrap_or(&members[start % members.len()]).clone())
+        self.shared.with_members(|members| {
+            if members.is_empty() {
+                return None;
+            }
+            let start = self.next.fetch_add(1, Ordering::Relaxed);
+            let healthy = (0..members.len())
+                .map(|offset| &members[(start + offset) % members.len()])
+                .find(|member| member.in_rotation());
+            Some(healthy.unwrap_or(&members[start % members.len()]).clone())
+        })
     }
 }
 
@@ -100,7 +97,7 @@ impl RoundRobin {
 async fn follow_loop(shared: Weak<Shared>, mut replicas: Replicas) {
     while replicas.changed().await.is_ok() {
         match shared.upgrade() {
-            Some(shared) => drop(shared.members()),
+            Some(shared) => shared.with_members(|_| ()),
             None => return,
         }
     }
@@ -110,14 +107,24 @@ impl Shared {
     /// The members for the current replica list: kept members keep their stack (circuit,
     /// pooled connections); new replicas get one; removed ones are dropped.
     pub(super) fn members(&self) -> Vec<Member> {
-        let urls = self.replicas.borrow().clone();
+        self.with_members(<[Member]>::to_vec)
+    }
+
+    /// `f` over the members for the current replica list (see [`Shared::members`]), under the
+    /// lock: a call looks at them without cloning them all, and the list is copied only when
+    /// it changed.
+    fn with_members<R>(&self, f: impl FnOnce(&[Member]) -> R) -> R {
         let mut members = self.members.lock();
-        let unchanged = members.len() == urls.len()
-            && members
-                .iter()
-                .zip(&urls)
-                .all(|(member, url)| member.base == *url);
-        if !unchanged {
+        let changed = {
+            let urls = self.replicas.borrow();
+            let unchanged = members.len() == urls.len()
+                && members
+                    .iter()
+                    .zip(urls.iter())
+                    .all(|(member, url)| member.base == *url);
+            (!unchanged).then(|| urls.clone())
+        };
+        if let Some(urls) = changed {
             let mut next = Vec::with_capacity(urls.len());
             for base in &urls {
                 if let Some(kept) = members.iter().find(|m| m.base == *base) {
@@ -132,7 +139,7 @@ impl Shared {
             }
             *members = next;
         }
-        members.clone()
+        f(&members)
     }
 }
 
@@ -153,10 +160,20 @@ impl Service<RpcCall> for RoundRobin {
             };
             return Box::pin(std::future::ready(Err(none.into())));
         };
-        // Same path and query, the chosen replica's scheme, host and port.
-        let _ = call.url.set_scheme(member.url.scheme());
-        let _ = call.url.set_host(member.url.host_str());
-        let _ = call.url.set_port(member.url.port());
+        // Same path and query, the chosen replica's scheme, host and port (left alone when
+        // they are already the replica's: setting a host parses it again).
+        let url = &mut call.url;
+        if (url.scheme(), url.host_str(), url.port())
+            != (
+                member.url.scheme(),
+                member.url.host_str(),
+                member.url.port(),
+            )
+        {
+            let _ = url.set_scheme(member.url.scheme());
+            let _ = url.set_host(member.url.host_str());
+            let _ = url.set_port(member.url.port());
+        }
         Box::pin(member.parts.stack.oneshot(call))
     }
 }

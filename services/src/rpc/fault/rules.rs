@@ -7,6 +7,7 @@ use std::time::Duration;
 use http::{Method, StatusCode};
 use parking_lot::Mutex;
 
+use super::scenario::scenario_of;
 use crate::rpc::call::RpcCall;
 
 /// What happens to a matching call.
@@ -36,6 +37,9 @@ pub struct FaultRule {
     pub path_contains: Option<String>,
     /// Only calls to the replica at this `host:port`, or any replica when `None`.
     pub address: Option<String>,
+    /// Only calls made for this scenario (the `minibank.scenario` member of the call's
+    /// baggage, [`scenario_of`]), or every scenario's when `None`.
+    pub scenario: Option<String>,
     /// The fault.
     pub kind: FaultKind,
     /// Applies to the next `n` matching calls, or until removed when `None`.
@@ -56,6 +60,10 @@ impl FaultRule {
                 .path_contains
                 .as_deref()
                 .is_none_or(|text| call.path_and_query().contains(text))
+            && self
+                .scenario
+                .as_deref()
+                .is_none_or(|scenario| scenario_of(&call.headers).as_deref() == Some(scenario))
     }
 }
 

@@ -183,6 +183,7 @@ mod tests {
             method: None,
             path_contains: None,
             address: None,
+            scenario: None,
             kind,
             times: Some(times),
         });
