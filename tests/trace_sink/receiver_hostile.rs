@@ -9,7 +9,7 @@ use harness::sink::{RunningSink, SinkConfig, TraceSink};
 use prost::Message as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::support::{export_request, http_client, span, trace_id};
+use crate::support::{PROTOBUF, export_request, post, rpc_status, span, trace_id};
 
 /// The sink's limit in these tests: small, so the hostile bodies are hundreds of times over it.
 const LIMIT: usize = 1024 * 1024;
@@ -88,13 +88,7 @@ fn resident_kib() -> (u64, u64) {
 
 async fn a_valid_export_is_stored(sink: &RunningSink, id: u64) {
     let body = export_request(&[span(id, 1, "edge").build()]).encode_to_vec();
-    let response = http_client()
-        .post(sink.otlp_traces_url())
-        .header("content-type", "application/x-protobuf")
-        .body(body)
-        .send()
-        .await
-        .expect("request sent");
+    let response = post(&sink.otlp_traces_url(), PROTOBUF, None, body).await;
     assert_eq!(
         response.status(),
         200,
@@ -108,7 +102,7 @@ async fn a_declared_terabyte_is_refused_with_413_before_its_body_is_read() {
     let sink = start_small_sink().await;
     let addr = receiver_addr(&sink);
     for (path, content_type) in [
-        ("/v1/traces", "application/x-protobuf"),
+        ("/v1/traces", PROTOBUF),
         ("/v1/metrics", "application/json"),
     ] {
         let answer = declare_and_withhold(&addr, path, content_type, 1 << 40, b"\x0a\x00").await;
@@ -140,26 +134,11 @@ async fn a_gzip_bomb_is_refused_with_413_without_being_inflated() {
     // this request's; inflating the bomb would add 256 MiB to it.
     std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak resident size");
     let (before, _) = resident_kib();
-    let response = http_client()
-        .post(sink.otlp_traces_url())
-        .header("content-type", "application/x-protobuf")
-        .header("content-encoding", "gzip")
-        .body(bomb)
-        .send()
-        .await
-        .expect("request sent");
+    let response = post(&sink.otlp_traces_url(), PROTOBUF, Some("gzip"), bomb).await;
     let (_, peak) = resident_kib();
     assert_eq!(response.status(), 413);
-    #[derive(Clone, PartialEq, prost::Message)]
-    struct RpcStatus {
-        #[prost(int32, tag = "1")]
-        code: i32,
-        #[prost(string, tag = "2")]
-        message: String,
-    }
-    let status =
-        RpcStatus::decode(response.bytes().await.expect("body")).expect("google.rpc.Status");
-    assert_eq!(status.code, 8, "RESOURCE_EXHAUSTED: {}", status.message);
+    let (code, message) = rpc_status(&response.bytes().await.expect("body"));
+    assert_eq!(code, 8, "RESOURCE_EXHAUSTED: {message}");
     let grown_mib = peak.saturating_sub(before) / 1024;
     assert!(
         grown_mib < 64,

@@ -4,25 +4,9 @@ use harness::model::{AttrValue, SpanKind, StatusCode};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message as _;
 
-use crate::support::{export_request, gzip, http_client, span, start_sink, trace_id};
-
-const PROTOBUF: &str = "application/x-protobuf";
-
-async fn post(
-    url: &str,
-    content_type: &str,
-    encoding: Option<&str>,
-    body: Vec<u8>,
-) -> reqwest::Response {
-    let mut request = http_client()
-        .post(url)
-        .header("content-type", content_type)
-        .body(body);
-    if let Some(encoding) = encoding {
-        request = request.header("content-encoding", encoding);
-    }
-    request.send().await.expect("request sent")
-}
+use crate::support::{
+    PROTOBUF, export_request, gzip, post, rpc_status, span, start_sink, trace_id,
+};
 
 #[tokio::test]
 async fn protobuf_export_is_stored_with_every_field() {
@@ -202,21 +186,8 @@ async fn oversized_bodies_and_zip_bombs_get_413() {
     assert!(bomb.len() < 64 * 1024);
     let response = post(&sink.otlp_traces_url(), PROTOBUF, Some("gzip"), bomb).await;
     assert_eq!(response.status(), 413);
-    let status = harness_rpc_status(response.bytes().await.expect("body").as_ref());
+    let status = rpc_status(response.bytes().await.expect("body").as_ref());
     assert_eq!(status.0, 8, "RESOURCE_EXHAUSTED");
-}
-
-/// Decodes the `google.rpc.Status` error body: (code, message).
-fn harness_rpc_status(body: &[u8]) -> (i32, String) {
-    #[derive(Clone, PartialEq, prost::Message)]
-    struct RpcStatus {
-        #[prost(int32, tag = "1")]
-        code: i32,
-        #[prost(string, tag = "2")]
-        message: String,
-    }
-    let status = RpcStatus::decode(body).expect("google.rpc.Status body");
-    (status.code, status.message)
 }
 
 #[tokio::test]

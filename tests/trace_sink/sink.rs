@@ -1,6 +1,6 @@
 //! The sink as a whole: endpoints, limits, graceful shutdown.
 
-use crate::support::{export_request, http_client, span, trace_id};
+use crate::support::{PROTOBUF, export_request, http_client, post, span, trace_id};
 use harness::sink::{SinkConfig, TraceSink};
 use prost::Message as _;
 
@@ -29,13 +29,7 @@ async fn the_span_limit_and_evictions_are_visible() {
         .expect("sink");
     for n in 0..3 {
         let body = export_request(&[span(n, n, "edge").build()]).encode_to_vec();
-        let response = http_client()
-            .post(sink.otlp_traces_url())
-            .header("content-type", "application/x-protobuf")
-            .body(body)
-            .send()
-            .await
-            .expect("post");
+        let response = post(&sink.otlp_traces_url(), PROTOBUF, None, body).await;
         assert_eq!(response.status(), 200);
     }
     let stats = sink.store().stats();

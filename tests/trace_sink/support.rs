@@ -108,6 +108,40 @@ pub fn http_client() -> reqwest::Client {
         .expect("http client")
 }
 
+/// The OTLP/HTTP content type of protobuf exports.
+pub const PROTOBUF: &str = "application/x-protobuf";
+
+/// POSTs `body` to an OTLP/HTTP receiver's `url` as `content_type`, with `encoding` as its
+/// `content-encoding` when given.
+pub async fn post(
+    url: &str,
+    content_type: &str,
+    encoding: Option<&str>,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    let mut request = http_client()
+        .post(url)
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(encoding) = encoding {
+        request = request.header("content-encoding", encoding);
+    }
+    request.send().await.expect("request sent")
+}
+
+/// Decodes an OTLP/HTTP error body, a `google.rpc.Status`: (code, message).
+pub fn rpc_status(body: &[u8]) -> (i32, String) {
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct RpcStatus {
+        #[prost(int32, tag = "1")]
+        code: i32,
+        #[prost(string, tag = "2")]
+        message: String,
+    }
+    let status = <RpcStatus as prost::Message>::decode(body).expect("google.rpc.Status body");
+    (status.code, status.message)
+}
+
 /// Gzips `bytes`.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write as _;
