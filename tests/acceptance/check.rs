@@ -107,13 +107,7 @@ pub fn check(
             .as_deref()
             .map(display_path)
             .unwrap_or_else(|| feature.name.clone());
-        let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
-            feature
-                .rules
-                .iter()
-                .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
-        );
-        for (rule, scenario) in scenarios {
+        for (rule, scenario) in scenarios_of(feature) {
             let all_tags: Vec<&String> = feature
                 .tags
                 .iter()
@@ -251,6 +245,19 @@ pub fn check(
 }
 
 /// Why a step matched nothing: another keyword's sentence, or what it most likely meant.
+/// Every scenario of `feature` with the rule it stands under, if any: the feature's own, then
+/// each rule's.
+pub fn scenarios_of(
+    feature: &gherkin::Feature,
+) -> impl Iterator<Item = (Option<&gherkin::Rule>, &gherkin::Scenario)> {
+    feature.scenarios.iter().map(|s| (None, s)).chain(
+        feature
+            .rules
+            .iter()
+            .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
+    )
+}
+
 fn unknown(collection: &step::Collection<MinibankWorld>, step: &gherkin::Step) -> String {
     let written = format!("{} {}", step.keyword.trim(), step.value);
     for (ty, keyword) in [

@@ -263,13 +263,7 @@ fn shard_of(
 ) -> anyhow::Result<shard::Share> {
     let mut keys = std::collections::BTreeSet::new();
     for feature in check::read(path, parser).iter().flatten() {
-        let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
-            feature
-                .rules
-                .iter()
-                .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
-        );
-        for (rule, scenario) in scenarios {
+        for (rule, scenario) in check::scenarios_of(feature) {
             if filter.selects(feature, rule, scenario) {
                 keys.insert(crate::outcome::scenario_key(feature, scenario));
             }
