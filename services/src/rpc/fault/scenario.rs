@@ -5,47 +5,21 @@
 //! a scenario matches only those calls, and scenarios running side by side never meet it.
 
 use http::HeaderMap;
+use opentelemetry::baggage::BaggageExt as _;
+
+use crate::rpc::propagation::extract_from_headers;
 
 /// The baggage member naming the scenario a request is made for.
 pub const SCENARIO_BAGGAGE_KEY: &str = "minibank.scenario";
 
-/// The scenario named in `headers`' `baggage` (every `baggage` header, members separated by
-/// commas, properties after `;` ignored, the value percent-decoded), if any.
+/// The scenario named in `headers`' `baggage`, read as every hop reads baggage
+/// ([`extract_from_headers`]: every `baggage` header, properties ignored, the value
+/// percent-decoded), if any.
 pub fn scenario_of(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all("baggage")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .find_map(|member| {
-            let pair = member.split(';').next()?;
-            let (key, value) = pair.split_once('=')?;
-            (key.trim() == SCENARIO_BAGGAGE_KEY).then(|| percent_decoded(value.trim()))
-        })
-}
-
-/// `%XX` sequences as bytes (W3C baggage values are percent-encoded); an invalid sequence is
-/// kept as it is.
-fn percent_decoded(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    extract_from_headers(headers)
+        .baggage()
+        .get(SCENARIO_BAGGAGE_KEY)
+        .map(|value| value.to_string())
 }
 
 #[cfg(test)]
