@@ -36,8 +36,9 @@ pub struct ServiceMetrics {
     by_scenario: bool,
 }
 
-/// The request figures' label naming the scenario a request was made for.
-pub const SCENARIO_LABEL: &str = "minibank.scenario";
+/// The request figures' label naming the scenario a request was made for: the baggage
+/// member's own name.
+pub const SCENARIO_LABEL: &str = crate::rpc::SCENARIO_BAGGAGE_KEY;
 
 #[derive(Debug)]
 struct Exported {
